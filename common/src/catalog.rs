@@ -1,0 +1,534 @@
+//! The catalog: which streams a tap offers, and which of them (and which columns) the user selected.
+//!
+//! A tap's `--discover` prints a [`Catalog`]; the user (or Meltano, or config `select` patterns)
+//! marks streams and columns `selected` in its metadata and picks a replication method; the tap's
+//! sync resolves each selected entry into a [`StreamSelection`]. Metadata follows the Singer
+//! breadcrumb convention: `[]` is the table, `["properties", "col"]` a column.
+//!
+//! Keys of other tools (Meltano SDK's stream-level `key_properties`, `replication_method`,
+//! `replication_key`, legacy `selected` inside the schema) are kept on write and honoured where
+//! the metadata is silent.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use wildmatch::WildMatch;
+
+use crate::config::SelectPattern;
+
+/// How a stream is replicated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReplicationMethod {
+    FullTable,
+    Incremental,
+    LogBased,
+}
+
+impl ReplicationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FullTable => "FULL_TABLE",
+            Self::Incremental => "INCREMENTAL",
+            Self::LogBased => "LOG_BASED",
+        }
+    }
+}
+
+impl fmt::Display for ReplicationMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A replication method name that is not one of `FULL_TABLE`, `INCREMENTAL`, `LOG_BASED`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown replication method {0:?}: expected FULL_TABLE, INCREMENTAL or LOG_BASED")]
+pub struct UnknownReplicationMethod(String);
+
+impl FromStr for ReplicationMethod {
+    type Err = UnknownReplicationMethod;
+
+    /// Case-insensitive; `-` and ` ` count as `_` (`full-table`, `log based`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let normal = text.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+        match normal.as_str() {
+            "FULL_TABLE" => Ok(Self::FullTable),
+            "INCREMENTAL" => Ok(Self::Incremental),
+            "LOG_BASED" => Ok(Self::LogBased),
+            _ => Err(UnknownReplicationMethod(text.to_owned())),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplicationMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A catalog that cannot be used for a sync.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("could not read catalog file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("catalog file {path} is not a Singer catalog")]
+    Invalid {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("stream {stream}: {source}")]
+    UnknownMethod {
+        stream: String,
+        #[source]
+        source: UnknownReplicationMethod,
+    },
+    #[error("stream {stream}: INCREMENTAL replication needs a `replication-key` in its metadata")]
+    MissingReplicationKey { stream: String },
+    #[error("stream {stream}: replication key {key:?} is not a column of the stream")]
+    UnknownReplicationKey { stream: String, key: String },
+    #[error(
+        "stream {stream}: {chosen} was chosen but only {forced} works for it \
+         (`forced-replication-method`)"
+    )]
+    ForcedMethod {
+        stream: String,
+        forced: ReplicationMethod,
+        chosen: ReplicationMethod,
+    },
+    #[error("stream {stream}: key column {column:?} is not in the stream's schema")]
+    UnknownKeyColumn { stream: String, column: String },
+}
+
+/// What `--discover` prints and `--catalog` reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub streams: Vec<CatalogEntry>,
+}
+
+/// One stream (a table or view) of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    /// `<schema-or-db>-<table>`: the key of the stream's bookmark.
+    pub tap_stream_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_name: Option<String>,
+    /// The name RECORDs carry, and so the target table's name.
+    pub stream: String,
+    /// JSON Schema of a row: one property per column.
+    pub schema: Value,
+    #[serde(default)]
+    pub metadata: Metadata,
+    /// Meltano SDK's stream-level key; metadata `table-key-properties` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_properties: Option<Vec<String>>,
+    /// Meltano SDK's stream-level method (often `""`); metadata `replication-method` wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_key: Option<String>,
+    /// Any other key (`is_view`, `database_name`, `stream_alias`, …), kept as it was.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// Singer metadata: a list of (breadcrumb, key-value map) entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Metadata(pub Vec<MetadataEntry>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataEntry {
+    pub breadcrumb: Vec<String>,
+    pub metadata: Map<String, Value>,
+}
+
+/// A selected stream, resolved: what to read and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSelection {
+    pub tap_stream_id: String,
+    pub stream: String,
+    /// Schema (PostgreSQL) or database (MySQL) holding the table.
+    pub namespace: Option<String>,
+    pub table_name: String,
+    /// Selected columns in schema order; key and replication-key columns always included.
+    pub columns: Vec<String>,
+    pub key_properties: Vec<String>,
+    pub replication_method: ReplicationMethod,
+    pub replication_key: Option<String>,
+    pub is_view: bool,
+    /// The entry's JSON Schema narrowed to the selected columns: what the SCHEMA message carries.
+    pub schema: Value,
+}
+
+/// `["properties", column]`.
+pub fn column_breadcrumb(column: &str) -> Vec<String> {
+    vec!["properties".to_owned(), column.to_owned()]
+}
+
+impl Metadata {
+    /// The key-value map at a breadcrumb.
+    pub fn get(&self, breadcrumb: &[&str]) -> Option<&Map<String, Value>> {
+        self.0
+            .iter()
+            .find(|entry| {
+                entry
+                    .breadcrumb
+                    .iter()
+                    .map(String::as_str)
+                    .eq(breadcrumb.iter().copied())
+            })
+            .map(|entry| &entry.metadata)
+    }
+
+    /// The map at a breadcrumb, created empty if missing.
+    pub fn get_mut(&mut self, breadcrumb: &[&str]) -> &mut Map<String, Value> {
+        let position = self.0.iter().position(|entry| {
+            entry
+                .breadcrumb
+                .iter()
+                .map(String::as_str)
+                .eq(breadcrumb.iter().copied())
+        });
+        let index = position.unwrap_or_else(|| {
+            self.0.push(MetadataEntry {
+                breadcrumb: breadcrumb.iter().map(|part| (*part).to_owned()).collect(),
+                metadata: Map::new(),
+            });
+            self.0.len() - 1
+        });
+        &mut self.0[index].metadata
+    }
+
+    /// Sets one key at a breadcrumb.
+    pub fn set(&mut self, breadcrumb: &[&str], key: &str, value: impl Into<Value>) {
+        self.get_mut(breadcrumb)
+            .insert(key.to_owned(), value.into());
+    }
+
+    /// Table-level metadata (breadcrumb `[]`).
+    pub fn table(&self) -> Option<&Map<String, Value>> {
+        self.get(&[])
+    }
+
+    pub fn column(&self, column: &str) -> Option<&Map<String, Value>> {
+        self.get(&["properties", column])
+    }
+
+    /// A table-level value.
+    pub fn table_value(&self, key: &str) -> Option<&Value> {
+        self.table().and_then(|map| map.get(key))
+    }
+
+    /// A column-level value.
+    pub fn column_value(&self, column: &str, key: &str) -> Option<&Value> {
+        self.column(column).and_then(|map| map.get(key))
+    }
+}
+
+impl Catalog {
+    pub fn load(path: &Path) -> Result<Self, CatalogError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| CatalogError::Invalid {
+            path: shown,
+            source,
+        })
+    }
+
+    /// Resolves every selected stream. `default_method` is config `default_replication_method`.
+    pub fn selected_streams(
+        &self,
+        default_method: Option<ReplicationMethod>,
+    ) -> Result<Vec<StreamSelection>, CatalogError> {
+        self.streams
+            .iter()
+            .filter(|entry| entry.is_selected())
+            .map(|entry| entry.resolve(default_method))
+            .collect()
+    }
+
+    /// Applies config `select` patterns wherever the catalog itself says nothing: a `selected`,
+    /// `replication-method` or `replication-key` already in the metadata is left alone.
+    pub fn apply_select_patterns(&mut self, patterns: &[SelectPattern]) {
+        for entry in &mut self.streams {
+            entry.apply_select_patterns(patterns);
+        }
+    }
+
+    pub fn entry(&self, tap_stream_id: &str) -> Option<&CatalogEntry> {
+        self.streams
+            .iter()
+            .find(|entry| entry.tap_stream_id == tap_stream_id)
+    }
+}
+
+impl CatalogEntry {
+    /// The schema (PostgreSQL) or database (MySQL) of the table.
+    pub fn namespace(&self) -> Option<&str> {
+        ["schema-name", "database-name"]
+            .iter()
+            .find_map(|key| self.metadata.table_value(key).and_then(Value::as_str))
+            .or_else(|| {
+                ["schema_name", "database_name"]
+                    .iter()
+                    .find_map(|key| self.other.get(*key).and_then(Value::as_str))
+            })
+    }
+
+    pub fn table_name(&self) -> &str {
+        self.table_name.as_deref().unwrap_or(&self.stream)
+    }
+
+    pub fn is_view(&self) -> bool {
+        self.metadata
+            .table_value("is-view")
+            .or_else(|| self.other.get("is_view"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Column names, in schema order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|properties| properties.keys().map(String::as_str))
+    }
+
+    /// Selected by table metadata, or by the legacy `selected` of the entry or its schema.
+    pub fn is_selected(&self) -> bool {
+        self.metadata
+            .table_value("selected")
+            .or_else(|| self.other.get("selected"))
+            .or_else(|| self.schema.get("selected"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Key columns: `table-key-properties`, else `view-key-properties` (views have no key of their
+    /// own), else the SDK's stream-level `key_properties`.
+    pub fn key_properties(&self) -> Vec<String> {
+        let from_metadata = |key| {
+            self.metadata
+                .table_value(key)
+                .and_then(Value::as_array)
+                .filter(|names| !names.is_empty())
+        };
+        from_metadata("table-key-properties")
+            .or_else(|| from_metadata("view-key-properties"))
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .or_else(|| self.key_properties.clone())
+            .unwrap_or_default()
+    }
+
+    fn metadata_str(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .table_value(key)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+    }
+
+    fn parse_method(&self, text: &str) -> Result<ReplicationMethod, CatalogError> {
+        text.parse().map_err(|source| CatalogError::UnknownMethod {
+            stream: self.tap_stream_id.clone(),
+            source,
+        })
+    }
+
+    /// The method to sync with: metadata `replication-method`, else the SDK's stream-level one,
+    /// else `forced-replication-method`, else `default_method`, else FULL_TABLE.
+    pub fn replication_method(
+        &self,
+        default_method: Option<ReplicationMethod>,
+    ) -> Result<ReplicationMethod, CatalogError> {
+        let forced = self
+            .metadata_str("forced-replication-method")
+            .map(|text| self.parse_method(text))
+            .transpose()?;
+        let chosen = self
+            .metadata_str("replication-method")
+            .or(self.replication_method.as_deref().filter(|m| !m.is_empty()))
+            .map(|text| self.parse_method(text))
+            .transpose()?;
+        match (chosen, forced) {
+            (Some(chosen), Some(forced)) if chosen != forced => Err(CatalogError::ForcedMethod {
+                stream: self.tap_stream_id.clone(),
+                forced,
+                chosen,
+            }),
+            (Some(method), _) | (None, Some(method)) => Ok(method),
+            (None, None) => Ok(default_method.unwrap_or(ReplicationMethod::FullTable)),
+        }
+    }
+
+    /// Whether a column is to be read, by the Singer rules: `automatic` always, `unsupported`
+    /// never, else its `selected`, else its `selected-by-default`, else yes.
+    pub fn is_column_selected(&self, column: &str) -> bool {
+        let metadata = self.metadata.column(column);
+        let property = self.schema.get("properties").and_then(|p| p.get(column));
+        let lookup = |key: &str| {
+            metadata
+                .and_then(|map| map.get(key))
+                .or_else(|| property.and_then(|p| p.get(key)))
+        };
+        match lookup("inclusion").and_then(Value::as_str) {
+            Some("automatic") => return true,
+            Some("unsupported") => return false,
+            _ => {}
+        }
+        lookup("selected")
+            .or_else(|| lookup("selected-by-default"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    /// Resolves this entry for a sync. Call for selected entries.
+    pub fn resolve(
+        &self,
+        default_method: Option<ReplicationMethod>,
+    ) -> Result<StreamSelection, CatalogError> {
+        let stream = &self.tap_stream_id;
+        let replication_method = self.replication_method(default_method)?;
+        let replication_key = self
+            .metadata_str("replication-key")
+            .or(self
+                .replication_key
+                .as_deref()
+                .filter(|key| !key.is_empty()))
+            .map(str::to_owned);
+        let all_columns: Vec<&str> = self.columns().collect();
+        let key_properties = self.key_properties();
+        if let Some(column) = key_properties
+            .iter()
+            .find(|key| !all_columns.contains(&key.as_str()))
+        {
+            return Err(CatalogError::UnknownKeyColumn {
+                stream: stream.clone(),
+                column: column.clone(),
+            });
+        }
+        match (&replication_key, replication_method) {
+            (None, ReplicationMethod::Incremental) => {
+                return Err(CatalogError::MissingReplicationKey {
+                    stream: stream.clone(),
+                });
+            }
+            (Some(key), _) if !all_columns.contains(&key.as_str()) => {
+                return Err(CatalogError::UnknownReplicationKey {
+                    stream: stream.clone(),
+                    key: key.clone(),
+                });
+            }
+            _ => {}
+        }
+        // The replication key only matters, and so is only forced in, for INCREMENTAL.
+        let incremental_key = replication_key
+            .as_deref()
+            .filter(|_| replication_method == ReplicationMethod::Incremental);
+        let columns: Vec<String> = all_columns
+            .into_iter()
+            .filter(|column| {
+                key_properties.iter().any(|key| key == column)
+                    || incremental_key == Some(*column)
+                    || self.is_column_selected(column)
+            })
+            .map(str::to_owned)
+            .collect();
+        let mut schema = self.schema.clone();
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.retain(|name, _| columns.contains(name));
+        }
+        Ok(StreamSelection {
+            tap_stream_id: stream.clone(),
+            stream: self.stream.clone(),
+            namespace: self.namespace().map(str::to_owned),
+            table_name: self.table_name().to_owned(),
+            columns,
+            key_properties,
+            replication_method,
+            replication_key,
+            is_view: self.is_view(),
+            schema,
+        })
+    }
+
+    fn apply_select_patterns(&mut self, patterns: &[SelectPattern]) {
+        let namespace = self.namespace().unwrap_or_default().to_owned();
+        let table = self.table_name().to_owned();
+        let matching: Vec<&SelectPattern> = patterns
+            .iter()
+            .filter(|p| WildMatch::new(&p.namespace).matches(&namespace))
+            .filter(|p| WildMatch::new(&p.table).matches(&table))
+            .collect();
+        if matching.is_empty() {
+            return;
+        }
+        let table_metadata = self.metadata.get_mut(&[]);
+        let excluded = matching.iter().any(|p| p.negated && p.column.is_none());
+        let included = matching.iter().any(|p| !p.negated);
+        if !table_metadata.contains_key("selected") && (excluded || included) {
+            table_metadata.insert("selected".into(), Value::Bool(included && !excluded));
+        }
+        for pattern in matching.iter().filter(|p| !p.negated) {
+            if let Some(method) = pattern.replication_method {
+                table_metadata
+                    .entry("replication-method")
+                    .or_insert_with(|| method.as_str().into());
+            }
+            if let Some(key) = &pattern.replication_key {
+                table_metadata
+                    .entry("replication-key")
+                    .or_insert_with(|| key.clone().into());
+            }
+        }
+        // Naming single columns without `db.table` or `db.table.*` selects just those columns.
+        let only_named_columns = matching.iter().all(|p| p.negated || p.column.is_some())
+            && matching
+                .iter()
+                .all(|p| p.negated || p.column.as_deref() != Some("*"));
+        let columns: Vec<String> = self.columns().map(str::to_owned).collect();
+        for column in columns {
+            let matches = |p: &&&SelectPattern| {
+                p.column
+                    .as_deref()
+                    .is_some_and(|c| WildMatch::new(c).matches(&column))
+            };
+            let decision = if matching.iter().filter(|p| p.negated).any(|p| matches(&p)) {
+                Some(false)
+            } else if matching.iter().filter(|p| !p.negated).any(|p| matches(&p)) {
+                Some(true)
+            } else if only_named_columns && included {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(selected) = decision {
+                self.metadata
+                    .get_mut(&["properties", &column])
+                    .entry("selected")
+                    .or_insert(Value::Bool(selected));
+            }
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! The Singer command line shared by both taps, and `--about`.
+//!
+//! ```text
+//! tap-x --config CONFIG --discover
+//! tap-x --config CONFIG --catalog CATALOG [--state STATE]    (--properties is an alias)
+//! tap-x --config CONFIG [--state STATE]                      (select by config `select` patterns)
+//! tap-x --about [--format json|markdown]
+//! ```
+
+use std::error::Error;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// Arguments of a tap.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+pub struct TapArgs {
+    /// JSON config file: connection, filters, selection shortcuts.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the catalog of every readable table and view, then exit.
+    #[arg(short, long, conflicts_with_all = ["catalog", "state"])]
+    pub discover: bool,
+    /// Catalog with the streams and columns to sync, as printed by --discover and then edited.
+    #[arg(long, visible_alias = "properties", short = 'p', value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// State from an earlier run (its last STATE value) to resume from.
+    #[arg(short, long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub about: AboutArgs,
+}
+
+/// `--about [--format json|markdown]`, shared by taps and the target.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AboutArgs {
+    /// Print name, version, capabilities and settings, then exit.
+    #[arg(long)]
+    pub about: bool,
+    /// Output format of --about.
+    #[arg(long, value_enum, default_value_t = AboutFormat::Markdown, requires = "about")]
+    pub format: AboutFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AboutFormat {
+    Json,
+    Markdown,
+}
+
+/// What a tap was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TapCommand {
+    About(AboutFormat),
+    Discover {
+        config: PathBuf,
+    },
+    /// Without a catalog, the tap discovers and applies config `select` patterns.
+    Sync {
+        config: PathBuf,
+        catalog: Option<PathBuf>,
+        state: Option<PathBuf>,
+    },
+}
+
+/// Arguments that parse but do not make a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--config is required (except with --about)")]
+    MissingConfig,
+}
+
+impl TapArgs {
+    /// Parses the process's arguments under the program's own name and version.
+    pub fn parse_for(name: &'static str, version: &'static str, about: &'static str) -> Self {
+        let matches = Self::command()
+            .name(name)
+            .bin_name(name)
+            .version(version)
+            .about(about)
+            .get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+    }
+
+    pub fn into_command(self) -> Result<TapCommand, CliError> {
+        if self.about.about {
+            return Ok(TapCommand::About(self.about.format));
+        }
+        let config = self.config.ok_or(CliError::MissingConfig)?;
+        Ok(if self.discover {
+            TapCommand::Discover { config }
+        } else {
+            TapCommand::Sync {
+                config,
+                catalog: self.catalog,
+                state: self.state,
+            }
+        })
+    }
+}
+
+/// The exit code for a program's result, after printing a failure's whole cause chain to stderr.
+/// A closed stdout (the downstream program stopped) ends the program quietly and successfully:
+/// the program downstream reports its own failure.
+pub fn exit_code(result: Result<(), &(dyn Error + 'static)>) -> ExitCode {
+    let Err(err) = result else {
+        return ExitCode::SUCCESS;
+    };
+    if is_broken_pipe(err) {
+        tracing::debug!("stdout closed by the reader; stopping");
+        return ExitCode::SUCCESS;
+    }
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!("{message}");
+    ExitCode::FAILURE
+}
+
+/// Whether an error was caused by writing to a closed pipe.
+pub fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if err
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+/// One config key, as `--about` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub name: &'static str,
+    /// JSON Schema type: `string`, `integer`, `boolean`, `array`, `object`.
+    pub kind: &'static str,
+    pub description: &'static str,
+    pub required: bool,
+    pub secret: bool,
+    pub default: Option<Value>,
+}
+
+impl Setting {
+    pub const fn new(name: &'static str, kind: &'static str, description: &'static str) -> Self {
+        Self {
+            name,
+            kind,
+            description,
+            required: false,
+            secret: false,
+            default: None,
+        }
+    }
+
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    pub const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+
+    pub fn default_value(mut self, value: impl Into<Value>) -> Self {
+        self.default = Some(value.into());
+        self
+    }
+}
+
+/// What `--about` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub description: &'static str,
+    pub capabilities: Vec<&'static str>,
+    pub settings: Vec<Setting>,
+}
+
+#[derive(Serialize)]
+struct AboutJson<'a> {
+    name: &'a str,
+    description: &'a str,
+    version: &'a str,
+    capabilities: &'a [&'static str],
+    settings: Value,
+}
+
+impl About {
+    /// The settings as a JSON Schema, the shape Meltano SDK plugins print.
+    pub fn settings_schema(&self) -> Value {
+        let mut properties = Map::new();
+        for setting in &self.settings {
+            let mut property = json!({"type": [setting.kind], "description": setting.description});
+            if setting.secret {
+                property["secret"] = Value::Bool(true);
+                property["writeOnly"] = Value::Bool(true);
+            }
+            if let Some(default) = &setting.default {
+                property["default"] = default.clone();
+            }
+            properties.insert(setting.name.to_owned(), property);
+        }
+        let required: Vec<&str> = self
+            .settings
+            .iter()
+            .filter(|s| s.required)
+            .map(|s| s.name)
+            .collect();
+        json!({"type": "object", "properties": properties, "required": required})
+    }
+
+    pub fn write(&self, format: AboutFormat, out: &mut impl Write) -> io::Result<()> {
+        match format {
+            AboutFormat::Json => {
+                let about = AboutJson {
+                    name: self.name,
+                    description: self.description,
+                    version: self.version,
+                    capabilities: &self.capabilities,
+                    settings: self.settings_schema(),
+                };
+                serde_json::to_writer_pretty(&mut *out, &about)?;
+                writeln!(out)
+            }
+            AboutFormat::Markdown => self.write_markdown(out),
+        }
+    }
+
+    fn write_markdown(&self, out: &mut impl Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "# `{}`\n\n{}\n\nVersion {}.\n",
+            self.name, self.description, self.version
+        )?;
+        writeln!(out, "## Capabilities\n")?;
+        for capability in &self.capabilities {
+            writeln!(out, "* `{capability}`")?;
+        }
+        writeln!(out, "\n## Settings\n")?;
+        writeln!(out, "| Setting | Required | Default | Description |")?;
+        writeln!(out, "|:--------|:--------:|:-------:|:------------|")?;
+        for setting in &self.settings {
+            let default = setting
+                .default
+                .as_ref()
+                .map_or_else(|| "None".to_owned(), Value::to_string);
+            let required = if setting.required { "True" } else { "False" };
+            let secret = if setting.secret { " (secret)" } else { "" };
+            writeln!(
+                out,
+                "| {} | {required} | {default} | {}{secret} |",
+                setting.name, setting.description
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Connection settings shared by every program.
+pub fn connection_settings() -> Vec<Setting> {
+    vec![
+        Setting::new("host", "string", "Database host name or address.").required(),
+        Setting::new(
+            "port",
+            "integer",
+            "Database port (the database's default when absent).",
+        ),
+        Setting::new("user", "string", "User to connect as.").required(),
+        Setting::new("password", "string", "Password of the user.").secret(),
+        Setting::new("dbname", "string", "Database to connect to."),
+        Setting::new("ssl", "boolean", "Require TLS (sslmode `require`).").default_value(false),
+        Setting::new(
+            "sslmode",
+            "string",
+            "disable, allow, prefer, require, verify-ca or verify-full.",
+        ),
+        Setting::new(
+            "ssl_ca",
+            "string",
+            "Path of the CA certificate to verify the server with.",
+        ),
+        Setting::new("ssl_cert", "string", "Path of a client certificate."),
+        Setting::new("ssl_key", "string", "Path of the client certificate's key."),
+        Setting::new(
+            "ssh_tunnel",
+            "object",
+            "SSH tunnel: host, port, username, private_key_path, private_key_passphrase.",
+        ),
+    ]
+}
+
+/// Connection plus the sync behaviour settings every tap has.
+pub fn tap_settings() -> Vec<Setting> {
+    let mut settings = connection_settings();
+    settings.extend([
+        Setting::new(
+            "default_replication_method",
+            "string",
+            "FULL_TABLE, INCREMENTAL or LOG_BASED, for selected streams whose catalog names none.",
+        ),
+        Setting::new(
+            "batch_size_rows",
+            "integer",
+            "Rows fetched from the server per round trip.",
+        )
+        .default_value(10_000),
+        Setting::new(
+            "state_every_rows",
+            "integer",
+            "Emit STATE every this many rows.",
+        )
+        .default_value(10_000),
+        Setting::new(
+            "max_run_seconds",
+            "integer",
+            "A log-based run stops after this many seconds even if not caught up.",
+        ),
+        Setting::new(
+            "select",
+            "array",
+            "Selection patterns such as `shop.orders`, `shop.customers.*`, `!shop.customers.ssn`.",
+        ),
+    ]);
+    settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<TapCommand, String> {
+        let matches = TapArgs::command()
+            .try_get_matches_from(std::iter::once("tap-x").chain(args.iter().copied()))
+            .map_err(|err| err.to_string())?;
+        TapArgs::from_arg_matches(&matches)
+            .map_err(|err| err.to_string())?
+            .into_command()
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn singer_command_lines() {
+        assert_eq!(
+            parse(&["--config", "c.json", "--discover"]),
+            Ok(TapCommand::Discover {
+                config: "c.json".into()
+            })
+        );
+        let sync = TapCommand::Sync {
+            config: "c.json".into(),
+            catalog: Some("cat.json".into()),
+            state: Some("s.json".into()),
+        };
+        assert_eq!(
+            parse(&[
+                "--config",
+                "c.json",
+                "--catalog",
+                "cat.json",
+                "--state",
+                "s.json"
+            ]),
+            Ok(sync.clone())
+        );
+        assert_eq!(
+            parse(&["-c", "c.json", "--properties", "cat.json", "-s", "s.json"]),
+            Ok(sync)
+        );
+        assert_eq!(
+            parse(&["--config", "c.json"]),
+            Ok(TapCommand::Sync {
+                config: "c.json".into(),
+                catalog: None,
+                state: None
+            })
+        );
+        assert_eq!(
+            parse(&["--about"]),
+            Ok(TapCommand::About(AboutFormat::Markdown))
+        );
+        assert_eq!(
+            parse(&["--about", "--format", "json"]),
+            Ok(TapCommand::About(AboutFormat::Json))
+        );
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        assert!(
+            parse(&["--discover"])
+                .unwrap_err()
+                .contains("--config is required")
+        );
+        assert!(parse(&["--config", "c", "--discover", "--catalog", "x"]).is_err());
+        assert!(parse(&["--format", "json"]).is_err());
+        assert!(parse(&["--about", "--format", "yaml"]).is_err());
+    }
+
+    #[test]
+    fn broken_pipe_is_found_anywhere_in_the_chain() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("writing records")]
+        struct Outer(#[source] io::Error);
+        let pipe = Outer(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&pipe));
+        assert_eq!(exit_code(Err(&pipe)), ExitCode::SUCCESS);
+        let other = Outer(io::Error::from(io::ErrorKind::PermissionDenied));
+        assert!(!is_broken_pipe(&other));
+        assert_eq!(exit_code(Err(&other)), ExitCode::FAILURE);
+        assert_eq!(exit_code(Ok(())), ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn about_prints_sdk_shaped_json_and_markdown() {
+        let about = About {
+            name: "tap-x",
+            version: "1.2.3",
+            description: "A tap.",
+            capabilities: vec!["catalog", "discover"],
+            settings: tap_settings(),
+        };
+        let mut out = Vec::new();
+        about.write(AboutFormat::Json, &mut out).unwrap();
+        let json: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["name"], "tap-x");
+        assert_eq!(json["version"], "1.2.3");
+        assert_eq!(json["capabilities"], json!(["catalog", "discover"]));
+        assert_eq!(json["settings"]["properties"]["password"]["secret"], true);
+        assert_eq!(
+            json["settings"]["properties"]["port"]["type"],
+            json!(["integer"])
+        );
+        assert_eq!(json["settings"]["required"], json!(["host", "user"]));
+        assert_eq!(
+            json["settings"]["properties"]["batch_size_rows"]["default"],
+            10_000
+        );
+
+        let mut out = Vec::new();
+        about.write(AboutFormat::Markdown, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("# `tap-x`\n"), "{text}");
+        assert!(text.contains("* `discover`\n"));
+        assert!(text.contains("| host | True | None | Database host name or address. |"));
+        assert!(text.contains("| password | False | None | Password of the user. (secret) |"));
+    }
+}

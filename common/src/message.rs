@@ -1,0 +1,332 @@
+//! Singer messages: what one line of a tap's stdout (or the target's stdin) says.
+//!
+//! Parsing goes through a `serde_json::Value` first so the `type` tag can be read and a line of an
+//! unknown type skipped (Singer practice: a newer tap must not break an older target). Numbers are
+//! parsed with `arbitrary_precision`, so they keep every digit they were written with.
+
+use std::collections::HashSet;
+use std::io::BufRead;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use tracing::warn;
+
+/// One Singer message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Message {
+    Schema(SchemaMessage),
+    Record(RecordMessage),
+    State(StateMessage),
+    ActivateVersion(ActivateVersionMessage),
+}
+
+/// Describes a stream: its JSON Schema, primary key and bookmark columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaMessage {
+    pub stream: String,
+    pub schema: Value,
+    /// Absent or `null` in the wild means "no key": the stream is append-only.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub key_properties: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bookmark_properties: Option<Vec<String>>,
+}
+
+/// One row of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordMessage {
+    pub stream: String,
+    pub record: Map<String, Value>,
+    /// The full-table version the row belongs to (milliseconds since the epoch by convention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// RFC 3339 instant the row was read at the source, kept as the tap wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_extracted: Option<String>,
+}
+
+/// Bookmarks to resume from. The target passes `value` through untouched, so it stays a `Value`;
+/// taps build it from [`crate::State`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateMessage {
+    pub value: Value,
+}
+
+/// A full-table copy of `stream` at `version` is complete: older versions can be removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivateVersionMessage {
+    pub stream: String,
+    pub version: u64,
+}
+
+/// A line that is not a Singer message. Every variant names the line.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("line {line}: malformed JSON")]
+    MalformedJson {
+        line: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("line {line}: a Singer message must be a JSON object with a string \"type\"")]
+    MissingType { line: u64 },
+    #[error("line {line}: invalid {message_type} message")]
+    InvalidMessage {
+        line: u64,
+        message_type: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("line {line}: could not read input")]
+    Read {
+        line: u64,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl MessageError {
+    /// The 1-based input line at fault.
+    pub fn line(&self) -> u64 {
+        match self {
+            Self::MalformedJson { line, .. }
+            | Self::MissingType { line }
+            | Self::InvalidMessage { line, .. }
+            | Self::Read { line, .. } => *line,
+        }
+    }
+}
+
+/// What a line turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedLine {
+    Message(Message),
+    /// A message type this program does not know (`BATCH`, a future type): skip it.
+    Unknown {
+        message_type: String,
+    },
+}
+
+impl Message {
+    /// Parses one line. `line` is the 1-based line number used in errors.
+    pub fn parse(text: &str, line: u64) -> Result<ParsedLine, MessageError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|source| MessageError::MalformedJson { line, source })?;
+        Self::from_value(value, line)
+    }
+
+    /// Interprets an already parsed JSON value as a message.
+    pub fn from_value(value: Value, line: u64) -> Result<ParsedLine, MessageError> {
+        let Some(message_type) = value.get("type").and_then(Value::as_str) else {
+            return Err(MessageError::MissingType { line });
+        };
+        let message_type = message_type.to_owned();
+        let invalid = |source| MessageError::InvalidMessage {
+            line,
+            message_type: message_type.clone(),
+            source,
+        };
+        let message = match message_type.as_str() {
+            "SCHEMA" => Message::Schema(serde_json::from_value(value).map_err(invalid)?),
+            "RECORD" => Message::Record(serde_json::from_value(value).map_err(invalid)?),
+            "STATE" => Message::State(serde_json::from_value(value).map_err(invalid)?),
+            "ACTIVATE_VERSION" => {
+                Message::ActivateVersion(serde_json::from_value(value).map_err(invalid)?)
+            }
+            _ => return Ok(ParsedLine::Unknown { message_type }),
+        };
+        Ok(ParsedLine::Message(message))
+    }
+
+    /// The stream a message is about; `None` for STATE.
+    pub fn stream(&self) -> Option<&str> {
+        match self {
+            Message::Schema(m) => Some(&m.stream),
+            Message::Record(m) => Some(&m.stream),
+            Message::ActivateVersion(m) => Some(&m.stream),
+            Message::State(_) => None,
+        }
+    }
+}
+
+/// Reads messages line by line, numbering lines for errors, skipping blank lines, and warning once
+/// per unknown message type.
+#[derive(Debug)]
+pub struct MessageReader<R> {
+    input: R,
+    buffer: String,
+    line: u64,
+    warned_types: HashSet<String>,
+}
+
+impl<R: BufRead> MessageReader<R> {
+    pub fn new(input: R) -> Self {
+        Self {
+            input,
+            buffer: String::new(),
+            line: 0,
+            warned_types: HashSet::new(),
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+impl<R: BufRead> Iterator for MessageReader<R> {
+    type Item = Result<(u64, Message), MessageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.buffer.clear();
+            self.line += 1;
+            let line = self.line;
+            match self.input.read_line(&mut self.buffer) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(source) => return Some(Err(MessageError::Read { line, source })),
+            }
+            let text = self.buffer.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match Message::parse(text, line) {
+                Ok(ParsedLine::Message(message)) => return Some(Ok((line, message))),
+                Ok(ParsedLine::Unknown { message_type }) => {
+                    if self.warned_types.insert(message_type.clone()) {
+                        warn!(line, message_type, "skipping messages of unknown type");
+                    }
+                }
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    }
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> Message {
+        match Message::parse(text, 1).unwrap() {
+            ParsedLine::Message(m) => m,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_keep_every_digit() {
+        let line = r#"{"type":"RECORD","stream":"t","record":{"n":12345678901234567890.123456789,"f":1.10,"e":1e+400}}"#;
+        let message = parse(line);
+        let written = serde_json::to_string(&message).unwrap();
+        assert_eq!(
+            written,
+            r#"{"type":"RECORD","stream":"t","record":{"n":12345678901234567890.123456789,"f":1.10,"e":1e+400}}"#
+        );
+    }
+
+    #[test]
+    fn each_message_type_round_trips() {
+        let lines = [
+            r#"{"type":"SCHEMA","stream":"orders","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"],"bookmark_properties":["updated_at"]}"#,
+            r#"{"type":"RECORD","stream":"orders","record":{"id":1},"version":1732190000000,"time_extracted":"2026-11-21T10:00:00.123456Z"}"#,
+            r#"{"type":"STATE","value":{"currently_syncing":null,"bookmarks":{"shop-orders":{"version":1}}}}"#,
+            r#"{"type":"ACTIVATE_VERSION","stream":"orders","version":1732190000000}"#,
+        ];
+        for line in lines {
+            assert_eq!(serde_json::to_string(&parse(line)).unwrap(), line);
+        }
+    }
+
+    #[test]
+    fn schema_without_or_with_null_key_properties_has_no_key() {
+        let Message::Schema(schema) = parse(r#"{"type":"SCHEMA","stream":"s","schema":{}}"#) else {
+            panic!("not a schema")
+        };
+        assert!(schema.key_properties.is_empty());
+        let Message::Schema(schema) =
+            parse(r#"{"type":"SCHEMA","stream":"s","schema":{},"key_properties":null}"#)
+        else {
+            panic!("not a schema")
+        };
+        assert!(schema.key_properties.is_empty());
+    }
+
+    #[test]
+    fn unknown_type_is_reported_not_failed() {
+        let parsed = Message::parse(r#"{"type":"BATCH","stream":"s","encoding":{}}"#, 3).unwrap();
+        assert_eq!(
+            parsed,
+            ParsedLine::Unknown {
+                message_type: "BATCH".into()
+            }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = Message::parse("{not json", 7).unwrap_err();
+        assert!(matches!(err, MessageError::MalformedJson { line: 7, .. }));
+        assert!(
+            err.to_string().starts_with("line 7: malformed JSON"),
+            "{err}"
+        );
+
+        let err = Message::parse(r#"{"stream":"s"}"#, 8).unwrap_err();
+        assert_eq!(err.line(), 8);
+        assert!(matches!(err, MessageError::MissingType { .. }));
+
+        let err = Message::parse(r#"{"type":"RECORD","record":{}}"#, 9).unwrap_err();
+        let MessageError::InvalidMessage {
+            line,
+            message_type,
+            source,
+        } = err
+        else {
+            panic!("wrong error")
+        };
+        assert_eq!((line, message_type.as_str()), (9, "RECORD"));
+        assert!(source.to_string().contains("stream"), "{source}");
+    }
+
+    #[test]
+    fn reader_numbers_lines_and_skips_blank_and_unknown() {
+        let input = concat!(
+            r#"{"type":"SCHEMA","stream":"s","schema":{},"key_properties":[]}"#,
+            "\n\n",
+            r#"{"type":"BATCH","stream":"s"}"#,
+            "\n",
+            r#"{"type":"RECORD","stream":"s","record":{"a":1}}"#,
+            "\n",
+            "oops\n",
+        );
+        let mut reader = MessageReader::new(input.as_bytes());
+        let (line, first) = reader.next().unwrap().unwrap();
+        assert_eq!((line, first.stream()), (1, Some("s")));
+        let (line, second) = reader.next().unwrap().unwrap();
+        assert_eq!(line, 4);
+        assert_eq!(
+            second,
+            Message::Record(RecordMessage {
+                stream: "s".into(),
+                record: json!({"a": 1}).as_object().unwrap().clone(),
+                version: None,
+                time_extracted: None,
+            })
+        );
+        assert_eq!(reader.next().unwrap().unwrap_err().line(), 5);
+        assert!(reader.next().is_none());
+    }
+}

@@ -1,0 +1,276 @@
+//! Stream state: the bookmarks a tap resumes from.
+//!
+//! ```text
+//! {"currently_syncing": "shop-orders",
+//!  "bookmarks": {"shop-orders": {"version": 1732190000000, "replication_key": "updated_at", ...}}}
+//! ```
+//!
+//! Keys this program does not know (another tool's, or a newer version's) are kept and written
+//! back unchanged, so a state file survives being passed through any of our programs.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The whole state of a tap.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// The stream a run was in the middle of; the next run starts with it.
+    #[serde(default)]
+    pub currently_syncing: Option<String>,
+    /// Per `tap_stream_id`.
+    #[serde(default)]
+    pub bookmarks: IndexMap<String, Bookmark>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// Where one stream stands. Keys a replication method does not use are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bookmark {
+    /// The full-table version being written (RECORD `version`, ACTIVATE_VERSION).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The method the bookmark was written by; a different method next time starts over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_replication_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_key: Option<String>,
+    /// The largest replication-key value sent, in its JSON form (exact numbers and timestamps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_key_value: Option<Value>,
+    /// Primary key of the last row sent by an interrupted full-table sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pk_fetched: Option<Map<String, Value>>,
+    /// The largest primary key when the full-table sync started: the sync stops there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pk_values: Option<Map<String, Value>>,
+    /// PostgreSQL WAL position, as an integer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lsn: Option<u64>,
+    /// MySQL binlog file and offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_pos: Option<u64>,
+    /// MySQL/MariaDB GTID set, where GTIDs are used instead of file + offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtid: Option<String>,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// A state file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("could not read state file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state file {path} is not valid JSON")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("invalid state at `{path}`")]
+    Invalid {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl State {
+    /// Reads a state file. An empty file or `{}` is an empty state; a whole STATE message
+    /// (`{"type":"STATE","value":{…}}`, as a target prints it) is accepted too.
+    pub fn load(path: &Path) -> Result<Self, StateError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let value: Value = serde_json::from_str(&text).map_err(|source| StateError::Json {
+            path: shown,
+            source,
+        })?;
+        Self::from_value(value)
+    }
+
+    pub fn from_value(mut value: Value) -> Result<Self, StateError> {
+        if value.get("type").and_then(Value::as_str) == Some("STATE") {
+            value = value.get_mut("value").map(Value::take).unwrap_or_default();
+        }
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        serde_path_to_error::deserialize(value).map_err(|err| StateError::Invalid {
+            path: err.path().to_string(),
+            source: err.into_inner(),
+        })
+    }
+
+    pub fn bookmark(&self, tap_stream_id: &str) -> Option<&Bookmark> {
+        self.bookmarks.get(tap_stream_id)
+    }
+
+    /// The bookmark of a stream, created empty if missing.
+    pub fn bookmark_mut(&mut self, tap_stream_id: &str) -> &mut Bookmark {
+        self.bookmarks.entry(tap_stream_id.to_owned()).or_default()
+    }
+
+    /// Forgets everything about one stream (a method change, a finished full-table resume).
+    pub fn clear_bookmark(&mut self, tap_stream_id: &str) {
+        self.bookmarks.shift_remove(tap_stream_id);
+    }
+}
+
+impl Bookmark {
+    pub fn lsn(&self) -> Option<Lsn> {
+        self.lsn.map(Lsn)
+    }
+
+    pub fn binlog_position(&self) -> Option<BinlogPosition> {
+        Some(BinlogPosition {
+            file: self.log_file.clone()?,
+            position: self.log_pos?,
+        })
+    }
+
+    pub fn set_binlog_position(&mut self, position: BinlogPosition) {
+        self.log_file = Some(position.file);
+        self.log_pos = Some(position.position);
+    }
+}
+
+/// A PostgreSQL WAL position. Stored in state as an integer; shown the way PostgreSQL shows it,
+/// `16/B374D848`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Lsn(pub u64);
+
+impl fmt::Display for Lsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+    }
+}
+
+/// Text that is not an LSN of the form `hi/lo` in hexadecimal.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid LSN {0:?}: expected two hexadecimal numbers such as 16/B374D848")]
+pub struct InvalidLsn(String);
+
+impl FromStr for Lsn {
+    type Err = InvalidLsn;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidLsn(text.to_owned());
+        let (high, low) = text.split_once('/').ok_or_else(invalid)?;
+        let high = u32::from_str_radix(high, 16).map_err(|_| invalid())?;
+        let low = u32::from_str_radix(low, 16).map_err(|_| invalid())?;
+        Ok(Lsn((u64::from(high) << 32) | u64::from(low)))
+    }
+}
+
+/// A position in the MySQL binlog.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BinlogPosition {
+    pub file: String,
+    pub position: u64,
+}
+
+impl fmt::Display for BinlogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.position)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn design_example_round_trips_with_typed_fields() {
+        let value = json!({"currently_syncing": "shop-orders",
+            "bookmarks": {"shop-orders": {"version": 1732190000000u64,
+                "replication_key": "updated_at",
+                "replication_key_value": "2026-11-21T09:59:59.000000Z",
+                "last_pk_fetched": {"id": 5000}, "max_pk_values": {"id": 90000},
+                "lsn": 23974272, "log_file": "mysql-bin.000003", "log_pos": 4567}}});
+        let state = State::from_value(value.clone()).unwrap();
+        let bookmark = state.bookmark("shop-orders").unwrap();
+        assert_eq!(state.currently_syncing.as_deref(), Some("shop-orders"));
+        assert_eq!(bookmark.version, Some(1_732_190_000_000));
+        assert_eq!(bookmark.lsn().unwrap().to_string(), "0/16DD180");
+        assert_eq!(
+            bookmark.binlog_position().unwrap().to_string(),
+            "mysql-bin.000003:4567"
+        );
+        assert_eq!(
+            bookmark.last_pk_fetched.as_ref().unwrap()["id"],
+            json!(5000)
+        );
+        assert_eq!(serde_json::to_value(&state).unwrap(), value);
+    }
+
+    #[test]
+    fn unknown_keys_survive_a_rewrite() {
+        let text = r#"{"bookmarks":{"db-public-t":{"last_replication_method":"LOG_BASED","xmin":555,"lsn":10,"initial_full_table_complete":true,"progress_markers":{"Note":"x","replication_key_value":1.5000000000000000001}}},"currently_syncing":null,"something_else":[1,2]}"#;
+        let mut state = State::from_value(serde_json::from_str(text).unwrap()).unwrap();
+        state.bookmark_mut("db-public-t").lsn = Some(11);
+        let written = serde_json::to_string(&state).unwrap();
+        assert_eq!(
+            written,
+            r#"{"currently_syncing":null,"bookmarks":{"db-public-t":{"last_replication_method":"LOG_BASED","lsn":11,"xmin":555,"initial_full_table_complete":true,"progress_markers":{"Note":"x","replication_key_value":1.5000000000000000001}}},"something_else":[1,2]}"#
+        );
+    }
+
+    #[test]
+    fn empty_files_whole_messages_and_null_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "\n").unwrap();
+        assert_eq!(State::load(&path).unwrap(), State::default());
+        std::fs::write(&path, "{}").unwrap();
+        assert_eq!(State::load(&path).unwrap(), State::default());
+        std::fs::write(
+            &path,
+            r#"{"type":"STATE","value":{"bookmarks":{"a":{"version":2}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            State::load(&path).unwrap().bookmark("a").unwrap().version,
+            Some(2)
+        );
+        assert_eq!(State::from_value(Value::Null).unwrap(), State::default());
+    }
+
+    #[test]
+    fn invalid_state_names_the_key() {
+        let err = State::from_value(json!({"bookmarks": {"a": {"log_pos": "x"}}})).unwrap_err();
+        assert!(err.to_string().contains("bookmarks.a.log_pos"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{").unwrap();
+        assert!(matches!(State::load(&path), Err(StateError::Json { .. })));
+    }
+
+    #[test]
+    fn lsn_parses_and_prints_postgres_form() {
+        let lsn: Lsn = "16/B374D848".parse().unwrap();
+        assert_eq!(lsn.0, 0x16_B374_D848);
+        assert_eq!(lsn.to_string(), "16/B374D848");
+        assert!("16-B3".parse::<Lsn>().is_err());
+        assert!("x/1".parse::<Lsn>().is_err());
+    }
+}
