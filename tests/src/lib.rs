@@ -1,1 +1,56 @@
-//! placeholder
+//! The real-server test harness.
+//!
+//! Each test binary gets one throwaway PostgreSQL and one MariaDB server, started on first use in
+//! a temporary directory on a free loopback port, and stopped (directory removed) when the binary
+//! exits, whether its tests passed or panicked. Each test takes a fresh database of its own, so
+//! tests run in parallel without seeing each other's tables.
+//!
+//! ```text
+//! test binary ──first use──▶ initdb + pg_ctl start / mariadb-install-db + mariadbd
+//!     │                        ▲
+//!     ├─ atexit ───────────────┤ stop + remove dir (normal exit, failed tests)
+//!     └─ watchdog process ─────┘ the same, if the binary is killed
+//! ```
+//!
+//! `TEST_PG_URL` (`postgres://user:password@host:port/db`) and `TEST_MYSQL_URL`
+//! (`mysql://user:password@host:port`) point the tests at existing servers instead; their user
+//! needs the right to create databases. Without them, missing server binaries fail the test with
+//! what to install: tests never skip silently.
+//!
+//! [`bin`] runs the workspace's built programs and pipes one into another, as a user would.
+
+pub mod bin;
+mod lifecycle;
+pub mod mariadb;
+pub mod postgres;
+
+pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
+pub use mariadb::{MariaDb, MysqlDatabase};
+pub use postgres::{PgDatabase, Postgres};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A database name unique across the test binaries sharing a server.
+fn unique_database_name() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("no free loopback port")
+}
+
+/// The last lines of a server log, for a failure message.
+fn log_tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}

@@ -1,0 +1,217 @@
+//! Running the workspace's programs as a user does: with arguments, stdin, and shell-style pipes.
+//!
+//! Programs are found beside the test binary's build directory (`target/debug/`), or in
+//! `SINGER_BIN_DIR`. `just test` builds them before the tests run; `cargo test` alone builds only
+//! what the tests link, so run `cargo build --bins` first.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+
+use common::Message;
+use common::message::ParsedLine;
+
+/// The path of a workspace program such as `tap-postgres`.
+pub fn binary_path(name: &str) -> PathBuf {
+    let dir = std::env::var_os("SINGER_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            // target/debug/deps/<test binary> → target/debug
+            let exe = std::env::current_exe().expect("cannot locate the test binary");
+            let deps = exe.parent().expect("test binary has no directory");
+            deps.parent().unwrap_or(deps).to_path_buf()
+        });
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "program {name} not found at {}: build it with `cargo build --bins` (`just test` does), \
+         or set SINGER_BIN_DIR",
+        path.display()
+    );
+    path
+}
+
+/// A command for a workspace program.
+pub fn command(name: &str) -> Command {
+    Command::new(binary_path(name))
+}
+
+/// What a finished program left.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl RunOutput {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// stdout parsed as Singer messages; panics, naming the line, on anything else.
+    pub fn messages(&self) -> Vec<Message> {
+        parse_messages(&self.stdout)
+    }
+
+    /// Panics with stderr when the program failed.
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "program failed with {}:\n{}",
+            self.status,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Parses Singer output, panicking with the line at fault.
+pub fn parse_messages(stdout: &[u8]) -> Vec<Message> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .filter_map(|(index, line)| match Message::parse(line, index as u64 + 1) {
+            Ok(ParsedLine::Message(message)) => Some(message),
+            Ok(ParsedLine::Unknown { .. }) => None,
+            Err(err) => panic!("{err}: {line}"),
+        })
+        .collect()
+}
+
+/// Runs a workspace program to completion with `stdin` as its input.
+pub fn run_binary(name: &str, args: &[&str], stdin: &[u8]) -> RunOutput {
+    run(command(name), args, stdin)
+}
+
+/// Runs any command to completion with `stdin` as its input.
+pub fn run(mut command: Command, args: &[&str], stdin: &[u8]) -> RunOutput {
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
+    let input = stdin.to_vec();
+    let mut child_stdin = child.stdin.take().expect("stdin is piped");
+    // A program may exit without reading all its input; that is its business, not an error here.
+    let writer = std::thread::spawn(move || {
+        let _ignored = child_stdin.write_all(&input);
+    });
+    let stderr = read_in_background(child.stderr.take());
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_end(&mut stdout)
+        .expect("cannot read stdout");
+    let status = child.wait().expect("cannot wait for the program");
+    let _ignored = writer.join();
+    RunOutput {
+        status,
+        stdout,
+        stderr: join_text(stderr),
+    }
+}
+
+/// `tap … | target …`: two commands joined by a pipe, as a shell joins them.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub tap: Command,
+    pub target: Command,
+}
+
+/// Both sides of a finished pipe.
+#[derive(Debug)]
+pub struct PipelineOutput {
+    pub tap_status: ExitStatus,
+    pub tap_stderr: String,
+    pub target: RunOutput,
+}
+
+impl PipelineOutput {
+    /// Panics with both stderrs unless both sides succeeded.
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.tap_status.success() && self.target.status.success(),
+            "pipeline failed: tap {}, target {}\n--- tap stderr\n{}\n--- target stderr\n{}",
+            self.tap_status,
+            self.target.status,
+            self.tap_stderr,
+            self.target.stderr
+        );
+        self
+    }
+}
+
+impl Pipeline {
+    /// Workspace programs with their arguments.
+    pub fn new(tap: &str, tap_args: &[&str], target: &str, target_args: &[&str]) -> Self {
+        let mut tap = command(tap);
+        tap.args(tap_args);
+        let mut target = command(target);
+        target.args(target_args);
+        Self { tap, target }
+    }
+
+    /// Any two commands.
+    pub fn of(tap: Command, target: Command) -> Self {
+        Self { tap, target }
+    }
+
+    pub fn run(mut self) -> PipelineOutput {
+        let mut tap = self
+            .tap
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {:?}: {err}", self.tap));
+        let pipe = tap.stdout.take().expect("stdout is piped");
+        let mut target = self
+            .target
+            .stdin(Stdio::from(pipe))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {:?}: {err}", self.target));
+        let tap_stderr = read_in_background(tap.stderr.take());
+        let target_stderr = read_in_background(target.stderr.take());
+        let mut stdout = Vec::new();
+        target
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_to_end(&mut stdout)
+            .expect("cannot read the target's stdout");
+        let target_status = target.wait().expect("cannot wait for the target");
+        let tap_status = tap.wait().expect("cannot wait for the tap");
+        PipelineOutput {
+            tap_status,
+            tap_stderr: join_text(tap_stderr),
+            target: RunOutput {
+                status: target_status,
+                stdout,
+                stderr: join_text(target_stderr),
+            },
+        }
+    }
+}
+
+fn read_in_background(source: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut source) = source {
+            let _ignored = source.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+fn join_text(handle: JoinHandle<Vec<u8>>) -> String {
+    String::from_utf8_lossy(&handle.join().unwrap_or_default()).into_owned()
+}

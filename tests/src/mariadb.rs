@@ -1,0 +1,310 @@
+//! Throwaway MariaDB: `mariadb-install-db` + `mariadbd` in a temporary directory, with a row-based
+//! binlog (`log_bin`, `binlog_format=ROW`, `binlog_row_image=FULL`, `server_id`).
+//!
+//! The server is a child process of the test binary. An init file creates the `harness` user
+//! (password `harness`, all privileges) that tests connect as over TCP.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+use serde_json::{Value, json};
+
+use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
+use crate::{free_port, log_tail, unique_database_name};
+
+const USER: &str = "harness";
+const PASSWORD: &str = "harness";
+
+/// A MariaDB (or MySQL) server for this test binary: ours, or the one `TEST_MYSQL_URL` names.
+#[derive(Debug)]
+pub struct MariaDb {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    /// The server directory when the server is ours.
+    dir: Option<PathBuf>,
+}
+
+impl MariaDb {
+    /// The server of this test binary, started on first use.
+    pub fn get() -> &'static MariaDb {
+        static SERVER: OnceLock<MariaDb> = OnceLock::new();
+        SERVER.get_or_init(|| match std::env::var("TEST_MYSQL_URL") {
+            Ok(url) if !url.is_empty() => Self::existing(&url),
+            _ => Self::start(),
+        })
+    }
+
+    fn existing(url: &str) -> Self {
+        let opts = Opts::from_url(url)
+            .unwrap_or_else(|err| panic!("TEST_MYSQL_URL is not a MySQL URL: {err}"));
+        Self {
+            host: opts.get_ip_or_hostname().to_string(),
+            port: opts.get_tcp_port(),
+            user: opts.get_user().unwrap_or("root").to_owned(),
+            password: opts.get_pass().map(str::to_owned),
+            dir: None,
+        }
+    }
+
+    fn start() -> Self {
+        let (install_db, server) = server_programs();
+        let as_root = running_as_root();
+        let dir = tempfile::Builder::new()
+            .prefix("singer-test-mariadb-")
+            .tempdir()
+            .expect("cannot create a temporary directory")
+            .keep();
+        let data = dir.join("data");
+        let binlog = dir.join("binlog");
+        std::fs::create_dir_all(&binlog).expect("cannot create the binlog directory");
+        let as_user = as_root.then_some("--user=root");
+
+        let install = Command::new(&install_db)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .args(as_user)
+            .output()
+            .expect("cannot run mariadb-install-db");
+        assert!(
+            install.status.success(),
+            "mariadb-install-db failed: {}{}",
+            String::from_utf8_lossy(&install.stdout),
+            String::from_utf8_lossy(&install.stderr)
+        );
+        let init = dir.join("init.sql");
+        std::fs::write(
+            &init,
+            format!(
+                "create user if not exists '{USER}'@'%' identified by '{PASSWORD}';\n\
+                 grant all privileges on *.* to '{USER}'@'%' with grant option;\n"
+            ),
+        )
+        .expect("cannot write init.sql");
+
+        for _ in 0..3 {
+            let port = free_port();
+            let log = dir.join("error.log");
+            let child = Command::new(&server)
+                .arg("--no-defaults")
+                .arg(format!("--datadir={}", data.display()))
+                .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+                .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+                .arg(format!("--log-error={}", log.display()))
+                .arg(format!("--init-file={}", init.display()))
+                .arg(format!("--log-bin={}", binlog.join("mysql-bin").display()))
+                .arg(format!("--port={port}"))
+                .args([
+                    "--bind-address=127.0.0.1",
+                    "--skip-name-resolve",
+                    "--binlog-format=ROW",
+                    "--binlog-row-image=FULL",
+                    "--server-id=1",
+                    "--character-set-server=utf8mb4",
+                    "--collation-server=utf8mb4_unicode_ci",
+                    "--innodb-buffer-pool-size=128M",
+                    "--innodb-flush-log-at-trx-commit=0",
+                    "--sync-binlog=0",
+                    "--max-connections=200",
+                ])
+                .args(as_user)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot start mariadbd");
+            let pid = child.id();
+            let server = MariaDb {
+                host: "127.0.0.1".to_owned(),
+                port,
+                user: USER.to_owned(),
+                password: Some(PASSWORD.to_owned()),
+                dir: Some(dir.clone()),
+            };
+            let dir_text = shell_quote(&dir.display().to_string());
+            watchdog(&format!(
+                "kill {pid} 2>/dev/null; for i in $(seq 30); do kill -0 {pid} 2>/dev/null || break; \
+                 sleep 1; done; kill -9 {pid} 2>/dev/null; rm -rf {dir_text}"
+            ));
+            let child = Mutex::new(Some(child));
+            match server.wait_until_ready(&child, &log) {
+                Ok(()) => {
+                    let dir = dir.clone();
+                    on_exit(move || stop(&child, &dir));
+                    return server;
+                }
+                Err(reason) => {
+                    eprintln!("mariadbd did not start on port {port}: {reason}\n{}", log_tail(&log));
+                    stop_child(&child);
+                }
+            }
+        }
+        let _ignored = std::fs::remove_dir_all(&dir);
+        panic!("MariaDB did not start; see the log above");
+    }
+
+    fn wait_until_ready(&self, child: &Mutex<Option<Child>>, log: &Path) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child
+                .lock()
+                .ok()
+                .and_then(|mut child| child.as_mut()?.try_wait().ok().flatten())
+            {
+                return Err(format!("exited with {status}; log {}", log.display()));
+            }
+            match Conn::new(self.opts(None)) {
+                Ok(_) => return Ok(()),
+                Err(err) if Instant::now() > deadline => return Err(err.to_string()),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// The server directory, when this harness started the server.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn opts(&self, database: Option<&str>) -> OptsBuilder {
+        OptsBuilder::new()
+            .ip_or_hostname(Some(self.host.clone()))
+            .tcp_port(self.port)
+            .user(Some(self.user.clone()))
+            .pass(self.password.clone())
+            .db_name(database)
+            .prefer_socket(false)
+    }
+
+    /// A connection without a default database.
+    pub fn admin_conn(&self) -> Conn {
+        Conn::new(self.opts(None))
+            .unwrap_or_else(|err| panic!("cannot connect to MariaDB: {err}"))
+    }
+
+    /// A new empty database for one test, dropped when the returned value is.
+    pub fn fresh_database(&'static self) -> MysqlDatabase {
+        let name = unique_database_name();
+        self.admin_conn()
+            .query_drop(format!(
+                "create database `{name}` character set utf8mb4 collate utf8mb4_unicode_ci"
+            ))
+            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
+        MysqlDatabase { server: self, name }
+    }
+}
+
+/// One test's database.
+#[derive(Debug)]
+pub struct MysqlDatabase {
+    pub server: &'static MariaDb,
+    pub name: String,
+}
+
+impl MysqlDatabase {
+    /// A new database on this test binary's server.
+    pub fn new() -> Self {
+        MariaDb::get().fresh_database()
+    }
+
+    /// A connection whose default database is this one.
+    pub fn conn(&self) -> Conn {
+        Conn::new(self.server.opts(Some(&self.name)))
+            .unwrap_or_else(|err| panic!("cannot connect to MariaDB database {}: {err}", self.name))
+    }
+
+    /// `mysql://user[:password]@host:port/name`.
+    pub fn url(&self) -> String {
+        let server = self.server;
+        let password = server
+            .password
+            .as_ref()
+            .map(|password| format!(":{password}"))
+            .unwrap_or_default();
+        format!(
+            "mysql://{}{password}@{}:{}/{}",
+            server.user, server.host, server.port, self.name
+        )
+    }
+
+    /// The connection keys of a tap config file.
+    pub fn connection_config(&self) -> Value {
+        let server = self.server;
+        json!({
+            "host": server.host, "port": server.port, "user": server.user,
+            "password": server.password.clone().unwrap_or_default(), "database": self.name,
+        })
+    }
+}
+
+impl Default for MysqlDatabase {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        let dropped = self
+            .server
+            .admin_conn()
+            .query_drop(format!("drop database if exists `{}`", self.name));
+        if let Err(err) = dropped {
+            eprintln!("could not drop test database {}: {err}", self.name);
+        }
+    }
+}
+
+fn stop(child: &Mutex<Option<Child>>, dir: &Path) {
+    stop_child(child);
+    let _ignored = std::fs::remove_dir_all(dir);
+}
+
+/// SIGTERM (a clean shutdown), then SIGKILL after 30 seconds.
+fn stop_child(child: &Mutex<Option<Child>>) {
+    let Some(mut child) = child.lock().ok().and_then(|mut child| child.take()) else {
+        return;
+    };
+    let _ignored = Command::new("kill").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ignored = child.kill();
+    let _ignored = child.wait();
+}
+
+/// `mariadb-install-db` and `mariadbd` (or their `mysql_install_db` / `mysqld` names), from
+/// `MARIADB_BIN_DIR`, the `PATH`, or `/usr/sbin` and `/usr/bin`.
+fn server_programs() -> (PathBuf, PathBuf) {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("MARIADB_BIN_DIR").map(PathBuf::from).into_iter().collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs.extend(["/usr/sbin", "/usr/bin", "/usr/local/mysql/bin"].map(PathBuf::from));
+    let find = |names: &[&str]| {
+        dirs.iter()
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+            .find(|path| path.is_file())
+    };
+    match (
+        find(&["mariadb-install-db", "mysql_install_db"]),
+        find(&["mariadbd", "mysqld"]),
+    ) {
+        (Some(install_db), Some(server)) => (install_db, server),
+        _ => panic!(
+            "MariaDB server programs (mariadb-install-db, mariadbd) not found: run `just deps` \
+             (installs the Debian `mariadb-server` package), set MARIADB_BIN_DIR to their \
+             directory, or set TEST_MYSQL_URL to an existing server"
+        ),
+    }
+}
