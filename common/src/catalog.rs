@@ -532,3 +532,229 @@ impl CatalogEntry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A discovered entry: `shop.<table>` with columns id (key), name, email, ssn, updated_at.
+    fn entry(table: &str) -> CatalogEntry {
+        let mut metadata = Metadata::default();
+        metadata.set(&[], "database-name", "shop");
+        metadata.set(&[], "table-key-properties", json!(["id"]));
+        metadata.set(&[], "selected-by-default", false);
+        for column in ["id", "name", "email", "ssn", "updated_at"] {
+            let inclusion = if column == "id" {
+                "automatic"
+            } else {
+                "available"
+            };
+            metadata.set(&["properties", column], "inclusion", inclusion);
+            metadata.set(&["properties", column], "selected-by-default", true);
+        }
+        CatalogEntry {
+            tap_stream_id: format!("shop-{table}"),
+            table_name: Some(table.to_owned()),
+            stream: table.to_owned(),
+            schema: json!({"type": "object", "properties": {
+                "id": {"type": "integer"}, "name": {"type": ["null", "string"]},
+                "email": {"type": ["null", "string"]}, "ssn": {"type": ["null", "string"]},
+                "updated_at": {"type": ["null", "string"], "format": "date-time"}}}),
+            metadata,
+            key_properties: None,
+            replication_method: None,
+            replication_key: None,
+            other: Map::new(),
+        }
+    }
+
+    fn catalog_selected_by(patterns: &[&str]) -> Catalog {
+        let mut catalog = Catalog {
+            streams: vec![entry("customers"), entry("orders"), entry("events")],
+        };
+        let patterns: Vec<SelectPattern> = patterns.iter().map(|p| p.parse().unwrap()).collect();
+        catalog.apply_select_patterns(&patterns);
+        catalog
+    }
+
+    fn columns_of(catalog: &Catalog, stream: &str) -> Vec<String> {
+        catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.stream == stream)
+            .map(|s| s.columns)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn table_pattern_selects_the_table_with_default_columns() {
+        let catalog = catalog_selected_by(&["shop.orders"]);
+        let selected = catalog.selected_streams(None).unwrap();
+        assert_eq!(selected.len(), 1);
+        assert_eq!(selected[0].stream, "orders");
+        assert_eq!(selected[0].columns.len(), 5);
+    }
+
+    #[test]
+    fn negated_columns_are_left_out_and_keys_stay_in() {
+        let catalog = catalog_selected_by(&[
+            "shop.customers.*",
+            "!shop.customers.ssn",
+            "!shop.customers.id",
+        ]);
+        assert_eq!(
+            columns_of(&catalog, "customers"),
+            ["id", "name", "email", "updated_at"]
+        );
+    }
+
+    #[test]
+    fn naming_columns_alone_selects_only_those() {
+        let catalog = catalog_selected_by(&["shop.customers.name", "shop.customers.e*"]);
+        assert_eq!(columns_of(&catalog, "customers"), ["id", "name", "email"]);
+    }
+
+    #[test]
+    fn wildcards_match_tables_and_negation_removes_a_table() {
+        let catalog = catalog_selected_by(&["shop.*", "!shop.events"]);
+        let streams: Vec<String> = catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.stream)
+            .collect();
+        assert_eq!(streams, ["customers", "orders"]);
+        assert!(
+            catalog_selected_by(&["crm.*"])
+                .selected_streams(None)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_catalog_wins_where_both_speak() {
+        let mut catalog = Catalog {
+            streams: vec![entry("customers")],
+        };
+        let metadata = &mut catalog.streams[0].metadata;
+        metadata.set(&[], "selected", false);
+        metadata.set(&["properties", "ssn"], "selected", true);
+        let patterns: Vec<SelectPattern> = ["shop.customers", "!shop.customers.ssn"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        catalog.apply_select_patterns(&patterns);
+        assert!(catalog.selected_streams(None).unwrap().is_empty());
+        catalog.streams[0].metadata.set(&[], "selected", true);
+        assert!(columns_of(&catalog, "customers").contains(&"ssn".to_owned()));
+    }
+
+    #[test]
+    fn pattern_objects_set_method_and_key() {
+        let mut catalog = Catalog {
+            streams: vec![entry("orders")],
+        };
+        let pattern: SelectPattern = serde_json::from_value(json!({"table": "shop.orders",
+            "replication_method": "INCREMENTAL", "replication_key": "updated_at"}))
+        .unwrap();
+        catalog.apply_select_patterns(&[pattern]);
+        let selected = catalog.selected_streams(None).unwrap();
+        assert_eq!(
+            selected[0].replication_method,
+            ReplicationMethod::Incremental
+        );
+        assert_eq!(selected[0].replication_key.as_deref(), Some("updated_at"));
+    }
+
+    #[test]
+    fn replication_key_is_always_read_for_incremental() {
+        let mut catalog = catalog_selected_by(&["shop.orders.name"]);
+        let metadata = &mut catalog.streams[1].metadata;
+        metadata.set(&[], "replication-method", "INCREMENTAL");
+        metadata.set(&[], "replication-key", "updated_at");
+        assert_eq!(columns_of(&catalog, "orders"), ["id", "name", "updated_at"]);
+    }
+
+    #[test]
+    fn unsupported_columns_are_never_read() {
+        let mut catalog = catalog_selected_by(&["shop.orders.*"]);
+        catalog.streams[1]
+            .metadata
+            .set(&["properties", "ssn"], "inclusion", "unsupported");
+        assert!(!columns_of(&catalog, "orders").contains(&"ssn".to_owned()));
+    }
+
+    #[test]
+    fn method_resolution_and_its_errors() {
+        let mut orders = entry("orders");
+        assert_eq!(
+            orders.replication_method(None).unwrap(),
+            ReplicationMethod::FullTable
+        );
+        assert_eq!(
+            orders
+                .replication_method(Some(ReplicationMethod::LogBased))
+                .unwrap(),
+            ReplicationMethod::LogBased
+        );
+        orders.replication_method = Some("log_based".into());
+        assert_eq!(
+            orders.replication_method(None).unwrap(),
+            ReplicationMethod::LogBased
+        );
+        orders
+            .metadata
+            .set(&[], "forced-replication-method", "FULL_TABLE");
+        let err = orders.resolve(None).unwrap_err();
+        assert!(matches!(err, CatalogError::ForcedMethod { .. }), "{err}");
+        orders.replication_method = None;
+        orders.metadata.set(&[], "replication-method", "SOMETIMES");
+        assert!(
+            orders
+                .resolve(None)
+                .unwrap_err()
+                .to_string()
+                .contains("SOMETIMES")
+        );
+        orders.metadata.set(&[], "replication-method", "FULL_TABLE");
+        orders.metadata.set(&[], "replication-key", "nope");
+        assert!(matches!(
+            orders.resolve(None),
+            Err(CatalogError::UnknownReplicationKey { .. })
+        ));
+        orders.metadata.set(&[], "replication-key", "updated_at");
+        orders
+            .metadata
+            .set(&[], "table-key-properties", json!(["missing"]));
+        assert!(matches!(
+            orders.resolve(None),
+            Err(CatalogError::UnknownKeyColumn { .. })
+        ));
+    }
+
+    #[test]
+    fn views_use_view_key_properties() {
+        let mut view = entry("order_totals");
+        view.metadata.set(&[], "is-view", true);
+        view.metadata.set(&[], "table-key-properties", json!([]));
+        view.metadata
+            .set(&[], "view-key-properties", json!(["name"]));
+        let selection = view.resolve(None).unwrap();
+        assert!(selection.is_view);
+        assert_eq!(selection.key_properties, ["name"]);
+    }
+
+    #[test]
+    fn metadata_is_found_and_set_by_breadcrumb() {
+        let mut metadata = Metadata::default();
+        metadata.set(&["properties", "a"], "selected", true);
+        metadata.set(&["properties", "a"], "inclusion", "available");
+        assert_eq!(metadata.0.len(), 1);
+        assert_eq!(metadata.column_value("a", "selected"), Some(&json!(true)));
+        assert!(metadata.table().is_none());
+        assert_eq!(column_breadcrumb("a"), ["properties", "a"]);
+    }
+}

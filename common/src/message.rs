@@ -110,29 +110,32 @@ pub enum ParsedLine {
 
 impl Message {
     /// Parses one line. `line` is the 1-based line number used in errors.
+    ///
+    /// The line is read twice, once for its `type` and once into that message's struct, both
+    /// straight from the text: going through a `Value` first would let serde_json rewrite some
+    /// large numbers (`1e+62` for `100…000`), and every digit must stay as the tap wrote it.
     pub fn parse(text: &str, line: u64) -> Result<ParsedLine, MessageError> {
-        let value: Value = serde_json::from_str(text)
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(rename = "type")]
+            message_type: Option<Value>,
+        }
+        let envelope: Envelope = serde_json::from_str(text)
             .map_err(|source| MessageError::MalformedJson { line, source })?;
-        Self::from_value(value, line)
-    }
-
-    /// Interprets an already parsed JSON value as a message.
-    pub fn from_value(value: Value, line: u64) -> Result<ParsedLine, MessageError> {
-        let Some(message_type) = value.get("type").and_then(Value::as_str) else {
+        let Some(Value::String(message_type)) = envelope.message_type else {
             return Err(MessageError::MissingType { line });
         };
-        let message_type = message_type.to_owned();
         let invalid = |source| MessageError::InvalidMessage {
             line,
             message_type: message_type.clone(),
             source,
         };
         let message = match message_type.as_str() {
-            "SCHEMA" => Message::Schema(serde_json::from_value(value).map_err(invalid)?),
-            "RECORD" => Message::Record(serde_json::from_value(value).map_err(invalid)?),
-            "STATE" => Message::State(serde_json::from_value(value).map_err(invalid)?),
+            "SCHEMA" => Message::Schema(serde_json::from_str(text).map_err(invalid)?),
+            "RECORD" => Message::Record(serde_json::from_str(text).map_err(invalid)?),
+            "STATE" => Message::State(serde_json::from_str(text).map_err(invalid)?),
             "ACTIVATE_VERSION" => {
-                Message::ActivateVersion(serde_json::from_value(value).map_err(invalid)?)
+                Message::ActivateVersion(serde_json::from_str(text).map_err(invalid)?)
             }
             _ => return Ok(ParsedLine::Unknown { message_type }),
         };
@@ -238,6 +241,15 @@ mod tests {
     }
 
     #[test]
+    fn integers_beyond_128_bits_keep_their_digits() {
+        let digits = format!("1{}", "0".repeat(62));
+        let line = format!(
+            r#"{{"type":"SCHEMA","stream":"t","schema":{{"maximum":{digits}}},"key_properties":[]}}"#
+        );
+        assert_eq!(serde_json::to_string(&parse(&line)).unwrap(), line);
+    }
+
+    #[test]
     fn each_message_type_round_trips() {
         let lines = [
             r#"{"type":"SCHEMA","stream":"orders","schema":{"type":"object","properties":{"id":{"type":"integer"}}},"key_properties":["id"],"bookmark_properties":["updated_at"]}"#,
@@ -287,6 +299,10 @@ mod tests {
         let err = Message::parse(r#"{"stream":"s"}"#, 8).unwrap_err();
         assert_eq!(err.line(), 8);
         assert!(matches!(err, MessageError::MissingType { .. }));
+        let err = Message::parse(r#"{"type":5}"#, 8).unwrap_err();
+        assert!(matches!(err, MessageError::MissingType { .. }));
+        let err = Message::parse("[1]", 8).unwrap_err();
+        assert!(matches!(err, MessageError::MissingType { .. }), "{err:?}");
 
         let err = Message::parse(r#"{"type":"RECORD","record":{}}"#, 9).unwrap_err();
         let MessageError::InvalidMessage {

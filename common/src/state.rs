@@ -106,6 +106,7 @@ impl State {
         Self::from_value(value)
     }
 
+    /// Reads a state from its JSON value (or a whole STATE message).
     pub fn from_value(mut value: Value) -> Result<Self, StateError> {
         if value.get("type").and_then(Value::as_str) == Some("STATE") {
             value = value.get_mut("value").map(Value::take).unwrap_or_default();
@@ -113,7 +114,11 @@ impl State {
         if value.is_null() {
             return Ok(Self::default());
         }
-        serde_path_to_error::deserialize(value).map_err(|err| StateError::Invalid {
+        // Through the text rather than `from_value`, which may rewrite large numbers (`1e+62`):
+        // a numeric replication-key value must come back digit for digit.
+        let text = value.to_string();
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| StateError::Invalid {
             path: err.path().to_string(),
             source: err.into_inner(),
         })
@@ -233,6 +238,16 @@ mod tests {
             written,
             r#"{"currently_syncing":null,"bookmarks":{"db-public-t":{"last_replication_method":"LOG_BASED","lsn":11,"xmin":555,"initial_full_table_complete":true,"progress_markers":{"Note":"x","replication_key_value":1.5000000000000000001}}},"something_else":[1,2]}"#
         );
+    }
+
+    #[test]
+    fn numeric_bookmarks_keep_every_digit() {
+        let digits = format!("1{}", "0".repeat(62));
+        let text = format!(
+            r#"{{"currently_syncing":null,"bookmarks":{{"a":{{"replication_key_value":{digits}}}}}}}"#
+        );
+        let state = State::from_value(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(serde_json::to_string(&state).unwrap(), text);
     }
 
     #[test]

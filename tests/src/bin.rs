@@ -73,11 +73,13 @@ pub fn parse_messages(stdout: &[u8]) -> Vec<Message> {
         .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .filter_map(|(index, line)| match Message::parse(line, index as u64 + 1) {
-            Ok(ParsedLine::Message(message)) => Some(message),
-            Ok(ParsedLine::Unknown { .. }) => None,
-            Err(err) => panic!("{err}: {line}"),
-        })
+        .filter_map(
+            |(index, line)| match Message::parse(line, index as u64 + 1) {
+                Ok(ParsedLine::Message(message)) => Some(message),
+                Ok(ParsedLine::Unknown { .. }) => None,
+                Err(err) => panic!("{err}: {line}"),
+            },
+        )
         .collect()
 }
 

@@ -140,7 +140,10 @@ impl MariaDb {
                     return server;
                 }
                 Err(reason) => {
-                    eprintln!("mariadbd did not start on port {port}: {reason}\n{}", log_tail(&log));
+                    eprintln!(
+                        "mariadbd did not start on port {port}: {reason}\n{}",
+                        log_tail(&log)
+                    );
                     stop_child(&child);
                 }
             }
@@ -184,8 +187,7 @@ impl MariaDb {
 
     /// A connection without a default database.
     pub fn admin_conn(&self) -> Conn {
-        Conn::new(self.opts(None))
-            .unwrap_or_else(|err| panic!("cannot connect to MariaDB: {err}"))
+        Conn::new(self.opts(None)).unwrap_or_else(|err| panic!("cannot connect to MariaDB: {err}"))
     }
 
     /// A new empty database for one test, dropped when the returned value is.
@@ -286,7 +288,10 @@ fn stop_child(child: &Mutex<Option<Child>>) {
 /// `mariadb-install-db` and `mariadbd` (or their `mysql_install_db` / `mysqld` names), from
 /// `MARIADB_BIN_DIR`, the `PATH`, or `/usr/sbin` and `/usr/bin`.
 fn server_programs() -> (PathBuf, PathBuf) {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("MARIADB_BIN_DIR").map(PathBuf::from).into_iter().collect();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("MARIADB_BIN_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }

@@ -74,7 +74,16 @@ impl Postgres {
         let init = run("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
             .output()
             .expect("cannot run initdb");
         assert!(
@@ -217,10 +226,10 @@ impl Default for PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        let dropped = self
-            .server
-            .admin_client()
-            .batch_execute(&format!("drop database if exists \"{}\" with (force)", self.name));
+        let dropped = self.server.admin_client().batch_execute(&format!(
+            "drop database if exists \"{}\" with (force)",
+            self.name
+        ));
         if let Err(err) = dropped {
             eprintln!("could not drop test database {}: {err}", self.name);
         }
@@ -234,7 +243,8 @@ fn server_bin_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
     });
     if let Some(dir) = on_path {
         return dir;

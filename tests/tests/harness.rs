@@ -27,7 +27,10 @@ fn postgres_runs_with_logical_decoding() {
         .execute("insert into t values ($1, $2)", &[&7_i64, &"seven"])
         .unwrap();
     let row = client.query_one("select id, note from t", &[]).unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (7, "seven".to_owned()));
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, String>(1)),
+        (7, "seven".to_owned())
+    );
     // A logical replication slot can be made with the built-in pgoutput plugin.
     client
         .batch_execute("select pg_create_logical_replication_slot('harness_slot', 'pgoutput')")
@@ -93,8 +96,7 @@ fn parallel_tests_get_separate_databases() {
             })
         })
         .collect();
-    let mut names: Vec<(String, String)> =
-        handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut names: Vec<(String, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 4, "databases were shared: {names:?}");
@@ -134,7 +136,13 @@ fn lifecycle_child() {
     let my = MariaDb::get();
     let mut out = std::io::stdout().lock();
     // A marker, because libtest may already have printed `test lifecycle_child ... ` on the line.
-    writeln!(out, "\nSERVER {} {}", pg.port, pg.data_dir().unwrap().display()).unwrap();
+    writeln!(
+        out,
+        "\nSERVER {} {}",
+        pg.port,
+        pg.data_dir().unwrap().display()
+    )
+    .unwrap();
     writeln!(out, "SERVER {} {}", my.port, my.dir().unwrap().display()).unwrap();
     out.flush().unwrap();
     drop(out);
@@ -151,7 +159,12 @@ struct ChildServers {
 
 fn start_child(mode: &str) -> ChildServers {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "lifecycle_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "lifecycle_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("HARNESS_CHILD", mode)
         .env_remove("TEST_PG_URL")
         .env_remove("TEST_MYSQL_URL")

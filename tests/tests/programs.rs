@@ -3,8 +3,8 @@
 use std::process::Command;
 
 use serde_json::Value;
-use tests::bin::{command, run, run_binary};
 use tests::Pipeline;
+use tests::bin::{command, run, run_binary};
 
 const PROGRAMS: [&str; 3] = ["tap-postgres", "tap-mysql", "target-postgres"];
 
@@ -16,17 +16,27 @@ fn every_program_describes_itself_like_an_sdk_plugin() {
         let about: Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(about["name"], program);
         assert_eq!(about["version"], env!("CARGO_PKG_VERSION"));
-        assert!(about["capabilities"].as_array().unwrap().len() >= 3, "{about}");
+        assert!(
+            about["capabilities"].as_array().unwrap().len() >= 3,
+            "{about}"
+        );
         let settings = &about["settings"];
         assert_eq!(settings["type"], "object");
         for key in ["host", "port", "user", "password", "dbname", "ssh_tunnel"] {
-            assert!(settings["properties"].get(key).is_some(), "{program} lacks {key}");
+            assert!(
+                settings["properties"].get(key).is_some(),
+                "{program} lacks {key}"
+            );
         }
         assert_eq!(settings["properties"]["password"]["secret"], true);
 
         let markdown = run_binary(program, &["--about"], b"");
         markdown.assert_success();
-        assert!(markdown.stdout_text().starts_with(&format!("# `{program}`")));
+        assert!(
+            markdown
+                .stdout_text()
+                .starts_with(&format!("# `{program}`"))
+        );
     }
 }
 
@@ -62,7 +72,10 @@ fn a_bad_config_names_the_key_and_never_the_password() {
         assert!(!output.status.success());
         assert!(output.stderr.contains("port"), "{}", output.stderr);
         assert!(!output.stderr.contains("hunter2"), "{}", output.stderr);
-        assert!(output.stdout.is_empty(), "stdout is for Singer messages only");
+        assert!(
+            output.stdout.is_empty(),
+            "stdout is for Singer messages only"
+        );
     }
     let output = run_binary("target-postgres", &["--config", config], b"");
     assert!(!output.status.success());

@@ -1,0 +1,53 @@
+# Every developer and user task. `just` alone lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Install the PostgreSQL and MariaDB servers the tests start, when missing (apt-get; idempotent).
+deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    if [ -z "${TEST_PG_URL:-}" ] && ! command -v initdb >/dev/null \
+        && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        missing+=(postgresql)
+    fi
+    if [ -z "${TEST_MYSQL_URL:-}" ] && ! command -v mariadbd >/dev/null \
+        && [ ! -x /usr/sbin/mariadbd ]; then
+        missing+=(mariadb-server)
+    fi
+    if [ "${#missing[@]}" -eq 0 ]; then
+        echo "deps: database servers present"
+        exit 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "deps: missing ${missing[*]}, and apt-get is not available here." >&2
+        echo "      Install them with your package manager, or point the tests at running" >&2
+        echo "      servers with TEST_PG_URL and TEST_MYSQL_URL (see README.md)." >&2
+        exit 1
+    fi
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "deps: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Build every program (debug).
+build:
+    cargo build --workspace --bins
+
+# Build the programs for speed (target/release/).
+release:
+    cargo build --workspace --bins --release
+
+# Install what is missing, then run every test in the workspace against real servers.
+test: deps build
+    cargo test --workspace
+
+# Formatting and clippy, warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
