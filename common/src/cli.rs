@@ -103,13 +103,10 @@ impl TapArgs {
     }
 }
 
-/// The exit code for a program's result, after printing a failure's whole cause chain to stderr.
+/// The exit code for a failed program, after logging the failure's whole cause chain to stderr.
 /// A closed stdout (the downstream program stopped) ends the program quietly and successfully:
 /// the program downstream reports its own failure.
-pub fn exit_code(result: Result<(), &(dyn Error + 'static)>) -> ExitCode {
-    let Err(err) = result else {
-        return ExitCode::SUCCESS;
-    };
+pub fn failure_exit_code(err: &(dyn Error + 'static)) -> ExitCode {
     if is_broken_pipe(err) {
         tracing::debug!("stdout closed by the reader; stopping");
         return ExitCode::SUCCESS;
@@ -221,6 +218,13 @@ impl About {
             .map(|s| s.name)
             .collect();
         json!({"type": "object", "properties": properties, "required": required})
+    }
+
+    /// Prints to stdout.
+    pub fn print(&self, format: AboutFormat) -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        self.write(format, &mut out)?;
+        out.flush()
     }
 
     pub fn write(&self, format: AboutFormat, out: &mut impl Write) -> io::Result<()> {
@@ -417,11 +421,10 @@ mod tests {
         struct Outer(#[source] io::Error);
         let pipe = Outer(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(is_broken_pipe(&pipe));
-        assert_eq!(exit_code(Err(&pipe)), ExitCode::SUCCESS);
+        assert_eq!(failure_exit_code(&pipe), ExitCode::SUCCESS);
         let other = Outer(io::Error::from(io::ErrorKind::PermissionDenied));
         assert!(!is_broken_pipe(&other));
-        assert_eq!(exit_code(Err(&other)), ExitCode::FAILURE);
-        assert_eq!(exit_code(Ok(())), ExitCode::SUCCESS);
+        assert_eq!(failure_exit_code(&other), ExitCode::FAILURE);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! discovery and sync are the next capabilities to land, and until then they stop with a clear
 //! error instead of printing anything on stdout.
 
-use std::io::{self, Write};
+use std::io;
 
 use common::cli::{About, Setting, TapCommand, tap_settings};
 use common::config::{ConfigError, TapConfig, load_config};
@@ -45,12 +45,7 @@ pub fn about() -> About {
 
 pub fn run(command: TapCommand) -> Result<(), Error> {
     match command {
-        TapCommand::About(format) => {
-            let mut out = io::stdout().lock();
-            about().write(format, &mut out)?;
-            out.flush()?;
-            Ok(())
-        }
+        TapCommand::About(format) => Ok(about().print(format)?),
         TapCommand::Discover { config } => {
             let _config: TapConfig = load_config(&config)?;
             Err(Error::NotAvailable { mode: "discovery" })

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use common::cli::{TapArgs, exit_code};
+use common::cli::{TapArgs, failure_exit_code};
 
 fn main() -> ExitCode {
     common::logging::init();
@@ -13,5 +13,8 @@ fn main() -> ExitCode {
         .into_command()
         .map_err(anyhow::Error::from)
         .and_then(|command| tap_postgres::run(command).map_err(anyhow::Error::from));
-    exit_code(result.as_ref().map_err(|err| err.as_ref() as _).copied())
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => failure_exit_code(err.as_ref()),
+    }
 }

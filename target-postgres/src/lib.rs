@@ -3,7 +3,7 @@
 //! This version answers `--about` and checks its config; loading and `--check` are the next
 //! capabilities to land, and until then they stop with a clear error without touching stdin.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -101,10 +101,7 @@ pub fn about() -> About {
 
 pub fn run(args: TargetArgs) -> Result<(), Error> {
     if args.about.about {
-        let mut out = io::stdout().lock();
-        about().write(args.about.format, &mut out)?;
-        out.flush()?;
-        return Ok(());
+        return Ok(about().print(args.about.format)?);
     }
     if let Some(config) = &args.config {
         let _connection: ConnectionConfig = load_config(config)?;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use common::cli::exit_code;
+use common::cli::failure_exit_code;
 use target_postgres::TargetArgs;
 
 fn main() -> ExitCode {
@@ -12,6 +12,8 @@ fn main() -> ExitCode {
         .about(target_postgres::DESCRIPTION)
         .get_matches();
     let args = TargetArgs::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    let result = target_postgres::run(args).map_err(anyhow::Error::from);
-    exit_code(result.as_ref().map_err(|err| err.as_ref() as _).copied())
+    match target_postgres::run(args).map_err(anyhow::Error::from) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => failure_exit_code(err.as_ref()),
+    }
 }

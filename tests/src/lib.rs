@@ -30,6 +30,40 @@ pub use postgres::{PgDatabase, Postgres};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use serde_json::{Value, json};
+
+/// Where a server listens and whom to log in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+}
+
+impl Login {
+    /// `scheme://user[:password]@host:port/database`.
+    pub fn url(&self, scheme: &str, database: &str) -> String {
+        let password = self
+            .password
+            .as_ref()
+            .map(|password| format!(":{password}"))
+            .unwrap_or_default();
+        format!(
+            "{scheme}://{}{password}@{}:{}/{database}",
+            self.user, self.host, self.port
+        )
+    }
+
+    /// The connection keys of a tap or target config file for `database`.
+    pub fn connection_config(&self, database: &str) -> Value {
+        json!({
+            "host": self.host, "port": self.port, "user": self.user,
+            "password": self.password.clone().unwrap_or_default(), "dbname": database,
+        })
+    }
+}
+
 /// A database name unique across the test binaries sharing a server.
 fn unique_database_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(1);

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
-use crate::{free_port, log_tail, unique_database_name};
+use crate::{Login, free_port, log_tail, unique_database_name};
 
 const USER: &str = "harness";
 const PASSWORD: &str = "harness";
@@ -22,10 +22,7 @@ const PASSWORD: &str = "harness";
 /// A MariaDB (or MySQL) server for this test binary: ours, or the one `TEST_MYSQL_URL` names.
 #[derive(Debug)]
 pub struct MariaDb {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: Option<String>,
+    pub login: Login,
     /// The server directory when the server is ours.
     dir: Option<PathBuf>,
 }
@@ -44,10 +41,12 @@ impl MariaDb {
         let opts = Opts::from_url(url)
             .unwrap_or_else(|err| panic!("TEST_MYSQL_URL is not a MySQL URL: {err}"));
         Self {
-            host: opts.get_ip_or_hostname().to_string(),
-            port: opts.get_tcp_port(),
-            user: opts.get_user().unwrap_or("root").to_owned(),
-            password: opts.get_pass().map(str::to_owned),
+            login: Login {
+                host: opts.get_ip_or_hostname().to_string(),
+                port: opts.get_tcp_port(),
+                user: opts.get_user().unwrap_or("root").to_owned(),
+                password: opts.get_pass().map(str::to_owned),
+            },
             dir: None,
         }
     }
@@ -121,10 +120,12 @@ impl MariaDb {
                 .expect("cannot start mariadbd");
             let pid = child.id();
             let server = MariaDb {
-                host: "127.0.0.1".to_owned(),
-                port,
-                user: USER.to_owned(),
-                password: Some(PASSWORD.to_owned()),
+                login: Login {
+                    host: "127.0.0.1".to_owned(),
+                    port,
+                    user: USER.to_owned(),
+                    password: Some(PASSWORD.to_owned()),
+                },
                 dir: Some(dir.clone()),
             };
             let dir_text = shell_quote(&dir.display().to_string());
@@ -176,11 +177,12 @@ impl MariaDb {
     }
 
     fn opts(&self, database: Option<&str>) -> OptsBuilder {
+        let login = &self.login;
         OptsBuilder::new()
-            .ip_or_hostname(Some(self.host.clone()))
-            .tcp_port(self.port)
-            .user(Some(self.user.clone()))
-            .pass(self.password.clone())
+            .ip_or_hostname(Some(login.host.clone()))
+            .tcp_port(login.port)
+            .user(Some(login.user.clone()))
+            .pass(login.password.clone())
             .db_name(database)
             .prefer_socket(false)
     }
@@ -223,25 +225,12 @@ impl MysqlDatabase {
 
     /// `mysql://user[:password]@host:port/name`.
     pub fn url(&self) -> String {
-        let server = self.server;
-        let password = server
-            .password
-            .as_ref()
-            .map(|password| format!(":{password}"))
-            .unwrap_or_default();
-        format!(
-            "mysql://{}{password}@{}:{}/{}",
-            server.user, server.host, server.port, self.name
-        )
+        self.server.login.url("mysql", &self.name)
     }
 
-    /// The connection keys of a tap config file.
+    /// The connection keys of a tap or target config file.
     pub fn connection_config(&self) -> Value {
-        let server = self.server;
-        json!({
-            "host": server.host, "port": server.port, "user": server.user,
-            "password": server.password.clone().unwrap_or_default(), "database": self.name,
-        })
+        self.server.login.connection_config(&self.name)
     }
 }
 

@@ -8,18 +8,15 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use postgres::{Client, NoTls};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
-use crate::{free_port, log_tail, unique_database_name};
+use crate::{Login, free_port, log_tail, unique_database_name};
 
 /// A PostgreSQL server for this test binary: ours, or the one `TEST_PG_URL` names.
 #[derive(Debug)]
 pub struct Postgres {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: Option<String>,
+    pub login: Login,
     /// Database to connect to for creating and dropping test databases.
     admin_database: String,
     /// The cluster directory when the server is ours.
@@ -45,12 +42,14 @@ impl Postgres {
             _ => "127.0.0.1".to_owned(),
         };
         Self {
-            host,
-            port: config.get_ports().first().copied().unwrap_or(5432),
-            user: config.get_user().unwrap_or("postgres").to_owned(),
-            password: config
-                .get_password()
-                .map(|bytes| String::from_utf8_lossy(bytes).into_owned()),
+            login: Login {
+                host,
+                port: config.get_ports().first().copied().unwrap_or(5432),
+                user: config.get_user().unwrap_or("postgres").to_owned(),
+                password: config
+                    .get_password()
+                    .map(|bytes| String::from_utf8_lossy(bytes).into_owned()),
+            },
             admin_database: config.get_dbname().unwrap_or("postgres").to_owned(),
             data_dir: None,
         }
@@ -129,10 +128,12 @@ impl Postgres {
                 .expect("cannot run pg_ctl");
             if started.status.success() {
                 return Self {
-                    host: "127.0.0.1".to_owned(),
-                    port,
-                    user: "postgres".to_owned(),
-                    password: None,
+                    login: Login {
+                        host: "127.0.0.1".to_owned(),
+                        port,
+                        user: "postgres".to_owned(),
+                        password: None,
+                    },
                     admin_database: "postgres".to_owned(),
                     data_dir: Some(data),
                 };
@@ -153,13 +154,14 @@ impl Postgres {
     }
 
     fn client_for(&self, database: &str) -> Client {
+        let login = &self.login;
         let mut config = postgres::Config::new();
         config
-            .host(&self.host)
-            .port(self.port)
-            .user(&self.user)
+            .host(&login.host)
+            .port(login.port)
+            .user(&login.user)
             .dbname(database);
-        if let Some(password) = &self.password {
+        if let Some(password) = &login.password {
             config.password(password);
         }
         config
@@ -196,25 +198,12 @@ impl PgDatabase {
 
     /// `postgres://user[:password]@host:port/name`.
     pub fn url(&self) -> String {
-        let server = self.server;
-        let password = server
-            .password
-            .as_ref()
-            .map(|password| format!(":{password}"))
-            .unwrap_or_default();
-        format!(
-            "postgres://{}{password}@{}:{}/{}",
-            server.user, server.host, server.port, self.name
-        )
+        self.server.login.url("postgres", &self.name)
     }
 
     /// The connection keys of a tap or target config file.
     pub fn connection_config(&self) -> Value {
-        let server = self.server;
-        json!({
-            "host": server.host, "port": server.port, "user": server.user,
-            "password": server.password.clone().unwrap_or_default(), "dbname": self.name,
-        })
+        self.server.login.connection_config(&self.name)
     }
 }
 

@@ -139,11 +139,17 @@ fn lifecycle_child() {
     writeln!(
         out,
         "\nSERVER {} {}",
-        pg.port,
+        pg.login.port,
         pg.data_dir().unwrap().display()
     )
     .unwrap();
-    writeln!(out, "SERVER {} {}", my.port, my.dir().unwrap().display()).unwrap();
+    writeln!(
+        out,
+        "SERVER {} {}",
+        my.login.port,
+        my.dir().unwrap().display()
+    )
+    .unwrap();
     out.flush().unwrap();
     drop(out);
     match mode.as_str() {
