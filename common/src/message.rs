@@ -209,6 +209,13 @@ impl<R: BufRead> Iterator for MessageReader<R> {
     }
 }
 
+/// Now, as Singer writes `time_extracted`: RFC 3339 in UTC with microseconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
+}
+
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

@@ -93,6 +93,29 @@ impl<W: Write> MessageWriter<W> {
         })
     }
 
+    /// Writes a RECORD whose `record` is already encoded as a JSON object, such as a row a tap
+    /// encoded straight from the database's text. The caller vouches that it is valid JSON.
+    pub fn write_record_json(
+        &mut self,
+        stream: &str,
+        record_json: &[u8],
+        version: Option<u64>,
+        time_extracted: Option<&str>,
+    ) -> io::Result<()> {
+        self.out.write_all(br#"{"type":"RECORD","stream":"#)?;
+        serde_json::to_writer(&mut self.out, stream)?;
+        self.out.write_all(br#","record":"#)?;
+        self.out.write_all(record_json)?;
+        if let Some(version) = version {
+            write!(self.out, r#","version":{version}"#)?;
+        }
+        if let Some(time_extracted) = time_extracted {
+            self.out.write_all(br#","time_extracted":"#)?;
+            serde_json::to_writer(&mut self.out, time_extracted)?;
+        }
+        self.out.write_all(b"}\n")
+    }
+
     /// Writes a STATE and flushes, so everything before it has left the process.
     pub fn write_state(&mut self, state: &State) -> io::Result<()> {
         self.write_line(&StateRef { value: state })?;
@@ -199,6 +222,29 @@ mod tests {
             String::from_utf8(writer.into_inner()).unwrap(),
             format!("{line}\n")
         );
+    }
+
+    #[test]
+    fn pre_encoded_records_match_serialised_ones() {
+        let row: BTreeMap<&str, i64> = [("id", 7)].into_iter().collect();
+        let mut serialised = MessageWriter::new(Vec::new());
+        serialised
+            .write_record("a\"b", &row, Some(5), Some("2026-11-21T10:00:00.000000Z"))
+            .unwrap();
+        serialised.write_record("s", &row, None, None).unwrap();
+        let mut encoded = MessageWriter::new(Vec::new());
+        encoded
+            .write_record_json(
+                "a\"b",
+                br#"{"id":7}"#,
+                Some(5),
+                Some("2026-11-21T10:00:00.000000Z"),
+            )
+            .unwrap();
+        encoded
+            .write_record_json("s", br#"{"id":7}"#, None, None)
+            .unwrap();
+        assert_eq!(serialised.into_inner(), encoded.into_inner());
     }
 
     #[test]

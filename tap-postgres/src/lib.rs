@@ -1,13 +1,28 @@
 //! `tap-postgres`: a Singer tap for PostgreSQL.
 //!
-//! `run` takes a parsed [`TapCommand`]. This version answers `--about` and checks its config;
-//! discovery and sync are the next capabilities to land, and until then they stop with a clear
-//! error instead of printing anything on stdout.
+//! ```text
+//! --discover:  pg_catalog ──discover──▶ Catalog (stdout)
+//! sync:        Catalog + State ──sync──▶ COPY (select …) TO STDOUT ──value──▶ RECORD/STATE (stdout)
+//! ```
+//!
+//! Column types are classified once ([`column_type`]); rows are read as PostgreSQL's exact text
+//! through `COPY … TO STDOUT` and encoded straight into JSON ([`value`]), so numbers keep every
+//! digit and no row is held longer than it takes to write it.
 
-use std::io;
+pub mod column_type;
+pub mod connection;
+pub mod discover;
+pub mod sql;
+pub mod sync;
+pub mod value;
 
+use std::io::{self, Write};
+
+use common::catalog::{Catalog, CatalogError};
 use common::cli::{About, Setting, TapCommand, tap_settings};
 use common::config::{ConfigError, TapConfig, load_config};
+use common::state::StateError;
+use common::{MessageWriter, State};
 
 pub const NAME: &str = "tap-postgres";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -18,16 +33,60 @@ pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("config key `dbname` is required: the PostgreSQL database to read")]
+    MissingDatabase,
+    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
+    TlsUnavailable,
+    #[error("SSH tunnels are not supported yet: open the tunnel outside the tap")]
+    SshUnavailable,
+    #[error("could not connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("{what} failed")]
+    Query {
+        what: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("stream {stream}: reading rows failed")]
+    Read {
+        stream: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("stream {stream}")]
+    Value {
+        stream: String,
+        #[source]
+        source: value::InvalidValue,
+    },
+    #[error("stream {stream}: the table no longer exists or cannot be read")]
+    MissingTable { stream: String },
+    #[error("stream {stream}: column {column:?} no longer exists")]
+    MissingColumn { stream: String, column: String },
+    #[error("stream {stream}: unusable bookmark: {reason}")]
+    BadBookmark { stream: String, reason: String },
+    #[error("stream {stream}: LOG_BASED replication is not available yet")]
+    LogBasedUnavailable { stream: String },
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
-    #[error("{NAME} {VERSION} cannot run {mode} yet: only --about is available in this version")]
-    NotAvailable { mode: &'static str },
 }
 
 /// `--about`: name, version, capabilities and settings.
 pub fn about() -> About {
     let mut settings = tap_settings();
-    settings.push(Setting::new("filter_schemas", "array", "Schemas to discover (all readable schemas when absent); a list or a comma-separated string."));
+    settings.push(Setting::new(
+        "filter_schemas",
+        "array",
+        "Schemas to discover (all readable schemas when absent); a list or a comma-separated string.",
+    ));
     About {
         name: NAME,
         version: VERSION,
@@ -47,12 +106,40 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
     match command {
         TapCommand::About(format) => Ok(about().print(format)?),
         TapCommand::Discover { config } => {
-            let _config: TapConfig = load_config(&config)?;
-            Err(Error::NotAvailable { mode: "discovery" })
+            let config: TapConfig = load_config(&config)?;
+            let catalog = discover(&config)?;
+            let mut out = io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &catalog).map_err(io::Error::from)?;
+            writeln!(out)?;
+            Ok(out.flush()?)
         }
-        TapCommand::Sync { config, .. } => {
-            let _config: TapConfig = load_config(&config)?;
-            Err(Error::NotAvailable { mode: "a sync" })
+        TapCommand::Sync {
+            config,
+            catalog,
+            state,
+        } => {
+            let config: TapConfig = load_config(&config)?;
+            let mut catalog = match catalog {
+                Some(path) => Catalog::load(&path)?,
+                None => discover(&config)?,
+            };
+            catalog.apply_select_patterns(&config.select);
+            let state = match state {
+                Some(path) => State::load(&path)?,
+                None => State::default(),
+            };
+            let mut client = connection::connect(&config.connection)?;
+            let mut out = MessageWriter::stdout();
+            sync::sync_streams(&mut client, &config, &catalog, state, &mut out)?;
+            Ok(())
         }
     }
+}
+
+/// Discovers the configured database's catalog.
+pub fn discover(config: &TapConfig) -> Result<Catalog, Error> {
+    let mut client = connection::connect(&config.connection)?;
+    let database = config.connection.dbname.as_deref().unwrap_or_default();
+    let filter = config.filter_schemas.as_ref().map(|list| list.0.as_slice());
+    discover::discover_catalog(&mut client, database, filter)
 }

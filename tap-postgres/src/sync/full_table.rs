@@ -1,0 +1,140 @@
+//! FULL_TABLE: the whole table, in primary-key order, resumable.
+//!
+//! ```text
+//! first sync:  ACTIVATE_VERSION v · RECORD… (STATE last_pk_fetched every N rows) · ACTIVATE_VERSION v
+//! resumed:     RECORD… where key > last_pk_fetched and key <= max_pk_values · ACTIVATE_VERSION v
+//! ```
+//!
+//! `max_pk_values` is read when the sync starts, so rows inserted meanwhile wait for the next
+//! run instead of keeping this one going. Tables and views without a key are read whole.
+
+use common::catalog::ReplicationMethod;
+use serde_json::{Map, Value};
+use tracing::info;
+
+use super::{StreamSync, new_version};
+use crate::Error;
+use crate::sql::{quote_identifier, typed_literal};
+
+impl<W: std::io::Write> StreamSync<'_, W> {
+    pub(super) fn sync_full_table(&mut self) -> Result<u64, Error> {
+        let id = self.selection.tap_stream_id.clone();
+        let method = ReplicationMethod::FullTable.as_str();
+        let previous = self.state.bookmark(&id).cloned().unwrap_or_default();
+        let same_method = previous
+            .last_replication_method
+            .as_deref()
+            .is_none_or(|last| last == method);
+        let resuming = same_method && previous.last_pk_fetched.is_some();
+        let version = match previous.version {
+            Some(version) if resuming => version,
+            _ => new_version(),
+        };
+        let first_sync = previous.version.is_none();
+
+        let bookmark = self.state.bookmark_mut(&id);
+        if !same_method {
+            *bookmark = Default::default();
+        }
+        bookmark.version = Some(version);
+        bookmark.last_replication_method = Some(method.to_owned());
+        bookmark.replication_key = None;
+        bookmark.replication_key_value = None;
+        if !resuming {
+            bookmark.last_pk_fetched = None;
+            bookmark.max_pk_values = None;
+        }
+
+        self.write_schema(None)?;
+        if first_sync {
+            self.out
+                .write_activate_version(&self.selection.stream, version)?;
+        }
+        let keys = self.selection.key_properties.clone();
+        let mut query = self.select_list();
+        if !keys.is_empty() {
+            let quoted: Vec<String> = keys.iter().map(|k| quote_identifier(k)).collect();
+            let tuple = format!("({})", quoted.join(", "));
+            let max = match previous.max_pk_values.clone().filter(|_| resuming) {
+                Some(max) => Some(max),
+                None => self.read_max_key(&keys, &quoted)?,
+            };
+            let bookmark = self.state.bookmark_mut(&id);
+            bookmark.max_pk_values = max.clone();
+            let mut conditions = Vec::new();
+            if let Some(max) = &max {
+                conditions.push(format!("{tuple} <= ({})", self.key_literals(&keys, max)?));
+            }
+            if let Some(last) = previous.last_pk_fetched.as_ref().filter(|_| resuming) {
+                info!(stream = %id, "resuming an interrupted full-table sync");
+                conditions.push(format!("{tuple} > ({})", self.key_literals(&keys, last)?));
+            }
+            if max.is_none() {
+                // The table was empty when the sync started.
+                conditions.push("false".to_owned());
+            }
+            query.push_str(&format!(
+                " where {} order by {}",
+                conditions.join(" and "),
+                quoted.join(", ")
+            ));
+            self.out.write_state(self.state)?;
+        }
+
+        let key_indexes: Vec<usize> = keys.iter().map(|key| self.column_index(key)).collect();
+        let rows = self.copy_records(&query, Some(version), |state, encoder, row| {
+            if key_indexes.is_empty() || row.is_empty() {
+                return Ok(());
+            }
+            let mut last = Map::new();
+            for (key, index) in keys.iter().zip(&key_indexes) {
+                let value = encoder.value(row, *index).map_err(|source| Error::Value {
+                    stream: id.clone(),
+                    source,
+                })?;
+                last.insert(key.clone(), value);
+            }
+            state.bookmark_mut(&id).last_pk_fetched = Some(last);
+            Ok(())
+        })?;
+
+        self.out
+            .write_activate_version(&self.selection.stream, version)?;
+        let bookmark = self.state.bookmark_mut(&id);
+        bookmark.last_pk_fetched = None;
+        bookmark.max_pk_values = None;
+        Ok(rows)
+    }
+
+    /// The largest key now in the table, `None` when the table is empty.
+    fn read_max_key(
+        &mut self,
+        keys: &[String],
+        quoted: &[String],
+    ) -> Result<Option<Map<String, Value>>, Error> {
+        let descending: Vec<String> = quoted.iter().map(|k| format!("{k} desc")).collect();
+        let query = format!(
+            "select {} from {} order by {} limit 1",
+            quoted.join(", "),
+            self.table(),
+            descending.join(", ")
+        );
+        Ok(self
+            .copy_single_row(&query, keys)?
+            .map(|values| keys.iter().cloned().zip(values).collect()))
+    }
+
+    fn key_literals(&self, keys: &[String], values: &Map<String, Value>) -> Result<String, Error> {
+        let literals = keys
+            .iter()
+            .map(|key| {
+                let value = values.get(key).ok_or_else(|| Error::BadBookmark {
+                    stream: self.selection.tap_stream_id.clone(),
+                    reason: format!("the key bookmark has no value for {key:?}"),
+                })?;
+                Ok(typed_literal(value, self.column_type(key)))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(literals.join(", "))
+    }
+}

@@ -1,0 +1,435 @@
+//! PostgreSQL text → JSON, written straight into the record's bytes.
+//!
+//! Rows arrive as `COPY … TO STDOUT` text: fields split by tabs, `\N` for NULL, backslash escapes.
+//! Each field is encoded by its column's [`ValueKind`] without an intermediate `Value`: numbers keep
+//! their digits, timestamps become RFC 3339 in UTC with microseconds, arrays become JSON arrays,
+//! json stays JSON. `NaN` and `±Infinity`, which JSON cannot hold, become null with one warning per
+//! column.
+
+use std::ops::Range;
+
+use tracing::warn;
+
+use crate::column_type::ValueKind;
+
+/// A field PostgreSQL sent that is not what its type promises.
+#[derive(Debug, thiserror::Error)]
+#[error("column {column:?}: unexpected value {value:?} for its type")]
+pub struct InvalidValue {
+    pub column: String,
+    pub value: String,
+}
+
+/// One COPY text row, split and unescaped. Reused from row to row.
+#[derive(Debug, Default)]
+pub struct CopyRow {
+    bytes: Vec<u8>,
+    fields: Vec<Option<Range<usize>>>,
+}
+
+impl CopyRow {
+    /// Splits `line` (without its newline) into fields.
+    pub fn parse(&mut self, line: &[u8]) {
+        self.bytes.clear();
+        self.fields.clear();
+        for field in line.split(|&byte| byte == b'\t') {
+            if field == b"\\N" {
+                self.fields.push(None);
+                continue;
+            }
+            let start = self.bytes.len();
+            let mut bytes = field.iter().copied();
+            while let Some(byte) = bytes.next() {
+                if byte != b'\\' {
+                    self.bytes.push(byte);
+                    continue;
+                }
+                let unescaped = match bytes.next() {
+                    Some(b'n') => b'\n',
+                    Some(b'r') => b'\r',
+                    Some(b't') => b'\t',
+                    Some(b'b') => 0x08,
+                    Some(b'f') => 0x0c,
+                    Some(b'v') => 0x0b,
+                    Some(other) => other,
+                    None => b'\\',
+                };
+                self.bytes.push(unescaped);
+            }
+            self.fields.push(Some(start..self.bytes.len()));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// A field's bytes; `None` for NULL.
+    pub fn field(&self, index: usize) -> Option<&[u8]> {
+        self.fields
+            .get(index)
+            .cloned()
+            .flatten()
+            .map(|range| &self.bytes[range])
+    }
+}
+
+/// Encodes rows of one stream as JSON objects.
+#[derive(Debug)]
+pub struct RowEncoder {
+    columns: Vec<EncodedColumn>,
+}
+
+#[derive(Debug)]
+struct EncodedColumn {
+    name: String,
+    /// `"name":`, encoded once.
+    key: Vec<u8>,
+    kind: ValueKind,
+    warned: bool,
+}
+
+impl RowEncoder {
+    pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
+        let columns = columns
+            .into_iter()
+            .map(|(name, kind)| {
+                let mut key = serde_json::to_vec(&name).unwrap_or_default();
+                key.push(b':');
+                EncodedColumn {
+                    name,
+                    key,
+                    kind,
+                    warned: false,
+                }
+            })
+            .collect();
+        Self { columns }
+    }
+
+    /// Writes `row` as a JSON object into `out` (cleared first).
+    pub fn encode(&mut self, row: &CopyRow, out: &mut Vec<u8>) -> Result<(), InvalidValue> {
+        out.clear();
+        out.push(b'{');
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&column.key);
+            let Some(bytes) = row.field(index) else {
+                out.extend_from_slice(b"null");
+                continue;
+            };
+            let invalid = || InvalidValue {
+                column: column.name.clone(),
+                value: String::from_utf8_lossy(bytes).into_owned(),
+            };
+            let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
+            let exact = encode_value(&column.kind, text, out).map_err(|()| invalid())?;
+            if !exact && !column.warned {
+                column.warned = true;
+                warn!(
+                    column = %column.name,
+                    "NaN or Infinity cannot be represented in JSON: sent as null"
+                );
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The JSON value of one column of `row`, for bookmarks.
+    pub fn value(
+        &mut self,
+        row: &CopyRow,
+        index: usize,
+    ) -> Result<serde_json::Value, InvalidValue> {
+        let column = &self.columns[index];
+        let Some(bytes) = row.field(index) else {
+            return Ok(serde_json::Value::Null);
+        };
+        let invalid = || InvalidValue {
+            column: column.name.clone(),
+            value: String::from_utf8_lossy(bytes).into_owned(),
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut out = Vec::new();
+        encode_value(&column.kind, text, &mut out).map_err(|()| invalid())?;
+        serde_json::from_slice(&out).map_err(|_| invalid())
+    }
+}
+
+/// Encodes one non-null value. `Ok(false)`: encoded as null because JSON cannot hold it.
+fn encode_value(kind: &ValueKind, text: &str, out: &mut Vec<u8>) -> Result<bool, ()> {
+    match kind {
+        ValueKind::Integer { .. } => {
+            check_number(text)?;
+            out.extend_from_slice(text.as_bytes());
+        }
+        ValueKind::Numeric | ValueKind::Float => {
+            if matches!(text, "NaN" | "Infinity" | "-Infinity") {
+                out.extend_from_slice(b"null");
+                return Ok(false);
+            }
+            check_number(text)?;
+            out.extend_from_slice(text.as_bytes());
+        }
+        ValueKind::Boolean => out.extend_from_slice(match text {
+            "t" => b"true",
+            "f" => b"false",
+            _ => return Err(()),
+        }),
+        ValueKind::Json => out.extend_from_slice(text.as_bytes()),
+        ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::TimeTz => {
+            write_string(text, out);
+        }
+        ValueKind::Timestamp | ValueKind::TimestampTz => match rfc3339_utc(text) {
+            Some(instant) => write_string(&instant, out),
+            // infinity, BC dates, years past 9999: sent as PostgreSQL wrote them.
+            None => write_string(text, out),
+        },
+        ValueKind::Bytea => write_string(text.strip_prefix("\\x").unwrap_or(text), out),
+        ValueKind::Array(element) => {
+            let body = match text.find("={") {
+                // `[0:2]={…}`: explicit bounds; the elements are what matter.
+                Some(position) if text.starts_with('[') => &text[position + 1..],
+                _ => text,
+            };
+            let mut parser = ArrayParser {
+                text: body.as_bytes(),
+                position: 0,
+            };
+            return parser.parse(element, out);
+        }
+    }
+    Ok(true)
+}
+
+/// A JSON number must look like one; PostgreSQL's numbers do, but a stray value must not turn
+/// the output into something that is not JSON.
+fn check_number(text: &str) -> Result<(), ()> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && text
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'-' || b.is_ascii_digit());
+    if valid { Ok(()) } else { Err(()) }
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail.
+    let _infallible = serde_json::to_writer(&mut *out, text);
+}
+
+/// `2026-11-21 10:00:00.5+00` → `2026-11-21T10:00:00.500000Z`; `None` for what has no RFC 3339
+/// form (`infinity`, BC, five-digit years) or a zone other than UTC.
+fn rfc3339_utc(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 19 || bytes[10] != b' ' || !bytes[0].is_ascii_digit() || text.ends_with(" BC")
+    {
+        return None;
+    }
+    let (date, rest) = (&text[..10], &text[11..]);
+    let (time, zone) = match rest.find(['+', '-']) {
+        Some(position) => rest.split_at(position),
+        None => (rest, ""),
+    };
+    if !matches!(zone, "" | "+00" | "+00:00") {
+        return None;
+    }
+    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
+    if whole.len() != 8 || fraction.len() > 6 {
+        return None;
+    }
+    Some(format!("{date}T{whole}.{fraction:0<6}Z"))
+}
+
+/// Reads PostgreSQL's array text: `{1,2,NULL}`, `{{1,2},{3,4}}`, `{"a b","c\"d"}`.
+struct ArrayParser<'a> {
+    text: &'a [u8],
+    position: usize,
+}
+
+impl ArrayParser<'_> {
+    fn parse(&mut self, element: &ValueKind, out: &mut Vec<u8>) -> Result<bool, ()> {
+        let exact = self.level(element, out)?;
+        if self.position == self.text.len() {
+            Ok(exact)
+        } else {
+            Err(())
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.position).copied()
+    }
+
+    fn level(&mut self, element: &ValueKind, out: &mut Vec<u8>) -> Result<bool, ()> {
+        if self.peek() != Some(b'{') {
+            return Err(());
+        }
+        self.position += 1;
+        out.push(b'[');
+        let mut exact = true;
+        let mut first = true;
+        loop {
+            match self.peek() {
+                Some(b'}') => {
+                    self.position += 1;
+                    out.push(b']');
+                    return Ok(exact);
+                }
+                Some(b',') if !first => self.position += 1,
+                Some(_) if first => {}
+                _ => return Err(()),
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            exact &= match self.peek() {
+                Some(b'{') => self.level(element, out)?,
+                Some(b'"') => {
+                    let text = self.quoted()?;
+                    encode_value(element, &text, out)?
+                }
+                Some(_) => {
+                    let text = self.unquoted()?;
+                    if text.eq_ignore_ascii_case("NULL") {
+                        out.extend_from_slice(b"null");
+                        true
+                    } else {
+                        encode_value(element, text, out)?
+                    }
+                }
+                None => return Err(()),
+            };
+        }
+    }
+
+    fn quoted(&mut self) -> Result<String, ()> {
+        self.position += 1;
+        let mut bytes = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.position += 1;
+                    return String::from_utf8(bytes).map_err(|_| ());
+                }
+                Some(b'\\') => {
+                    bytes.push(*self.text.get(self.position + 1).ok_or(())?);
+                    self.position += 2;
+                }
+                Some(byte) => {
+                    bytes.push(byte);
+                    self.position += 1;
+                }
+                None => return Err(()),
+            }
+        }
+    }
+
+    fn unquoted(&mut self) -> Result<&str, ()> {
+        let start = self.position;
+        while let Some(byte) = self.peek() {
+            if matches!(byte, b',' | b'}') {
+                break;
+            }
+            self.position += 1;
+        }
+        std::str::from_utf8(&self.text[start..self.position])
+            .map(str::trim)
+            .map_err(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(kind: ValueKind, text: &str) -> String {
+        let mut out = Vec::new();
+        encode_value(&kind, text, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn copy_rows_split_and_unescape() {
+        let mut row = CopyRow::default();
+        row.parse(b"1\t\\N\ta\\tb\\nc\\\\d\t");
+        assert_eq!(row.len(), 4);
+        assert_eq!(row.field(0), Some(&b"1"[..]));
+        assert_eq!(row.field(1), None);
+        assert_eq!(row.field(2), Some(&b"a\tb\nc\\d"[..]));
+        assert_eq!(row.field(3), Some(&b""[..]));
+    }
+
+    #[test]
+    fn timestamps_become_utc_microseconds() {
+        assert_eq!(
+            encode(ValueKind::TimestampTz, "2026-11-21 10:00:00.5+00"),
+            r#""2026-11-21T10:00:00.500000Z""#
+        );
+        assert_eq!(
+            encode(ValueKind::Timestamp, "1999-01-08 04:05:06"),
+            r#""1999-01-08T04:05:06.000000Z""#
+        );
+        assert_eq!(encode(ValueKind::TimestampTz, "infinity"), r#""infinity""#);
+        assert_eq!(
+            encode(ValueKind::Timestamp, "0044-03-15 12:00:00 BC"),
+            r#""0044-03-15 12:00:00 BC""#
+        );
+    }
+
+    #[test]
+    fn numbers_keep_digits_and_nan_is_null() {
+        let digits = "1234567890123456789012345678901234567890.0123456789";
+        assert_eq!(encode(ValueKind::Numeric, digits), digits);
+        let mut out = Vec::new();
+        assert_eq!(encode_value(&ValueKind::Float, "NaN", &mut out), Ok(false));
+        assert_eq!(out, b"null");
+        assert!(encode_value(&ValueKind::Numeric, "12abc", &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn arrays_of_every_shape() {
+        let int = || ValueKind::Integer {
+            minimum: 0,
+            maximum: 1,
+        };
+        assert_eq!(
+            encode(ValueKind::Array(Box::new(int())), "{1,2,NULL}"),
+            "[1,2,null]"
+        );
+        assert_eq!(
+            encode(ValueKind::Array(Box::new(int())), "{{1,2},{3,4}}"),
+            "[[1,2],[3,4]]"
+        );
+        assert_eq!(
+            encode(ValueKind::Array(Box::new(int())), "[0:1]={5,6}"),
+            "[5,6]"
+        );
+        assert_eq!(encode(ValueKind::Array(Box::new(int())), "{}"), "[]");
+        assert_eq!(
+            encode(
+                ValueKind::Array(Box::new(ValueKind::Text)),
+                r#"{"a b","c\"d",NULL,"NULL",plain}"#
+            ),
+            r#"["a b","c\"d",null,"NULL","plain"]"#
+        );
+        assert_eq!(
+            encode(
+                ValueKind::Array(Box::new(ValueKind::Json)),
+                r#"{"{\"k\": [1, 2]}",null}"#
+            ),
+            r#"[{"k": [1, 2]},null]"#
+        );
+    }
+}
