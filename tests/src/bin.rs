@@ -12,6 +12,17 @@ use std::thread::JoinHandle;
 use common::Message;
 use common::message::ParsedLine;
 
+/// Writes `value` as JSON to `dir/name` and returns the path as text, for a program argument.
+pub fn write_json(dir: &std::path::Path, name: &str, value: &serde_json::Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(value).expect("serialisable"),
+    )
+    .unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+    path.to_str().expect("temporary paths are UTF-8").to_owned()
+}
+
 /// The path of a workspace program such as `tap-postgres`.
 pub fn binary_path(name: &str) -> PathBuf {
     let dir = std::env::var_os("SINGER_BIN_DIR")

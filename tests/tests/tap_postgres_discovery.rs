@@ -1,0 +1,251 @@
+//! tap-postgres `--discover` against a schema with every kind of relation and awkward names.
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::PgDatabase;
+use tests::bin::{run_binary, write_json};
+
+fn discover(db: &PgDatabase, extra: Value) -> Value {
+    let dir = TempDir::new().unwrap();
+    let mut config = db.connection_config();
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let config = write_json(dir.path(), "config.json", &config);
+    let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
+    output.assert_success();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
+    catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == tap_stream_id)
+        .unwrap_or_else(|| panic!("{tap_stream_id} not discovered"))
+}
+
+fn metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value {
+    &entry["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["breadcrumb"] == json!(breadcrumb))
+        .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
+}
+
+const SCHEMA: &str = r#"
+    create schema shop;
+    create schema "Other Schema";
+    create table shop.customers (
+        id serial primary key,
+        "Name" text not null,
+        "first name" varchar(16),
+        "select" integer,
+        updated_at timestamptz,
+        balance numeric(12,2),
+        tags text[]
+    );
+    create table "Other Schema".customers (id integer primary key);
+    create table shop.order_lines (
+        order_id integer, line smallint, qty numeric, primary key (order_id, line));
+    create table shop.events (payload jsonb, at timestamp);
+    create table shop.documents (doc json, blob bytea);
+    create view shop.customer_names as select id, "Name" from shop.customers;
+    create materialized view shop.totals as select count(*) as n from shop.customers;
+    create table shop.measurements (id bigint, taken date, v real, primary key (id, taken))
+        partition by range (taken);
+    create table shop.measurements_2026 partition of shop.measurements
+        for values from ('2026-01-01') to ('2027-01-01');
+    create index on shop.customers (updated_at);
+    insert into shop.customers ("Name") select 'n' || g from generate_series(1, 100) g;
+    analyze shop.customers;
+"#;
+
+#[test]
+fn discovers_tables_views_and_partitioned_parents() {
+    let db = PgDatabase::new();
+    db.client().batch_execute(SCHEMA).unwrap();
+    let catalog = discover(&db, json!({}));
+    let mut ids: Vec<&str> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "Other Schema-customers",
+            "shop-customer_names",
+            "shop-customers",
+            "shop-documents",
+            "shop-events",
+            "shop-measurements",
+            "shop-order_lines",
+            "shop-totals",
+        ],
+        "partitions are not streams of their own"
+    );
+
+    let customers = entry(&catalog, "shop-customers");
+    // `customers` exists in two schemas: both streams carry their schema in the name.
+    assert_eq!(customers["stream"], "shop_customers");
+    assert_eq!(
+        entry(&catalog, "Other Schema-customers")["stream"],
+        "Other Schema_customers"
+    );
+    assert_eq!(customers["table_name"], "customers");
+    let table = metadata(customers, &[]);
+    assert_eq!(table["table-key-properties"], json!(["id"]));
+    assert_eq!(table["schema-name"], "shop");
+    assert_eq!(table["database-name"], json!(db.name));
+    assert_eq!(table["is-view"], false);
+    assert_eq!(table["row-count"], 100);
+    assert_eq!(table["selected-by-default"], false);
+    assert_eq!(
+        table["valid-replication-keys"],
+        json!([
+            "id",
+            "Name",
+            "first name",
+            "select",
+            "updated_at",
+            "balance"
+        ])
+    );
+    assert!(table.get("forced-replication-method").is_none());
+
+    let id = metadata(customers, &["properties", "id"]);
+    assert_eq!(id["inclusion"], "automatic");
+    assert_eq!(id["sql-datatype"], "integer");
+    let first_name = metadata(customers, &["properties", "first name"]);
+    assert_eq!(first_name["inclusion"], "available");
+    assert_eq!(first_name["selected-by-default"], true);
+    assert_eq!(first_name["sql-datatype"], "character varying(16)");
+    assert_eq!(
+        metadata(customers, &["properties", "updated_at"])["sql-datatype"],
+        "timestamp with time zone"
+    );
+    assert_eq!(
+        metadata(customers, &["properties", "tags"])["sql-datatype"],
+        "text[]"
+    );
+
+    let properties = &customers["schema"]["properties"];
+    assert_eq!(
+        properties.as_object().unwrap().keys().collect::<Vec<_>>(),
+        [
+            "id",
+            "Name",
+            "first name",
+            "select",
+            "updated_at",
+            "balance",
+            "tags"
+        ],
+        "columns keep their table order"
+    );
+    assert_eq!(
+        properties["id"],
+        json!({"type": ["integer"], "minimum": i32::MIN, "maximum": i32::MAX,
+               "x-sql-datatype": "integer"})
+    );
+    assert_eq!(properties["Name"]["type"], json!(["string"]), "not null");
+    assert_eq!(
+        properties["balance"],
+        json!({"type": ["null", "number"], "x-sql-datatype": "numeric(12,2)"})
+    );
+    assert_eq!(properties["updated_at"]["format"], "date-time");
+    assert_eq!(
+        properties["tags"]["items"]["type"],
+        json!(["null", "string", "array"])
+    );
+
+    let lines = entry(&catalog, "shop-order_lines");
+    assert_eq!(
+        metadata(lines, &[])["table-key-properties"],
+        json!(["order_id", "line"])
+    );
+    assert_eq!(
+        metadata(lines, &["properties", "line"])["inclusion"],
+        "automatic"
+    );
+    assert_eq!(
+        metadata(lines, &["properties", "qty"])["sql-datatype"],
+        "numeric"
+    );
+
+    let view = entry(&catalog, "shop-customer_names");
+    assert_eq!(metadata(view, &[])["is-view"], true);
+    assert_eq!(metadata(view, &[])["table-key-properties"], json!([]));
+    assert_eq!(
+        metadata(entry(&catalog, "shop-totals"), &[])["is-view"],
+        true
+    );
+
+    let events = entry(&catalog, "shop-events");
+    assert_eq!(metadata(events, &[])["table-key-properties"], json!([]));
+    assert_eq!(
+        metadata(events, &[])["valid-replication-keys"],
+        json!(["at"])
+    );
+    assert_eq!(
+        events["schema"]["properties"]["payload"],
+        json!({"x-sql-datatype": "jsonb"})
+    );
+    // No key and nothing to order by: only FULL_TABLE works.
+    let documents = entry(&catalog, "shop-documents");
+    assert_eq!(
+        metadata(documents, &[])["forced-replication-method"],
+        "FULL_TABLE"
+    );
+
+    let measurements = entry(&catalog, "shop-measurements");
+    assert_eq!(
+        metadata(measurements, &[])["table-key-properties"],
+        json!(["id", "taken"])
+    );
+}
+
+#[test]
+fn filter_schemas_restricts_discovery() {
+    let db = PgDatabase::new();
+    db.client().batch_execute(SCHEMA).unwrap();
+    let catalog = discover(&db, json!({"filter_schemas": "Other Schema"}));
+    let streams = catalog["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 1);
+    // Without a clash inside the discovered set, the stream is the plain table name.
+    assert_eq!(streams[0]["stream"], "customers");
+}
+
+#[test]
+fn unreadable_tables_are_not_offered() {
+    let db = PgDatabase::new();
+    let mut client = db.client();
+    client.batch_execute(SCHEMA).unwrap();
+    client
+        .batch_execute(&format!(
+            "create role reader_{0} login; grant usage on schema shop to reader_{0}; \
+             grant select on shop.customers to reader_{0};",
+            db.name
+        ))
+        .unwrap();
+    let catalog = discover(&db, json!({"user": format!("reader_{}", db.name)}));
+    let ids: Vec<&str> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap())
+        .collect();
+    client
+        .batch_execute(&format!(
+            "drop owned by reader_{0}; drop role reader_{0};",
+            db.name
+        ))
+        .unwrap();
+    assert_eq!(ids, ["shop-customers"]);
+}
