@@ -1,0 +1,356 @@
+//! tap-postgres: the exact JSON emitted for edge values of every type family.
+//!
+//! Each case creates a one-column table, inserts literals, runs the real tap with a config
+//! `select` pattern, and compares every emitted value with the expected JSON text.
+
+use common::Message;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::PgDatabase;
+use tests::bin::{run_binary, write_json};
+
+/// Runs the tap over `public.t (id, v <sql_type>)` holding `literals` (SQL, in id order); returns
+/// `v` of each RECORD and the property schema of `v` from the SCHEMA message.
+fn emitted(db: &PgDatabase, sql_type: &str, literals: &[&str]) -> (Vec<Value>, Value) {
+    let mut client = db.client();
+    client
+        .batch_execute(&format!(
+            "drop table if exists t; create table t (id integer primary key, v {sql_type})"
+        ))
+        .unwrap();
+    for (id, literal) in literals.iter().enumerate() {
+        client
+            .batch_execute(&format!("insert into t values ({id}, {literal})"))
+            .unwrap();
+    }
+    let dir = TempDir::new().unwrap();
+    let mut config = db.connection_config();
+    config["select"] = json!(["public.t"]);
+    let config = write_json(dir.path(), "config.json", &config);
+    let output = run_binary("tap-postgres", &["--config", &config], b"");
+    output.assert_success();
+    let mut values = Vec::new();
+    let mut schema = Value::Null;
+    for message in output.messages() {
+        match message {
+            Message::Record(record) => values.push(record.record["v"].clone()),
+            Message::Schema(message) => schema = message.schema["properties"]["v"].clone(),
+            _ => {}
+        }
+    }
+    (values, schema)
+}
+
+/// Asserts the emitted JSON text of each literal.
+fn assert_emits(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
+    let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
+    let (values, schema) = emitted(db, sql_type, &literals);
+    assert_eq!(values.len(), cases.len(), "{sql_type}: one record per row");
+    for ((literal, expected), value) in cases.iter().zip(&values) {
+        assert_eq!(value.to_string(), *expected, "{sql_type} {literal}");
+    }
+    schema
+}
+
+#[test]
+fn integers() {
+    let db = PgDatabase::new();
+    let schema = assert_emits(
+        &db,
+        "smallint",
+        &[
+            ("-32768", "-32768"),
+            ("32767", "32767"),
+            ("0", "0"),
+            ("null", "null"),
+        ],
+    );
+    assert_eq!(schema["type"], json!(["null", "integer"]));
+    assert_eq!(schema["x-sql-datatype"], "smallint");
+    assert_emits(
+        &db,
+        "integer",
+        &[("-2147483648", "-2147483648"), ("2147483647", "2147483647")],
+    );
+    assert_emits(
+        &db,
+        "bigint",
+        &[
+            ("-9223372036854775808", "-9223372036854775808"),
+            ("9223372036854775807", "9223372036854775807"),
+        ],
+    );
+}
+
+#[test]
+fn numerics_keep_every_digit() {
+    let db = PgDatabase::new();
+    let forty = "1234567890123456789012345678901234567890";
+    let schema = assert_emits(
+        &db,
+        "numeric",
+        &[
+            (
+                &format!("{forty}.0123456789"),
+                &format!("{forty}.0123456789"),
+            ),
+            (
+                "-0.000000000000000000000000000001",
+                "-0.000000000000000000000000000001",
+            ),
+            ("1e-5", "0.00001"),
+            ("'NaN'", "null"),
+            ("'Infinity'", "null"),
+            ("'-Infinity'", "null"),
+            ("null", "null"),
+        ],
+    );
+    assert_eq!(schema["type"], json!(["null", "number"]));
+    let schema = assert_emits(
+        &db,
+        "numeric(12,2)",
+        &[("1.1", "1.10"), ("-9999999999.99", "-9999999999.99")],
+    );
+    assert_eq!(schema["x-sql-datatype"], "numeric(12,2)");
+    assert_emits(&db, "money", &[("1234.56", "1234.56"), ("-0.01", "-0.01")]);
+}
+
+#[test]
+fn floats_are_exact_and_nan_is_null() {
+    let db = PgDatabase::new();
+    assert_emits(
+        &db,
+        "double precision",
+        &[
+            ("0.1", "0.1"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("5e-324", "5e-324"),
+            ("'NaN'", "null"),
+            ("'Infinity'", "null"),
+            ("'-Infinity'", "null"),
+        ],
+    );
+    assert_emits(
+        &db,
+        "real",
+        &[("3.4028235e38", "3.4028235e+38"), ("1.5", "1.5")],
+    );
+}
+
+#[test]
+fn text_and_booleans() {
+    let db = PgDatabase::new();
+    assert_emits(
+        &db,
+        "text",
+        &[
+            ("'Grüße 🦀'", r#""Grüße 🦀""#),
+            ("''", r#""""#),
+            (
+                r#"E'tab\there\nnewline \\ back\\slash "quote"'"#,
+                r#""tab\there\nnewline \\ back\\slash \"quote\"""#,
+            ),
+            ("'O''Brien'", r#""O'Brien""#),
+            ("null", "null"),
+        ],
+    );
+    assert_emits(&db, "char(3)", &[("'ab'", r#""ab ""#)]);
+    let schema = assert_emits(&db, "varchar(16)", &[("'x'", r#""x""#)]);
+    assert_eq!(schema["x-sql-datatype"], "character varying(16)");
+    assert_emits(
+        &db,
+        "boolean",
+        &[("true", "true"), ("false", "false"), ("null", "null")],
+    );
+    assert_emits(
+        &db,
+        "bytea",
+        &[(r"'\xdeadbeef'", r#""deadbeef""#), ("''", r#""""#)],
+    );
+}
+
+#[test]
+fn dates_and_times_in_utc_whatever_the_server_zone() {
+    let db = PgDatabase::new();
+    // The tap must not depend on the server's or database's time zone.
+    db.client()
+        .batch_execute(&format!(
+            "alter database \"{}\" set timezone = 'Asia/Kolkata'",
+            db.name
+        ))
+        .unwrap();
+    let schema = assert_emits(
+        &db,
+        "timestamptz",
+        &[
+            (
+                "'2026-01-01 00:00:00+05:30'",
+                r#""2025-12-31T18:30:00.000000Z""#,
+            ),
+            (
+                "'2026-11-21 10:00:00.123456Z'",
+                r#""2026-11-21T10:00:00.123456Z""#,
+            ),
+            ("'1900-01-01 00:00:00Z'", r#""1900-01-01T00:00:00.000000Z""#),
+            ("'infinity'", r#""infinity""#),
+            ("'-infinity'", r#""-infinity""#),
+        ],
+    );
+    assert_eq!(schema["format"], "date-time");
+    assert_emits(
+        &db,
+        "timestamp",
+        &[
+            (
+                "'2026-11-21 10:00:00.5'",
+                r#""2026-11-21T10:00:00.500000Z""#,
+            ),
+            (
+                "'9999-12-31 23:59:59.999999'",
+                r#""9999-12-31T23:59:59.999999Z""#,
+            ),
+        ],
+    );
+    let schema = assert_emits(
+        &db,
+        "date",
+        &[
+            ("'2026-11-21'", r#""2026-11-21""#),
+            ("'0001-01-01'", r#""0001-01-01""#),
+        ],
+    );
+    assert_eq!(schema["format"], "date");
+    assert_emits(
+        &db,
+        "time",
+        &[("'23:59:59.999999'", r#""23:59:59.999999""#)],
+    );
+    assert_emits(&db, "timetz", &[("'10:00:00+02'", r#""10:00:00+02""#)]);
+    assert_emits(
+        &db,
+        "interval",
+        &[(
+            "'1 year 2 months 3 days 04:05:06.789'",
+            r#""P1Y2M3DT4H5M6.789S""#,
+        )],
+    );
+}
+
+#[test]
+fn json_stays_json() {
+    let db = PgDatabase::new();
+    let schema = assert_emits(
+        &db,
+        "jsonb",
+        &[
+            (
+                r#"'{"b": 1, "a": [1, 2.50, null, "x"]}'"#,
+                r#"{"a":[1,2.50,null,"x"],"b":1}"#,
+            ),
+            ("'[]'", "[]"),
+            ("'\"text\"'", r#""text""#),
+            (
+                "'12345678901234567890.123456789'",
+                "12345678901234567890.123456789",
+            ),
+        ],
+    );
+    assert_eq!(schema, json!({"x-sql-datatype": "jsonb"}));
+    assert_emits(
+        &db,
+        "json",
+        &[(r#"'{"k": {"deep": true}}'"#, r#"{"k":{"deep":true}}"#)],
+    );
+}
+
+#[test]
+fn network_uuid_bits_and_other_text_forms() {
+    let db = PgDatabase::new();
+    let cases: [(&str, &str, &str); 12] = [
+        (
+            "uuid",
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        ),
+        ("inet", "'2001:db8::1/64'", "2001:db8::1/64"),
+        ("cidr", "'192.168.100.128/25'", "192.168.100.128/25"),
+        ("macaddr", "'08:00:2b:01:02:03'", "08:00:2b:01:02:03"),
+        ("bit(4)", "B'1010'", "1010"),
+        ("varbit", "B'10'", "10"),
+        ("xml", "'<a>x</a>'", "<a>x</a>"),
+        ("tsvector", "'a fat cat'", "'a' 'cat' 'fat'"),
+        ("point", "'(1,2)'", "(1,2)"),
+        ("int4range", "'[1,5)'", "[1,5)"),
+        (
+            "tstzrange",
+            "'[2026-01-01,)'",
+            "[\"2026-01-01 00:00:00+00\",)",
+        ),
+        ("pg_lsn", "'16/B374D848'", "16/B374D848"),
+    ];
+    for (sql_type, literal, text) in cases {
+        let expected = Value::String(text.to_owned()).to_string();
+        assert_emits(&db, sql_type, &[(literal, &expected)]);
+    }
+}
+
+#[test]
+fn arrays_of_any_shape() {
+    let db = PgDatabase::new();
+    let schema = assert_emits(
+        &db,
+        "integer[]",
+        &[
+            ("'{1,NULL,3}'", "[1,null,3]"),
+            ("'{{1,2},{3,4}}'", "[[1,2],[3,4]]"),
+            ("'{}'", "[]"),
+        ],
+    );
+    assert_eq!(schema["x-sql-datatype"], "integer[]");
+    assert_eq!(schema["type"], json!(["null", "array"]));
+    assert_emits(
+        &db,
+        "text[]",
+        &[(
+            r#"'{"a,b","c\"d",NULL,"NULL",plain}'"#,
+            r#"["a,b","c\"d",null,"NULL","plain"]"#,
+        )],
+    );
+    assert_emits(&db, "numeric[]", &[("'{1.10,NaN}'", "[1.10,null]")]);
+    assert_emits(
+        &db,
+        "timestamptz[]",
+        &[(
+            "array['2026-01-01 00:00:00Z'::timestamptz]",
+            r#"["2026-01-01T00:00:00.000000Z"]"#,
+        )],
+    );
+    assert_emits(
+        &db,
+        "jsonb[]",
+        &[(r#"array['{"a":1}'::jsonb]"#, r#"[{"a":1}]"#)],
+    );
+}
+
+#[test]
+fn enums_domains_and_composites() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create type mood as enum ('sad', 'happy'); \
+             create domain positive as integer check (value > 0); \
+             create type pair as (a integer, b text);",
+        )
+        .unwrap();
+    let schema = assert_emits(&db, "mood", &[("'happy'", r#""happy""#)]);
+    assert_eq!(schema["x-sql-datatype"], "mood");
+    let schema = assert_emits(&db, "positive", &[("5", "5")]);
+    assert_eq!(
+        schema["type"],
+        json!(["null", "integer"]),
+        "a domain is its base type"
+    );
+    assert_eq!(schema["x-sql-datatype"], "positive");
+    assert_emits(&db, "pair", &[("row(1, 'x y')", r#""(1,\"x y\")""#)]);
+    assert_emits(&db, "mood[]", &[("'{sad,happy}'", r#"["sad","happy"]"#)]);
+}
