@@ -1,0 +1,406 @@
+//! tap-postgres sync: full table with versions and resume, incremental across runs with state,
+//! column selection, and the order of messages a target relies on.
+
+use std::collections::BTreeSet;
+
+use common::{Message, State};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::PgDatabase;
+use tests::bin::{RunOutput, run_binary, write_json};
+
+struct Tap {
+    dir: TempDir,
+    config: String,
+}
+
+impl Tap {
+    fn new(db: &PgDatabase, extra: Value) -> Self {
+        let dir = TempDir::new().unwrap();
+        let mut config = db.connection_config();
+        config
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let config = write_json(dir.path(), "config.json", &config);
+        Self { dir, config }
+    }
+
+    fn run(&self, state: Option<&Value>) -> RunOutput {
+        let mut args = vec!["--config".to_owned(), self.config.clone()];
+        if let Some(state) = state {
+            args.push("--state".into());
+            args.push(write_json(self.dir.path(), "state.json", state));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run_binary("tap-postgres", &args, b"");
+        output.assert_success();
+        output
+    }
+}
+
+fn records(messages: &[Message]) -> Vec<&serde_json::Map<String, Value>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Record(r) => Some(&r.record),
+            _ => None,
+        })
+        .collect()
+}
+
+fn last_state(messages: &[Message]) -> Value {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Message::State(s) => Some(s.value.clone()),
+            _ => None,
+        })
+        .expect("no STATE emitted")
+}
+
+fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
+    records.iter().map(|r| r["id"].as_i64().unwrap()).collect()
+}
+
+#[test]
+fn full_table_sends_versioned_rows_between_activate_versions() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create table items (id bigint primary key, name text, secret text); \
+             insert into items select g, 'n' || g, 's' || g from generate_series(1, 2500) g;",
+        )
+        .unwrap();
+    let tap = Tap::new(
+        &db,
+        json!({"select": ["public.items.*", "!public.items.secret"], "state_every_rows": 1000}),
+    );
+    let output = tap.run(None);
+    let messages = output.messages();
+
+    // STATE (currently_syncing), SCHEMA, ACTIVATE_VERSION, STATE (max key), RECORDs…
+    let Message::State(first) = &messages[0] else {
+        panic!("the run starts by naming the stream it syncs")
+    };
+    assert_eq!(first.value["currently_syncing"], "public-items");
+    let Message::Schema(schema) = &messages[1] else {
+        panic!("SCHEMA before any RECORD")
+    };
+    assert_eq!(schema.stream, "items");
+    assert_eq!(schema.key_properties, ["id"]);
+    let properties: Vec<&String> = schema.schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        properties,
+        ["id", "name"],
+        "the deselected column is not in the schema"
+    );
+    let Message::ActivateVersion(opening) = &messages[2] else {
+        panic!("a first sync opens with ACTIVATE_VERSION")
+    };
+    let Some(Message::ActivateVersion(closing)) = messages.iter().rev().nth(1) else {
+        panic!("the sync ends with ACTIVATE_VERSION before the final STATE")
+    };
+    assert_eq!(opening.version, closing.version);
+
+    let rows = records(&messages);
+    assert_eq!(ids(&rows), (1..=2500).collect::<Vec<_>>());
+    for row in &rows {
+        let id = row["id"].as_i64().unwrap();
+        assert_eq!(row["name"], format!("n{id}"));
+        assert!(!row.contains_key("secret"));
+    }
+    for message in &messages {
+        if let Message::Record(record) = message {
+            assert_eq!(record.version, Some(opening.version));
+            assert!(record.time_extracted.as_deref().unwrap().ends_with('Z'));
+        }
+    }
+    // Progress every 1000 rows.
+    let progress: Vec<Value> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::State(s) => s.value["bookmarks"]["public-items"]["last_pk_fetched"]
+                .get("id")
+                .cloned(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, [json!(1000), json!(2000)]);
+    let state = last_state(&messages);
+    assert_eq!(state["currently_syncing"], Value::Null);
+    assert_eq!(
+        state["bookmarks"]["public-items"],
+        json!({"version": opening.version, "last_replication_method": "FULL_TABLE"})
+    );
+    assert!(
+        output
+            .stderr
+            .contains(r#"INFO METRIC: {"type":"counter","metric":"record_count","value":2500"#),
+        "{}",
+        output.stderr
+    );
+
+    // The next full sync is a new version, without the opening ACTIVATE_VERSION.
+    let again = tap.run(Some(&state)).messages();
+    let versions: BTreeSet<u64> = again
+        .iter()
+        .filter_map(|m| match m {
+            Message::ActivateVersion(a) => Some(a.version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions.len(), 1);
+    assert!(versions.into_iter().next().unwrap() > opening.version);
+    assert_eq!(records(&again).len(), 2500);
+}
+
+#[test]
+fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
+    let db = PgDatabase::new();
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
+             insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 3000) g;",
+        )
+        .unwrap();
+    let tap = Tap::new(
+        &db,
+        json!({"select": ["public.events"], "state_every_rows": 1000}),
+    );
+    let full = tap.run(None).messages();
+    let all: Vec<(String, i64)> = records(&full)
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_owned(),
+                r["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(all.len(), 6000);
+
+    // A run killed right after its STATE at 2000 rows: everything after that line is lost.
+    let cut = full
+        .iter()
+        .position(|m| {
+            matches!(m, Message::State(s)
+            if s.value["bookmarks"]["public-events"]["last_pk_fetched"]["seq"] == json!(2000))
+        })
+        .expect("a STATE after 2000 rows");
+    let before = &full[..=cut];
+    let interrupted_state = last_state(before);
+    assert_eq!(
+        interrupted_state["bookmarks"]["public-events"]["last_pk_fetched"],
+        json!({"region": "eu", "seq": 2000})
+    );
+    assert_eq!(
+        interrupted_state["bookmarks"]["public-events"]["max_pk_values"],
+        json!({"region": "us", "seq": 3000})
+    );
+    assert_eq!(interrupted_state["currently_syncing"], "public-events");
+
+    // Rows added after the interrupted run started wait for the next full sync.
+    client
+        .batch_execute("insert into events values ('zz', 1, 0)")
+        .unwrap();
+    let resumed = tap.run(Some(&interrupted_state)).messages();
+    let sent_first: Vec<(String, i64)> = records(before)
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_owned(),
+                r["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let sent_after: Vec<(String, i64)> = records(&resumed)
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_owned(),
+                r["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(sent_first.len(), 2000);
+    assert_eq!(sent_after.len(), 4000, "exactly the remaining rows");
+    let union: Vec<(String, i64)> = sent_first.into_iter().chain(sent_after).collect();
+    assert_eq!(
+        union, all,
+        "together the runs cover the table once, in key order"
+    );
+
+    // The resumed run keeps the interrupted version and closes it.
+    let version = interrupted_state["bookmarks"]["public-events"]["version"].as_u64();
+    assert!(resumed.iter().all(|m| match m {
+        Message::Record(r) => r.version == version,
+        Message::ActivateVersion(a) => Some(a.version) == version,
+        _ => true,
+    }));
+    assert!(matches!(
+        resumed.iter().rev().nth(1),
+        Some(Message::ActivateVersion(_))
+    ));
+    let end = last_state(&resumed);
+    assert!(
+        end["bookmarks"]["public-events"]
+            .get("last_pk_fetched")
+            .is_none()
+    );
+    assert!(
+        end["bookmarks"]["public-events"]
+            .get("max_pk_values")
+            .is_none()
+    );
+}
+
+#[test]
+fn incremental_runs_send_changes_since_the_bookmark() {
+    let db = PgDatabase::new();
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "create table orders (id integer primary key, status text, updated_at timestamptz); \
+             create index on orders (updated_at); \
+             insert into orders select g, 'new', timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
+                 from generate_series(1, 50) g; \
+             insert into orders values (51, 'tie', timestamptz '2026-01-01 00:50:00Z');",
+        )
+        .unwrap();
+    let tap = Tap::new(
+        &db,
+        json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
+                           "replication_key": "updated_at"}],
+               "state_every_rows": 20}),
+    );
+    let first = tap.run(None).messages();
+    let Some(Message::Schema(schema)) = first.iter().find(|m| matches!(m, Message::Schema(_)))
+    else {
+        panic!("no SCHEMA")
+    };
+    assert_eq!(
+        schema.bookmark_properties.as_deref(),
+        Some(&["updated_at".to_owned()][..])
+    );
+    assert_eq!(records(&first).len(), 51);
+    assert!(
+        !first
+            .iter()
+            .any(|m| matches!(m, Message::ActivateVersion(_)))
+    );
+    let state = last_state(&first);
+    let bookmark = &state["bookmarks"]["public-orders"];
+    assert_eq!(bookmark["replication_key"], "updated_at");
+    assert_eq!(
+        bookmark["replication_key_value"],
+        "2026-01-01T00:50:00.000000Z"
+    );
+
+    // Between runs: an update, an insert, and a row sharing the bookmark value.
+    client
+        .batch_execute(
+            "update orders set status = 'paid', updated_at = '2026-01-02 00:00:00Z' where id = 3; \
+             insert into orders values (52, 'new', '2026-01-03 00:00:00Z'); \
+             insert into orders values (53, 'late tie', '2026-01-01 00:50:00Z'); \
+             update orders set status = 'old change', updated_at = '2025-06-01 00:00:00Z' where id = 4;",
+        )
+        .unwrap();
+    let second = tap.run(Some(&state)).messages();
+    let rows = records(&second);
+    let mut sent = ids(&rows);
+    sent.sort();
+    // 50, 51 and 53 share the bookmark value (>=); 3 and 52 changed after it. 4 moved backwards,
+    // which key-based replication cannot see.
+    assert_eq!(sent, [3, 50, 51, 52, 53]);
+    let three = rows.iter().find(|r| r["id"] == 3).unwrap();
+    assert_eq!(three["status"], "paid");
+    let state = last_state(&second);
+    assert_eq!(
+        state["bookmarks"]["public-orders"]["replication_key_value"],
+        "2026-01-03T00:00:00.000000Z"
+    );
+    let parsed = State::from_value(state).unwrap();
+    assert_eq!(parsed.currently_syncing, None);
+}
+
+#[test]
+fn incremental_keys_of_every_orderable_kind() {
+    let db = PgDatabase::new();
+    let mut client = db.client();
+    let cases = [
+        ("bigint", "10", "20", json!(20)),
+        (
+            "numeric(30,10)",
+            "1.5",
+            "123456789012345678.0123456789",
+            Value::Null,
+        ),
+        ("date", "'2026-01-01'", "'2026-02-01'", json!("2026-02-01")),
+        ("text", "'apple'", "'banana'", json!("banana")),
+        (
+            "timestamp",
+            "'2026-01-01 10:00'",
+            "'2026-01-01 11:00'",
+            json!("2026-01-01T11:00:00.000000Z"),
+        ),
+    ];
+    for (index, (sql_type, low, high, expected)) in cases.into_iter().enumerate() {
+        let table = format!("k{index}");
+        client
+            .batch_execute(&format!(
+                "create table {table} (id integer primary key, k {sql_type}); \
+                 insert into {table} values (1, {low}), (2, {high});"
+            ))
+            .unwrap();
+        let tap = Tap::new(
+            &db,
+            json!({"select": [{"table": format!("public.{table}"), "replication_method": "INCREMENTAL",
+                               "replication_key": "k"}]}),
+        );
+        let first = tap.run(None).messages();
+        assert_eq!(records(&first).len(), 2, "{sql_type}");
+        let state = last_state(&first);
+        let value = &state["bookmarks"][format!("public-{table}")]["replication_key_value"];
+        if expected.is_null() {
+            assert_eq!(
+                value.to_string(),
+                "123456789012345678.0123456789",
+                "exact digits"
+            );
+        } else {
+            assert_eq!(value, &expected, "{sql_type}");
+        }
+        // The second run resends only the row at the bookmark.
+        let second = tap.run(Some(&state)).messages();
+        assert_eq!(ids(&records(&second)), [2], "{sql_type}");
+    }
+}
+
+#[test]
+fn an_interrupted_stream_is_synced_first_next_time() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create table a (id integer primary key); create table b (id integer primary key); \
+             insert into a values (1); insert into b values (1);",
+        )
+        .unwrap();
+    let tap = Tap::new(&db, json!({"select": ["public.a", "public.b"]}));
+    let state = json!({"currently_syncing": "public-b", "bookmarks": {}});
+    let messages = tap.run(Some(&state)).messages();
+    let order: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Schema(s) => Some(s.stream.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["b", "a"]);
+}
