@@ -404,3 +404,103 @@ fn an_interrupted_stream_is_synced_first_next_time() {
         .collect();
     assert_eq!(order, ["b", "a"]);
 }
+
+#[test]
+fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create table people (id integer primary key, name text, updated_at timestamptz); \
+             insert into people values (1, 'ann', now()), (2, 'bob', now()); \
+             create view people_names as select id, upper(name) as name from people; \
+             create table log (line text); insert into log values ('a'), ('b'), ('c');",
+        )
+        .unwrap();
+    let tap = Tap::new(&db, json!({}));
+    let discovered = run_binary(
+        "tap-postgres",
+        &["--config", &tap.config, "--discover"],
+        b"",
+    );
+    discovered.assert_success();
+    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let is_view = stream["tap_stream_id"] == "public-people_names";
+        let table = stream["metadata"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|m| m["breadcrumb"] == json!([]))
+            .unwrap();
+        table["metadata"]["selected"] = json!(true);
+        if is_view {
+            table["metadata"]["view-key-properties"] = json!(["id"]);
+        }
+    }
+    let catalog_path = write_json(tap.dir.path(), "catalog.json", &catalog);
+    let output = run_binary(
+        "tap-postgres",
+        &["--config", &tap.config, "--catalog", &catalog_path],
+        b"",
+    );
+    output.assert_success();
+    let messages = output.messages();
+    let schemas: Vec<(&str, &[String])> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Schema(s) => Some((s.stream.as_str(), s.key_properties.as_slice())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        schemas,
+        [
+            ("log", &[][..]),
+            ("people", &["id".to_owned()][..]),
+            ("people_names", &["id".to_owned()][..]),
+        ]
+    );
+    let names: Vec<&Value> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Record(r) if r.stream == "people_names" => Some(&r.record["name"]),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, [&json!("ANN"), &json!("BOB")]);
+    let lines: BTreeSet<&str> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Record(r) if r.stream == "log" => r.record["line"].as_str(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        BTreeSet::from(["a", "b", "c"]),
+        "a table without a key syncs whole"
+    );
+}
+
+#[test]
+fn a_replication_key_without_an_index_is_warned_about() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute("create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');")
+        .unwrap();
+    let tap = Tap::new(
+        &db,
+        json!({"select": [{"table": "public.t", "replication_method": "INCREMENTAL", "replication_key": "changed"}]}),
+    );
+    let output = tap.run(None);
+    assert!(
+        output.stderr.contains("the replication key has no index"),
+        "{}",
+        output.stderr
+    );
+    db.client()
+        .batch_execute("create index on t (changed)")
+        .unwrap();
+    let output = tap.run(None);
+    assert!(!output.stderr.contains("has no index"), "{}", output.stderr);
+}
