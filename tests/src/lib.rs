@@ -55,12 +55,17 @@ impl Login {
         )
     }
 
-    /// The connection keys of a tap or target config file for `database`.
-    pub fn connection_config(&self, database: &str) -> Value {
-        json!({
+    /// The connection keys of a tap or target config file for `database`, plus the keys of
+    /// `extra` (an object), which win.
+    pub fn connection_config(&self, database: &str, extra: Value) -> Value {
+        let mut config = json!({
             "host": self.host, "port": self.port, "user": self.user,
             "password": self.password.clone().unwrap_or_default(), "dbname": database,
-        })
+        });
+        if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
+            config.extend(extra);
+        }
+        config
     }
 }
 

@@ -228,9 +228,9 @@ impl MysqlDatabase {
         self.server.login.url("mysql", &self.name)
     }
 
-    /// The connection keys of a tap or target config file.
-    pub fn connection_config(&self) -> Value {
-        self.server.login.connection_config(&self.name)
+    /// The connection keys of a tap or target config file, plus those of `extra` (an object).
+    pub fn connection_config(&self, extra: Value) -> Value {
+        self.server.login.connection_config(&self.name, extra)
     }
 }
 

@@ -201,9 +201,9 @@ impl PgDatabase {
         self.server.login.url("postgres", &self.name)
     }
 
-    /// The connection keys of a tap or target config file.
-    pub fn connection_config(&self) -> Value {
-        self.server.login.connection_config(&self.name)
+    /// The connection keys of a tap or target config file, plus those of `extra` (an object).
+    pub fn connection_config(&self, extra: Value) -> Value {
+        self.server.login.connection_config(&self.name, extra)
     }
 }
 

@@ -7,12 +7,7 @@ use tests::bin::{run_binary, write_json};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
     let dir = TempDir::new().unwrap();
-    let mut config = db.connection_config();
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    let config = write_json(dir.path(), "config.json", &config);
+    let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
     let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
     output.assert_success();
     serde_json::from_slice(&output.stdout).unwrap()

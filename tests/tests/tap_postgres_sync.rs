@@ -17,12 +17,7 @@ struct Tap {
 impl Tap {
     fn new(db: &PgDatabase, extra: Value) -> Self {
         let dir = TempDir::new().unwrap();
-        let mut config = db.connection_config();
-        config
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        let config = write_json(dir.path(), "config.json", &config);
+        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
         Self { dir, config }
     }
 

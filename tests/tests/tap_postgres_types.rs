@@ -24,8 +24,7 @@ fn emitted(db: &PgDatabase, sql_type: &str, literals: &[&str]) -> (Vec<Value>, V
             .unwrap();
     }
     let dir = TempDir::new().unwrap();
-    let mut config = db.connection_config();
-    config["select"] = json!(["public.t"]);
+    let config = db.connection_config(json!({"select": ["public.t"]}));
     let config = write_json(dir.path(), "config.json", &config);
     let output = run_binary("tap-postgres", &["--config", &config], b"");
     output.assert_success();
