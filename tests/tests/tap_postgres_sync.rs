@@ -2,6 +2,10 @@
 //! column selection, and the order of messages a target relies on.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::message::ParsedLine;
 
 use common::{Message, State};
 use serde_json::{Value, json};
@@ -155,6 +159,33 @@ fn full_table_sends_versioned_rows_between_activate_versions() {
     assert_eq!(records(&again).len(), 2500);
 }
 
+/// Starts the tap, reads its messages until `stop_at` matches one, then kills it.
+fn run_until_killed(tap: &Tap, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
+    let mut child = tests::bin::command("tap-postgres")
+        .args(["--config", &tap.config])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut messages = Vec::new();
+    for line in lines {
+        let line = line.unwrap();
+        let ParsedLine::Message(message) = Message::parse(&line, 0).unwrap() else {
+            continue;
+        };
+        let stop = stop_at(&message);
+        messages.push(message);
+        if stop {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the tap was killed before it finished");
+    messages
+}
+
 #[test]
 fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     let db = PgDatabase::new();
@@ -181,15 +212,13 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
         .collect();
     assert_eq!(all.len(), 6000);
 
-    // A run killed right after its STATE at 2000 rows: everything after that line is lost.
-    let cut = full
-        .iter()
-        .position(|m| {
-            matches!(m, Message::State(s)
+    // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
+    // that line is what a target would have committed.
+    let before = run_until_killed(&tap, |m| {
+        matches!(m, Message::State(s)
             if s.value["bookmarks"]["public-events"]["last_pk_fetched"]["seq"] == json!(2000))
-        })
-        .expect("a STATE after 2000 rows");
-    let before = &full[..=cut];
+    });
+    let before = &before[..];
     let interrupted_state = last_state(before);
     assert_eq!(
         interrupted_state["bookmarks"]["public-events"]["last_pk_fetched"],
