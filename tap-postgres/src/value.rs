@@ -183,7 +183,12 @@ fn encode_value(kind: &ValueKind, text: &str, out: &mut Vec<u8>) -> Result<bool,
             "f" => b"false",
             _ => return Err(()),
         }),
-        ValueKind::Json => out.extend_from_slice(text.as_bytes()),
+        // `json` keeps the whitespace it was written with. A raw line break can only be whitespace
+        // between tokens (JSON strings escape theirs), and must not split the RECORD's line.
+        ValueKind::Json => out.extend(text.bytes().map(|byte| match byte {
+            b'\n' | b'\r' => b' ',
+            other => other,
+        })),
         ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::TimeTz => {
             write_string(text, out);
         }
@@ -396,6 +401,14 @@ mod tests {
         assert_eq!(encode_value(&ValueKind::Float, "NaN", &mut out), Ok(false));
         assert_eq!(out, b"null");
         assert!(encode_value(&ValueKind::Numeric, "12abc", &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn json_whitespace_never_breaks_the_line() {
+        assert_eq!(
+            encode(ValueKind::Json, "{\"a\":\r\n  [1,\n2], \"b\": \"x\\ny\"}"),
+            "{\"a\":    [1, 2], \"b\": \"x\\ny\"}"
+        );
     }
 
     #[test]

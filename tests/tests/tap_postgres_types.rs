@@ -258,7 +258,11 @@ fn json_stays_json() {
     assert_emits(
         &db,
         "json",
-        &[(r#"'{"k": {"deep": true}}'"#, r#"{"k":{"deep":true}}"#)],
+        &[
+            (r#"'{"k": {"deep": true}}'"#, r#"{"k":{"deep":true}}"#),
+            // json keeps its line breaks; the RECORD must still be one line.
+            ("E'{\\n  \"a\": [1,\\n 2]\\n}'", r#"{"a":[1,2]}"#),
+        ],
     );
 }
 
