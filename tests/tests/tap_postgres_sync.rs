@@ -159,6 +159,19 @@ fn full_table_sends_versioned_rows_between_activate_versions() {
     assert_eq!(records(&again).len(), 2500);
 }
 
+/// The `(region, seq)` key of every `events` RECORD, in order.
+fn event_keys(messages: &[Message]) -> Vec<(String, i64)> {
+    records(messages)
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_owned(),
+                r["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// Starts the tap, reads its messages until `stop_at` matches one, then kills it.
 fn run_until_killed(tap: &Tap, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
     let mut child = tests::bin::command("tap-postgres")
@@ -201,15 +214,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
         json!({"select": ["public.events"], "state_every_rows": 1000}),
     );
     let full = tap.run(None).messages();
-    let all: Vec<(String, i64)> = records(&full)
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_owned(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let all = event_keys(&full);
     assert_eq!(all.len(), 6000);
 
     // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
@@ -235,24 +240,8 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
         .batch_execute("insert into events values ('zz', 1, 0)")
         .unwrap();
     let resumed = tap.run(Some(&interrupted_state)).messages();
-    let sent_first: Vec<(String, i64)> = records(before)
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_owned(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    let sent_after: Vec<(String, i64)> = records(&resumed)
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_owned(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect();
+    let sent_first = event_keys(before);
+    let sent_after = event_keys(&resumed);
     assert_eq!(sent_first.len(), 2000);
     assert_eq!(sent_after.len(), 4000, "exactly the remaining rows");
     let union: Vec<(String, i64)> = sent_first.into_iter().chain(sent_after).collect();
