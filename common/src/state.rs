@@ -16,6 +16,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::catalog::ReplicationMethod;
+
 /// The whole state of a tap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -139,7 +141,80 @@ impl State {
     }
 }
 
+/// How a full-table sync starts, decided from the stream's bookmark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FullTableStart {
+    /// The version the sync writes: the interrupted one when resuming, else a new one.
+    pub version: u64,
+    /// No version was ever written: the target gets ACTIVATE_VERSION before the first row.
+    pub first_sync: bool,
+    /// An interrupted sync resumes after this primary key…
+    pub resume_after: Option<Map<String, Value>>,
+    /// …and stops at this one, read when it first started.
+    pub max_pk_values: Option<Map<String, Value>>,
+}
+
+/// A new full-table version: milliseconds since the epoch.
+pub fn new_version() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
 impl Bookmark {
+    /// Whether the bookmark was written by `method` (or by nothing yet).
+    fn written_by(&self, method: ReplicationMethod) -> bool {
+        self.last_replication_method
+            .as_deref()
+            .is_none_or(|last| last == method.as_str())
+    }
+
+    /// Prepares the bookmark for a full-table sync. A bookmark of another method is dropped; an
+    /// interrupted full-table sync (`last_pk_fetched` set) resumes with its version and bounds.
+    pub fn start_full_table(&mut self, new_version: u64) -> FullTableStart {
+        let method = ReplicationMethod::FullTable;
+        if !self.written_by(method) {
+            *self = Self::default();
+        }
+        let first_sync = self.version.is_none();
+        let resuming = self.last_pk_fetched.is_some();
+        let version = match self.version {
+            Some(version) if resuming => version,
+            _ => new_version,
+        };
+        if !resuming {
+            self.max_pk_values = None;
+        }
+        self.version = Some(version);
+        self.last_replication_method = Some(method.as_str().to_owned());
+        self.replication_key = None;
+        self.replication_key_value = None;
+        FullTableStart {
+            version,
+            first_sync,
+            resume_after: self.last_pk_fetched.clone(),
+            max_pk_values: self.max_pk_values.clone(),
+        }
+    }
+
+    /// A full-table sync completed: nothing is left to resume.
+    pub fn finish_full_table(&mut self) {
+        self.last_pk_fetched = None;
+        self.max_pk_values = None;
+    }
+
+    /// Prepares the bookmark for an incremental sync by `key` and returns the value to start at.
+    /// A bookmark of another method or another key is dropped: its position means nothing here.
+    pub fn start_incremental(&mut self, key: &str) -> Option<Value> {
+        let method = ReplicationMethod::Incremental;
+        if !self.written_by(method) || self.replication_key.as_deref() != Some(key) {
+            *self = Self::default();
+        }
+        self.last_replication_method = Some(method.as_str().to_owned());
+        self.replication_key = Some(key.to_owned());
+        self.replication_key_value.clone()
+    }
+
     pub fn lsn(&self) -> Option<Lsn> {
         self.lsn.map(Lsn)
     }
@@ -278,6 +353,66 @@ mod tests {
         let path = dir.path().join("state.json");
         std::fs::write(&path, "{").unwrap();
         assert!(matches!(State::load(&path), Err(StateError::Json { .. })));
+    }
+
+    #[test]
+    fn full_table_starts_new_resumes_interrupted_and_drops_other_methods() {
+        let mut bookmark = Bookmark::default();
+        let start = bookmark.start_full_table(10);
+        assert_eq!(
+            (start.version, start.first_sync, start.resume_after),
+            (10, true, None)
+        );
+
+        // Interrupted: same version, resume after the last key, same bounds.
+        bookmark.last_pk_fetched = Some(json!({"id": 5}).as_object().unwrap().clone());
+        bookmark.max_pk_values = Some(json!({"id": 9}).as_object().unwrap().clone());
+        let start = bookmark.start_full_table(20);
+        assert_eq!((start.version, start.first_sync), (10, false));
+        assert_eq!(start.resume_after.unwrap()["id"], json!(5));
+        assert_eq!(start.max_pk_values.unwrap()["id"], json!(9));
+
+        // Completed: the next sync is a new version from the start.
+        bookmark.finish_full_table();
+        let start = bookmark.start_full_table(30);
+        assert_eq!((start.version, start.first_sync), (30, false));
+        assert!(start.resume_after.is_none() && start.max_pk_values.is_none());
+
+        // A bookmark of another method is not resumed.
+        let mut incremental = Bookmark {
+            version: Some(1),
+            last_replication_method: Some("INCREMENTAL".into()),
+            replication_key_value: Some(json!(3)),
+            last_pk_fetched: Some(Map::new()),
+            ..Bookmark::default()
+        };
+        let start = incremental.start_full_table(40);
+        assert_eq!((start.version, start.first_sync), (40, true));
+        assert!(incremental.replication_key_value.is_none());
+    }
+
+    #[test]
+    fn incremental_starts_at_its_own_key_only() {
+        let mut bookmark = Bookmark::default();
+        assert_eq!(bookmark.start_incremental("updated_at"), None);
+        bookmark.replication_key_value = Some(json!("2026-01-01"));
+        assert_eq!(
+            bookmark.start_incremental("updated_at"),
+            Some(json!("2026-01-01"))
+        );
+        assert_eq!(
+            bookmark.start_incremental("id"),
+            None,
+            "another key starts over"
+        );
+        assert_eq!(bookmark.replication_key.as_deref(), Some("id"));
+        bookmark.replication_key_value = Some(json!(7));
+        bookmark.last_replication_method = Some("FULL_TABLE".into());
+        assert_eq!(
+            bookmark.start_incremental("id"),
+            None,
+            "another method starts over"
+        );
     }
 
     #[test]

@@ -206,7 +206,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     client
         .batch_execute(
             "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
-             insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 3000) g;",
+             insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 20000) g;",
         )
         .unwrap();
     let tap = Tap::new(
@@ -215,7 +215,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     );
     let full = tap.run(None).messages();
     let all = event_keys(&full);
-    assert_eq!(all.len(), 6000);
+    assert_eq!(all.len(), 40_000);
 
     // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
     // that line is what a target would have committed.
@@ -231,7 +231,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     );
     assert_eq!(
         interrupted_state["bookmarks"]["public-events"]["max_pk_values"],
-        json!({"region": "us", "seq": 3000})
+        json!({"region": "us", "seq": 20000})
     );
     assert_eq!(interrupted_state["currently_syncing"], "public-events");
 
@@ -243,7 +243,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     let sent_first = event_keys(before);
     let sent_after = event_keys(&resumed);
     assert_eq!(sent_first.len(), 2000);
-    assert_eq!(sent_after.len(), 4000, "exactly the remaining rows");
+    assert_eq!(sent_after.len(), 38_000, "exactly the remaining rows");
     let union: Vec<(String, i64)> = sent_first.into_iter().chain(sent_after).collect();
     assert_eq!(
         union, all,

@@ -8,42 +8,23 @@
 //! `max_pk_values` is read when the sync starts, so rows inserted meanwhile wait for the next
 //! run instead of keeping this one going. Tables and views without a key are read whole.
 
-use common::catalog::ReplicationMethod;
+use common::state::{FullTableStart, new_version};
 use serde_json::{Map, Value};
 use tracing::info;
 
-use super::{StreamSync, new_version};
+use super::StreamSync;
 use crate::Error;
 use crate::sql::{quote_identifier, typed_literal};
 
 impl<W: std::io::Write> StreamSync<'_, W> {
     pub(super) fn sync_full_table(&mut self) -> Result<u64, Error> {
         let id = self.selection.tap_stream_id.clone();
-        let method = ReplicationMethod::FullTable.as_str();
-        let previous = self.state.bookmark(&id).cloned().unwrap_or_default();
-        let same_method = previous
-            .last_replication_method
-            .as_deref()
-            .is_none_or(|last| last == method);
-        let resuming = same_method && previous.last_pk_fetched.is_some();
-        let version = match previous.version {
-            Some(version) if resuming => version,
-            _ => new_version(),
-        };
-        let first_sync = previous.version.is_none();
-
-        let bookmark = self.state.bookmark_mut(&id);
-        if !same_method {
-            *bookmark = Default::default();
-        }
-        bookmark.version = Some(version);
-        bookmark.last_replication_method = Some(method.to_owned());
-        bookmark.replication_key = None;
-        bookmark.replication_key_value = None;
-        if !resuming {
-            bookmark.last_pk_fetched = None;
-            bookmark.max_pk_values = None;
-        }
+        let FullTableStart {
+            version,
+            first_sync,
+            resume_after,
+            max_pk_values,
+        } = self.state.bookmark_mut(&id).start_full_table(new_version());
 
         self.write_schema(None)?;
         if first_sync {
@@ -55,7 +36,7 @@ impl<W: std::io::Write> StreamSync<'_, W> {
         if !keys.is_empty() {
             let quoted: Vec<String> = keys.iter().map(|k| quote_identifier(k)).collect();
             let tuple = format!("({})", quoted.join(", "));
-            let max = match previous.max_pk_values.clone().filter(|_| resuming) {
+            let max = match max_pk_values {
                 Some(max) => Some(max),
                 None => self.read_max_key(&keys, &quoted)?,
             };
@@ -65,7 +46,7 @@ impl<W: std::io::Write> StreamSync<'_, W> {
             if let Some(max) = &max {
                 conditions.push(format!("{tuple} <= ({})", self.key_literals(&keys, max)?));
             }
-            if let Some(last) = previous.last_pk_fetched.as_ref().filter(|_| resuming) {
+            if let Some(last) = &resume_after {
                 info!(stream = %id, "resuming an interrupted full-table sync");
                 conditions.push(format!("{tuple} > ({})", self.key_literals(&keys, last)?));
             }
@@ -100,9 +81,7 @@ impl<W: std::io::Write> StreamSync<'_, W> {
 
         self.out
             .write_activate_version(&self.selection.stream, version)?;
-        let bookmark = self.state.bookmark_mut(&id);
-        bookmark.last_pk_fetched = None;
-        bookmark.max_pk_values = None;
+        self.state.bookmark_mut(&id).finish_full_table();
         Ok(rows)
     }
 

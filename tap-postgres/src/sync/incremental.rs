@@ -4,7 +4,6 @@
 //! moves with the rows (every `state_every_rows` rows and at the end), which is safe because rows
 //! arrive in key order. Rows whose key is NULL are never selected by a `>=` comparison.
 
-use common::catalog::ReplicationMethod;
 use tracing::info;
 
 use super::StreamSync;
@@ -19,20 +18,7 @@ impl<W: std::io::Write> StreamSync<'_, W> {
             .replication_key
             .clone()
             .expect("resolved INCREMENTAL streams have a replication key");
-        let method = ReplicationMethod::Incremental.as_str();
-        let bookmark = self.state.bookmark_mut(&id);
-        let same_key = bookmark.replication_key.as_deref() == Some(key.as_str())
-            && bookmark
-                .last_replication_method
-                .as_deref()
-                .is_none_or(|m| m == method);
-        if !same_key {
-            // A new key or method: the old position means nothing for it.
-            *bookmark = Default::default();
-        }
-        bookmark.last_replication_method = Some(method.to_owned());
-        bookmark.replication_key = Some(key.clone());
-        let start = bookmark.replication_key_value.clone();
+        let start = self.state.bookmark_mut(&id).start_incremental(&key);
 
         self.warn_unless_indexed(&key)?;
         self.write_schema(Some(vec![key.clone()]))?;

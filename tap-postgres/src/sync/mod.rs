@@ -9,7 +9,6 @@ mod full_table;
 mod incremental;
 
 use std::io::{BufRead, BufReader};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::catalog::{Catalog, ReplicationMethod, StreamSelection};
 use common::config::TapConfig;
@@ -310,11 +309,4 @@ impl<'a, W: std::io::Write> StreamSync<'a, W> {
             })?;
         Ok(Some(values))
     }
-}
-
-/// Milliseconds since the epoch: a new full-table version.
-fn new_version() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
