@@ -1,33 +1,123 @@
 //! `tap-mysql`: a Singer tap for MySQL and MariaDB.
 //!
-//! `run` takes a parsed [`TapCommand`]. This version answers `--about` and checks its config;
-//! discovery and sync are the next capabilities to land, and until then they stop with a clear
-//! error instead of printing anything on stdout.
+//! ```text
+//! --discover:  information_schema ──discover──▶ Catalog (stdout)
+//! sync:        Catalog + State ──sync──▶ unbuffered select ──value──▶ RECORD/STATE (stdout)
+//! ```
+//!
+//! Column types are classified once ([`column_type`]); rows are read as the server's exact text
+//! over the text protocol and encoded straight into JSON ([`value`]), so decimals keep every
+//! digit and no row is held longer than it takes to write it.
 
-use std::io;
+pub mod column_type;
+pub mod connection;
+pub mod discover;
+pub mod sql;
+pub mod sync;
+pub mod value;
 
+use std::io::{self, Write};
+
+use common::catalog::{Catalog, CatalogError};
 use common::cli::{About, Setting, TapCommand, tap_settings};
-use common::config::{ConfigError, TapConfig, load_config};
+use common::config::{ConfigError, ConfigFile, TapConfig, config_from_value, load_config};
+use common::state::StateError;
+use common::{MessageWriter, State};
+use serde::Deserialize;
+use serde_json::Value;
 
 pub const NAME: &str = "tap-mysql";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
+
+/// The tap's config: the shared tap keys plus MySQL's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MysqlConfig {
+    pub tap: TapConfig,
+    /// `tinyint(1)` columns as booleans (the MySQL convention) rather than integers.
+    pub tinyint1_as_boolean: bool,
+}
+
+#[derive(Deserialize)]
+struct MysqlOptions {
+    #[serde(default = "yes")]
+    tinyint1_as_boolean: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ConfigFile for MysqlConfig {
+    fn from_json(value: Value) -> Result<Self, (String, String)> {
+        let tap = TapConfig::from_json(value.clone())?;
+        let options: MysqlOptions = config_from_value(value)?;
+        Ok(Self {
+            tap,
+            tinyint1_as_boolean: options.tinyint1_as_boolean,
+        })
+    }
+}
 
 /// What can stop the tap.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
+    TlsUnavailable,
+    #[error("SSH tunnels are not supported yet: open the tunnel outside the tap")]
+    SshUnavailable,
+    #[error("could not connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: mysql::Error,
+    },
+    #[error("{what} failed")]
+    Query {
+        what: String,
+        #[source]
+        source: mysql::Error,
+    },
+    #[error("stream {stream}")]
+    Value {
+        stream: String,
+        #[source]
+        source: value::InvalidValue,
+    },
+    #[error("stream {stream}: the table no longer exists or cannot be read")]
+    MissingTable { stream: String },
+    #[error("stream {stream}: column {column:?} no longer exists")]
+    MissingColumn { stream: String, column: String },
+    #[error("stream {stream}: unusable bookmark: {reason}")]
+    BadBookmark { stream: String, reason: String },
+    #[error("stream {stream}: LOG_BASED replication is not available yet")]
+    LogBasedUnavailable { stream: String },
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
-    #[error("{NAME} {VERSION} cannot run {mode} yet: only --about is available in this version")]
-    NotAvailable { mode: &'static str },
 }
 
 /// `--about`: name, version, capabilities and settings.
 pub fn about() -> About {
     let mut settings = tap_settings();
-    settings.push(Setting::new("filter_dbs", "array", "Databases to discover (all readable databases when absent); a list or a comma-separated string."));
+    settings.extend([
+        Setting::new(
+            "filter_dbs",
+            "array",
+            "Databases to discover (all readable databases when absent); a list or a comma-separated string.",
+        ),
+        Setting::new(
+            "tinyint1_as_boolean",
+            "boolean",
+            "Read tinyint(1) columns as booleans; false keeps them integers.",
+        )
+        .default_value(true),
+    ]);
     About {
         name: NAME,
         version: VERSION,
@@ -47,12 +137,39 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
     match command {
         TapCommand::About(format) => Ok(about().print(format)?),
         TapCommand::Discover { config } => {
-            let _config: TapConfig = load_config(&config)?;
-            Err(Error::NotAvailable { mode: "discovery" })
+            let config: MysqlConfig = load_config(&config)?;
+            let catalog = discover(&config)?;
+            let mut out = io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &catalog).map_err(io::Error::from)?;
+            writeln!(out)?;
+            Ok(out.flush()?)
         }
-        TapCommand::Sync { config, .. } => {
-            let _config: TapConfig = load_config(&config)?;
-            Err(Error::NotAvailable { mode: "a sync" })
+        TapCommand::Sync {
+            config,
+            catalog,
+            state,
+        } => {
+            let config: MysqlConfig = load_config(&config)?;
+            let mut catalog = match catalog {
+                Some(path) => Catalog::load(&path)?,
+                None => discover(&config)?,
+            };
+            catalog.apply_select_patterns(&config.tap.select);
+            let state = match state {
+                Some(path) => State::load(&path)?,
+                None => State::default(),
+            };
+            let mut conn = connection::connect(&config.tap.connection)?;
+            let mut out = MessageWriter::stdout();
+            sync::sync_streams(&mut conn, &config, &catalog, state, &mut out)?;
+            Ok(())
         }
     }
+}
+
+/// Discovers every readable database, or those of `filter_dbs`.
+pub fn discover(config: &MysqlConfig) -> Result<Catalog, Error> {
+    let mut conn = connection::connect(&config.tap.connection)?;
+    let filter = config.tap.filter_dbs.as_ref().map(|list| list.0.as_slice());
+    discover::discover_catalog(&mut conn, filter, config.tinyint1_as_boolean)
 }

@@ -1,0 +1,42 @@
+//! Connecting to MySQL or MariaDB and setting up a session whose text output is exact.
+//!
+//! The tap sets its own session: UTC (`TIMESTAMP` values then read as UTC instants whatever the
+//! server's zone), an empty `sql_mode` (legacy zero dates compare instead of failing), utf8mb4, and
+//! long network timeouts (a slow target must not make the server drop an unbuffered read).
+
+use common::config::{ConnectionConfig, SslMode};
+use mysql::{Conn, OptsBuilder};
+
+use crate::Error;
+
+const SESSION_SETUP: [&str; 4] = [
+    "set names utf8mb4",
+    "set time_zone = '+00:00'",
+    "set sql_mode = ''",
+    "set net_write_timeout = 3600, net_read_timeout = 3600",
+];
+
+/// Opens a session; `dbname` is optional for MySQL.
+pub fn connect(config: &ConnectionConfig) -> Result<Conn, Error> {
+    if matches!(
+        config.ssl_mode(),
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+    ) {
+        return Err(Error::TlsUnavailable);
+    }
+    if config.ssh_tunnel.is_some() {
+        return Err(Error::SshUnavailable);
+    }
+    let opts = OptsBuilder::new()
+        .ip_or_hostname(Some(config.host.clone()))
+        .tcp_port(config.port.unwrap_or(3306))
+        .user(Some(config.user.clone()))
+        .pass(config.password.as_ref().map(|p| p.expose().to_owned()))
+        .db_name(config.dbname.clone())
+        .prefer_socket(false)
+        .init(SESSION_SETUP.to_vec());
+    Conn::new(opts).map_err(|source| Error::Connect {
+        target: config.to_string(),
+        source,
+    })
+}

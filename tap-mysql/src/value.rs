@@ -1,0 +1,258 @@
+//! MySQL text-protocol values → JSON, written straight into the record's bytes.
+//!
+//! Over the text protocol every value arrives as the server's text (or NULL), which is exact:
+//! decimals keep their digits, `bigint unsigned` its full range. Zero dates (`0000-00-00`), which
+//! no JSON date can hold, become null with one warning per column.
+
+use mysql::Value as MysqlValue;
+use tracing::warn;
+
+use crate::column_type::ValueKind;
+
+/// A value that is not what its column's type promises.
+#[derive(Debug, thiserror::Error)]
+#[error("column {column:?}: unexpected value {value:?} for its type")]
+pub struct InvalidValue {
+    pub column: String,
+    pub value: String,
+}
+
+/// Encodes rows of one stream as JSON objects.
+#[derive(Debug)]
+pub struct RowEncoder {
+    columns: Vec<EncodedColumn>,
+}
+
+#[derive(Debug)]
+struct EncodedColumn {
+    name: String,
+    /// `"name":`, encoded once.
+    key: Vec<u8>,
+    kind: ValueKind,
+    warned: bool,
+}
+
+/// Why a value was sent as null.
+enum Lossy {
+    ZeroDate,
+}
+
+impl RowEncoder {
+    pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
+        let columns = columns
+            .into_iter()
+            .map(|(name, kind)| {
+                let mut key = serde_json::to_vec(&name).unwrap_or_default();
+                key.push(b':');
+                EncodedColumn {
+                    name,
+                    key,
+                    kind,
+                    warned: false,
+                }
+            })
+            .collect();
+        Self { columns }
+    }
+
+    /// Writes `row` as a JSON object into `out` (cleared first).
+    pub fn encode(&mut self, row: &[MysqlValue], out: &mut Vec<u8>) -> Result<(), InvalidValue> {
+        out.clear();
+        out.push(b'{');
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&column.key);
+            let lossy =
+                encode_value(&column.kind, row.get(index), out).map_err(|()| InvalidValue {
+                    column: column.name.clone(),
+                    value: shown(row.get(index)),
+                })?;
+            if let (Some(Lossy::ZeroDate), false) = (lossy, column.warned) {
+                column.warned = true;
+                warn!(column = %column.name, "zero dates (0000-00-00) are sent as null");
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The JSON value of one column of `row`, for bookmarks.
+    pub fn value(
+        &self,
+        row: &[MysqlValue],
+        index: usize,
+    ) -> Result<serde_json::Value, InvalidValue> {
+        let column = &self.columns[index];
+        let invalid = || InvalidValue {
+            column: column.name.clone(),
+            value: shown(row.get(index)),
+        };
+        let mut out = Vec::new();
+        encode_value(&column.kind, row.get(index), &mut out).map_err(|()| invalid())?;
+        serde_json::from_slice(&out).map_err(|_| invalid())
+    }
+}
+
+fn shown(value: Option<&MysqlValue>) -> String {
+    match value {
+        Some(MysqlValue::Bytes(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(other) => format!("{other:?}"),
+        None => "(missing)".to_owned(),
+    }
+}
+
+/// Encodes one value; `Ok(Some(_))` when it was sent as null because JSON cannot hold it.
+fn encode_value(
+    kind: &ValueKind,
+    value: Option<&MysqlValue>,
+    out: &mut Vec<u8>,
+) -> Result<Option<Lossy>, ()> {
+    let bytes = match value {
+        None | Some(MysqlValue::NULL) => {
+            out.extend_from_slice(b"null");
+            return Ok(None);
+        }
+        Some(MysqlValue::Bytes(bytes)) => bytes.as_slice(),
+        // The text protocol sends text; other variants would mean a binary-protocol read.
+        Some(_) => return Err(()),
+    };
+    let text = || std::str::from_utf8(bytes).map_err(|_| ());
+    match kind {
+        ValueKind::Integer { .. } | ValueKind::Decimal | ValueKind::Float => {
+            let text = text()?;
+            check_number(text)?;
+            out.extend_from_slice(text.as_bytes());
+        }
+        ValueKind::TinyintBoolean => {
+            out.extend_from_slice(if text()? == "0" { b"false" } else { b"true" });
+        }
+        ValueKind::BitBoolean => {
+            out.extend_from_slice(if bytes.iter().all(|&b| b == 0) {
+                b"false"
+            } else {
+                b"true"
+            });
+        }
+        ValueKind::Bits => {
+            if bytes.len() > 8 {
+                return Err(());
+            }
+            let number = bytes
+                .iter()
+                .fold(0_u64, |acc, &b| (acc << 8) | u64::from(b));
+            out.extend_from_slice(number.to_string().as_bytes());
+        }
+        ValueKind::Text | ValueKind::Time | ValueKind::Geometry => write_string(text()?, out),
+        ValueKind::Binary => {
+            out.push(b'"');
+            for byte in bytes {
+                out.extend_from_slice(format!("{byte:02x}").as_bytes());
+            }
+            out.push(b'"');
+        }
+        ValueKind::Date => {
+            let text = text()?;
+            if is_zero_date(text) {
+                out.extend_from_slice(b"null");
+                return Ok(Some(Lossy::ZeroDate));
+            }
+            write_string(text, out);
+        }
+        ValueKind::DateTime => {
+            let text = text()?;
+            if is_zero_date(text) {
+                out.extend_from_slice(b"null");
+                return Ok(Some(Lossy::ZeroDate));
+            }
+            match rfc3339_utc(text) {
+                Some(instant) => write_string(&instant, out),
+                None => return Err(()),
+            }
+        }
+        // MariaDB's JSON is text as written: a line break between tokens must not split the line.
+        ValueKind::Json => out.extend(bytes.iter().map(|&byte| match byte {
+            b'\n' | b'\r' => b' ',
+            other => other,
+        })),
+        ValueKind::Set => {
+            let text = text()?;
+            out.push(b'[');
+            for (position, member) in text.split(',').filter(|m| !m.is_empty()).enumerate() {
+                if position > 0 {
+                    out.push(b',');
+                }
+                write_string(member, out);
+            }
+            out.push(b']');
+        }
+    }
+    Ok(None)
+}
+
+/// `0000-00-00`, or a date with a zero month or day, which MySQL allows in legacy modes.
+fn is_zero_date(text: &str) -> bool {
+    let date = text.get(..10).unwrap_or(text);
+    date.starts_with("0000-") || date.get(5..7) == Some("00") || date.get(8..10) == Some("00")
+}
+
+fn check_number(text: &str) -> Result<(), ()> {
+    let valid = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && text
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'-' || b.is_ascii_digit());
+    if valid { Ok(()) } else { Err(()) }
+}
+
+fn write_string(text: &str, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail.
+    let _infallible = serde_json::to_writer(&mut *out, text);
+}
+
+/// `2026-11-21 10:00:00.5` → `2026-11-21T10:00:00.500000Z` (the session is in UTC).
+fn rfc3339_utc(text: &str) -> Option<String> {
+    let (date, time) = text.split_once(' ')?;
+    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
+    if date.len() != 10 || whole.len() != 8 || fraction.len() > 6 {
+        return None;
+    }
+    Some(format!("{date}T{whole}.{fraction:0<6}Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(kind: ValueKind, text: &[u8]) -> String {
+        let mut out = Vec::new();
+        encode_value(&kind, Some(&MysqlValue::Bytes(text.to_vec())), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn values_encode_exactly() {
+        assert_eq!(
+            encode(ValueKind::Decimal, b"-12345.678900"),
+            "-12345.678900"
+        );
+        assert_eq!(encode(ValueKind::TinyintBoolean, b"0"), "false");
+        assert_eq!(encode(ValueKind::BitBoolean, &[1]), "true");
+        assert_eq!(encode(ValueKind::Bits, &[1, 2]), "258");
+        assert_eq!(encode(ValueKind::Binary, &[0xde, 0xad]), r#""dead""#);
+        assert_eq!(
+            encode(ValueKind::DateTime, b"2026-11-21 10:00:00.5"),
+            r#""2026-11-21T10:00:00.500000Z""#
+        );
+        assert_eq!(encode(ValueKind::DateTime, b"0000-00-00 00:00:00"), "null");
+        assert_eq!(encode(ValueKind::Date, b"2026-00-15"), "null");
+        assert_eq!(encode(ValueKind::Set, b"a,b"), r#"["a","b"]"#);
+        assert_eq!(encode(ValueKind::Set, b""), "[]");
+        assert_eq!(encode(ValueKind::Time, b"-838:59:59"), r#""-838:59:59""#);
+        assert_eq!(encode(ValueKind::Json, b"{\"a\":\n1}"), "{\"a\": 1}");
+    }
+}
