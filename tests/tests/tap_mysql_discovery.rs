@@ -1,0 +1,160 @@
+//! tap-mysql `--discover` over two databases with tables, a view, odd names and every key shape.
+
+use mysql::prelude::Queryable;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::MysqlDatabase;
+use tests::bin::{run_binary, write_json};
+
+fn entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
+    catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tap_stream_id"] == tap_stream_id)
+        .unwrap_or_else(|| panic!("{tap_stream_id} not discovered"))
+}
+
+fn metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value {
+    &entry["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["breadcrumb"] == json!(breadcrumb))
+        .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
+}
+
+#[test]
+fn discovers_two_databases() {
+    let shop = MysqlDatabase::new();
+    let crm = MysqlDatabase::new();
+    shop.conn()
+        .query_drop(
+            "create table customers (
+                 id bigint unsigned auto_increment primary key,
+                 `Full Name` varchar(100) not null,
+                 `select` int,
+                 balance decimal(12,2),
+                 active tinyint(1),
+                 updated_at datetime(6),
+                 key (updated_at));
+             create table order_lines (
+                 order_id int, line smallint, qty decimal(65,30), tags set('a','b'),
+                 primary key (order_id, line));
+             create table events (payload json, at timestamp null);
+             create table blobs (data blob);
+             create view customer_names as select id, `Full Name` from customers;
+             insert into customers (`Full Name`) values ('a'), ('b'), ('c');",
+        )
+        .unwrap();
+    crm.conn()
+        .query_drop("create table customers (id int primary key, email varchar(255))")
+        .unwrap();
+
+    let dir = TempDir::new().unwrap();
+    let config =
+        shop.connection_config(json!({"filter_dbs": format!("{}, {}", shop.name, crm.name)}));
+    let config = write_json(dir.path(), "config.json", &config);
+    let output = run_binary("tap-mysql", &["--config", &config, "--discover"], b"");
+    output.assert_success();
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut ids: Vec<String> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tap_stream_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let (s, c) = (&shop.name, &crm.name);
+    let mut expected = vec![
+        format!("{s}-blobs"),
+        format!("{s}-customer_names"),
+        format!("{s}-customers"),
+        format!("{s}-events"),
+        format!("{s}-order_lines"),
+        format!("{c}-customers"),
+    ];
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    let customers = entry(&catalog, &format!("{s}-customers"));
+    assert_eq!(
+        customers["stream"],
+        format!("{s}_customers"),
+        "the name clashes across databases"
+    );
+    assert_eq!(customers["table_name"], "customers");
+    let table = metadata(customers, &[]);
+    assert_eq!(table["database-name"], json!(s));
+    assert_eq!(table["table-key-properties"], json!(["id"]));
+    assert_eq!(table["is-view"], false);
+    assert_eq!(table["selected-by-default"], false);
+    assert!(table["row-count"].as_u64().is_some());
+    assert_eq!(
+        table["valid-replication-keys"],
+        json!(["id", "Full Name", "select", "balance", "updated_at"])
+    );
+    let id = metadata(customers, &["properties", "id"]);
+    assert_eq!(id["inclusion"], "automatic");
+    assert_eq!(id["sql-datatype"], "bigint(20) unsigned");
+    assert_eq!(
+        metadata(customers, &["properties", "Full Name"])["sql-datatype"],
+        "varchar(100)"
+    );
+    assert_eq!(
+        metadata(customers, &["properties", "select"])["inclusion"],
+        "available"
+    );
+    let properties = &customers["schema"]["properties"];
+    assert_eq!(
+        properties.as_object().unwrap().keys().collect::<Vec<_>>(),
+        [
+            "id",
+            "Full Name",
+            "select",
+            "balance",
+            "active",
+            "updated_at"
+        ]
+    );
+    assert_eq!(
+        properties["id"]["maximum"].to_string(),
+        "18446744073709551615"
+    );
+    assert_eq!(properties["Full Name"]["type"], json!(["string"]));
+    assert_eq!(properties["active"]["type"], json!(["null", "boolean"]));
+    assert_eq!(properties["updated_at"]["format"], "date-time");
+    assert_eq!(properties["balance"]["x-sql-datatype"], "decimal(12,2)");
+
+    let lines = entry(&catalog, &format!("{s}-order_lines"));
+    assert_eq!(
+        metadata(lines, &[])["table-key-properties"],
+        json!(["order_id", "line"])
+    );
+    assert_eq!(
+        metadata(lines, &["properties", "tags"])["sql-datatype"],
+        "set('a','b')"
+    );
+
+    let view = entry(&catalog, &format!("{s}-customer_names"));
+    assert_eq!(metadata(view, &[])["is-view"], true);
+    assert_eq!(metadata(view, &[])["table-key-properties"], json!([]));
+
+    let events = entry(&catalog, &format!("{s}-events"));
+    assert_eq!(
+        metadata(events, &[])["valid-replication-keys"],
+        json!(["at"])
+    );
+    let blobs = entry(&catalog, &format!("{s}-blobs"));
+    assert_eq!(
+        metadata(blobs, &[])["forced-replication-method"],
+        "FULL_TABLE"
+    );
+
+    let crm_customers = entry(&catalog, &format!("{c}-customers"));
+    assert_eq!(crm_customers["stream"], format!("{c}_customers"));
+    assert_eq!(
+        metadata(crm_customers, &[])["table-key-properties"],
+        json!(["id"])
+    );
+}
