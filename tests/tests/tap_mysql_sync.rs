@@ -1,7 +1,7 @@
 //! tap-mysql sync on MariaDB: full table with versions and a resume after a kill, incremental
 //! across runs with state, and column selection.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
 use common::Message;
@@ -45,8 +45,10 @@ impl Tap {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Kept open until the kill: a closed pipe would make the tap stop quietly on its own.
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut messages = Vec::new();
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        for line in reader.by_ref().lines() {
             let ParsedLine::Message(message) = Message::parse(&line.unwrap(), 0).unwrap() else {
                 continue;
             };

@@ -2,7 +2,7 @@
 //! column selection, and the order of messages a target relies on.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
 use common::message::ParsedLine;
@@ -180,9 +180,10 @@ fn run_until_killed(tap: &Tap, stop_at: impl Fn(&Message) -> bool) -> Vec<Messag
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Kept open until the kill: a closed pipe would make the tap stop quietly on its own.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut messages = Vec::new();
-    for line in lines {
+    for line in reader.by_ref().lines() {
         let line = line.unwrap();
         let ParsedLine::Message(message) = Message::parse(&line, 0).unwrap() else {
             continue;
@@ -195,6 +196,7 @@ fn run_until_killed(tap: &Tap, stop_at: impl Fn(&Message) -> bool) -> Vec<Messag
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
+    drop(reader);
     assert!(!status.success(), "the tap was killed before it finished");
     messages
 }
