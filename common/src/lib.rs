@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod json_schema;
+pub mod json_text;
 pub mod logging;
 pub mod message;
 pub mod metrics;

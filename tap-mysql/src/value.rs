@@ -4,6 +4,7 @@
 //! decimals keep their digits, `bigint unsigned` its full range. Zero dates (`0000-00-00`), which
 //! no JSON date can hold, become null with one warning per column.
 
+use common::json_text::{is_number, utc_timestamp, write_on_one_line, write_string};
 use mysql::Value as MysqlValue;
 use tracing::warn;
 
@@ -122,7 +123,9 @@ fn encode_value(
     match kind {
         ValueKind::Integer { .. } | ValueKind::Decimal | ValueKind::Float => {
             let text = text()?;
-            check_number(text)?;
+            if !is_number(text) {
+                return Err(());
+            }
             out.extend_from_slice(text.as_bytes());
         }
         ValueKind::TinyintBoolean => {
@@ -171,11 +174,8 @@ fn encode_value(
                 None => return Err(()),
             }
         }
-        // MariaDB's JSON is text as written: a line break between tokens must not split the line.
-        ValueKind::Json => out.extend(bytes.iter().map(|&byte| match byte {
-            b'\n' | b'\r' => b' ',
-            other => other,
-        })),
+        // MariaDB's JSON is text as written, line breaks included.
+        ValueKind::Json => write_on_one_line(bytes, out),
         ValueKind::Set => {
             let text = text()?;
             out.push(b'[');
@@ -197,31 +197,10 @@ fn is_zero_date(text: &str) -> bool {
     date.starts_with("0000-") || date.get(5..7) == Some("00") || date.get(8..10) == Some("00")
 }
 
-fn check_number(text: &str) -> Result<(), ()> {
-    let valid = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-        && text
-            .bytes()
-            .next()
-            .is_some_and(|b| b == b'-' || b.is_ascii_digit());
-    if valid { Ok(()) } else { Err(()) }
-}
-
-fn write_string(text: &str, out: &mut Vec<u8>) {
-    // Writing to a Vec cannot fail.
-    let _infallible = serde_json::to_writer(&mut *out, text);
-}
-
 /// `2026-11-21 10:00:00.5` → `2026-11-21T10:00:00.500000Z` (the session is in UTC).
 fn rfc3339_utc(text: &str) -> Option<String> {
     let (date, time) = text.split_once(' ')?;
-    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
-    if date.len() != 10 || whole.len() != 8 || fraction.len() > 6 {
-        return None;
-    }
-    Some(format!("{date}T{whole}.{fraction:0<6}Z"))
+    utc_timestamp(date, time)
 }
 
 #[cfg(test)]

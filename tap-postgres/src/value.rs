@@ -8,9 +8,18 @@
 
 use std::ops::Range;
 
+use common::json_text::{is_number, utc_timestamp, write_on_one_line, write_string};
 use tracing::warn;
 
 use crate::column_type::ValueKind;
+
+fn number(text: &str, out: &mut Vec<u8>) -> Result<(), ()> {
+    if !is_number(text) {
+        return Err(());
+    }
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
 
 /// A field PostgreSQL sent that is not what its type promises.
 #[derive(Debug, thiserror::Error)]
@@ -167,28 +176,22 @@ impl RowEncoder {
 fn encode_value(kind: &ValueKind, text: &str, out: &mut Vec<u8>) -> Result<bool, ()> {
     match kind {
         ValueKind::Integer { .. } => {
-            check_number(text)?;
-            out.extend_from_slice(text.as_bytes());
+            number(text, out)?;
         }
         ValueKind::Numeric | ValueKind::Float => {
             if matches!(text, "NaN" | "Infinity" | "-Infinity") {
                 out.extend_from_slice(b"null");
                 return Ok(false);
             }
-            check_number(text)?;
-            out.extend_from_slice(text.as_bytes());
+            number(text, out)?;
         }
         ValueKind::Boolean => out.extend_from_slice(match text {
             "t" => b"true",
             "f" => b"false",
             _ => return Err(()),
         }),
-        // `json` keeps the whitespace it was written with. A raw line break can only be whitespace
-        // between tokens (JSON strings escape theirs), and must not split the RECORD's line.
-        ValueKind::Json => out.extend(text.bytes().map(|byte| match byte {
-            b'\n' | b'\r' => b' ',
-            other => other,
-        })),
+        // `json` keeps the whitespace it was written with, line breaks included.
+        ValueKind::Json => write_on_one_line(text.as_bytes(), out),
         ValueKind::Text | ValueKind::Date | ValueKind::Time | ValueKind::TimeTz => {
             write_string(text, out);
         }
@@ -214,25 +217,6 @@ fn encode_value(kind: &ValueKind, text: &str, out: &mut Vec<u8>) -> Result<bool,
     Ok(true)
 }
 
-/// A JSON number must look like one; PostgreSQL's numbers do, but a stray value must not turn
-/// the output into something that is not JSON.
-fn check_number(text: &str) -> Result<(), ()> {
-    let valid = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-        && text
-            .bytes()
-            .next()
-            .is_some_and(|b| b == b'-' || b.is_ascii_digit());
-    if valid { Ok(()) } else { Err(()) }
-}
-
-fn write_string(text: &str, out: &mut Vec<u8>) {
-    // Writing to a Vec cannot fail.
-    let _infallible = serde_json::to_writer(&mut *out, text);
-}
-
 /// `2026-11-21 10:00:00.5+00` → `2026-11-21T10:00:00.500000Z`; `None` for what has no RFC 3339
 /// form (`infinity`, BC, five-digit years) or a zone other than UTC.
 fn rfc3339_utc(text: &str) -> Option<String> {
@@ -249,11 +233,7 @@ fn rfc3339_utc(text: &str) -> Option<String> {
     if !matches!(zone, "" | "+00" | "+00:00") {
         return None;
     }
-    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
-    if whole.len() != 8 || fraction.len() > 6 {
-        return None;
-    }
-    Some(format!("{date}T{whole}.{fraction:0<6}Z"))
+    utc_timestamp(date, time)
 }
 
 /// Reads PostgreSQL's array text: `{1,2,NULL}`, `{{1,2},{3,4}}`, `{"a b","c\"d"}`.
