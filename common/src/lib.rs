@@ -19,6 +19,7 @@ pub mod message;
 pub mod metrics;
 pub mod output;
 pub mod state;
+pub mod streams;
 
 pub use catalog::{Catalog, CatalogEntry, Metadata, ReplicationMethod, StreamSelection};
 pub use cli::{About, AboutFormat, Setting, TapArgs, TapCommand};

@@ -13,11 +13,12 @@ use std::io::{BufRead, BufReader};
 use common::catalog::{Catalog, ReplicationMethod, StreamSelection};
 use common::config::TapConfig;
 use common::message::SchemaMessage;
-use common::metrics::{RecordCounter, Timer};
+use common::metrics::RecordCounter;
+use common::streams::sync_selected;
 use common::{MessageWriter, State};
 use postgres::Client;
 use serde_json::Value;
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::Error;
 use crate::column_type::PgType;
@@ -33,36 +34,23 @@ pub fn sync_streams(
     mut state: State,
     out: &mut MessageWriter<impl std::io::Write>,
 ) -> Result<State, Error> {
-    let mut selections = catalog.selected_streams(config.default_replication_method)?;
-    if selections.is_empty() {
-        warn!("no stream is selected: nothing to sync");
-    }
-    // An interrupted stream goes first.
-    if let Some(current) = state.currently_syncing.clone() {
-        if let Some(position) = selections.iter().position(|s| s.tap_stream_id == current) {
-            let interrupted = selections.remove(position);
-            selections.insert(0, interrupted);
-        }
-    }
-    for selection in &selections {
-        state.currently_syncing = Some(selection.tap_stream_id.clone());
-        out.write_state(&state)?;
-        let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
-        let mut stream = StreamSync::new(client, config, selection, &mut state, out)?;
-        let result = match selection.replication_method {
-            ReplicationMethod::FullTable => stream.sync_full_table(),
-            ReplicationMethod::Incremental => stream.sync_incremental(),
-            ReplicationMethod::LogBased => Err(Error::LogBasedUnavailable {
-                stream: selection.tap_stream_id.clone(),
-            }),
-        };
-        timer.finish(result.is_ok()).emit();
-        let rows = result?;
-        info!(stream = %selection.stream, method = %selection.replication_method, rows, "stream synced");
-    }
-    state.currently_syncing = None;
-    out.write_state(&state)?;
-    out.flush()?;
+    let default_method = config.default_replication_method;
+    sync_selected(
+        catalog,
+        default_method,
+        &mut state,
+        out,
+        |selection, state, out| {
+            let mut stream = StreamSync::new(client, config, selection, state, out)?;
+            match selection.replication_method {
+                ReplicationMethod::FullTable => stream.sync_full_table(),
+                ReplicationMethod::Incremental => stream.sync_incremental(),
+                ReplicationMethod::LogBased => Err(Error::LogBasedUnavailable {
+                    stream: selection.tap_stream_id.clone(),
+                }),
+            }
+        },
+    )?;
     Ok(state)
 }
 

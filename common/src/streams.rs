@@ -1,0 +1,55 @@
+//! The loop every tap runs over its selected streams.
+//!
+//! The interrupted stream (`currently_syncing` in the incoming state) goes first; each stream is
+//! announced in STATE before its first message, timed as a `sync_duration` METRIC, and the run
+//! ends with a STATE whose `currently_syncing` is null. What a stream does is the tap's business.
+
+use std::io::{self, Write};
+
+use tracing::{info, warn};
+
+use crate::catalog::{Catalog, CatalogError, ReplicationMethod, StreamSelection};
+use crate::metrics::Timer;
+use crate::{MessageWriter, State};
+
+/// Syncs every selected stream with `sync_stream`, which returns the rows it sent.
+pub fn sync_selected<W, E>(
+    catalog: &Catalog,
+    default_method: Option<ReplicationMethod>,
+    state: &mut State,
+    out: &mut MessageWriter<W>,
+    mut sync_stream: impl FnMut(&StreamSelection, &mut State, &mut MessageWriter<W>) -> Result<u64, E>,
+) -> Result<(), E>
+where
+    W: Write,
+    E: From<io::Error> + From<CatalogError>,
+{
+    let mut selections = catalog.selected_streams(default_method)?;
+    if selections.is_empty() {
+        warn!("no stream is selected: nothing to sync");
+    }
+    if let Some(current) = &state.currently_syncing {
+        if let Some(position) = selections.iter().position(|s| &s.tap_stream_id == current) {
+            let interrupted = selections.remove(position);
+            selections.insert(0, interrupted);
+        }
+    }
+    for selection in &selections {
+        state.currently_syncing = Some(selection.tap_stream_id.clone());
+        out.write_state(state)?;
+        let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
+        let result = sync_stream(selection, state, out);
+        timer.finish(result.is_ok()).emit();
+        let rows = result?;
+        info!(
+            stream = %selection.stream,
+            method = %selection.replication_method,
+            rows,
+            "stream synced"
+        );
+    }
+    state.currently_syncing = None;
+    out.write_state(state)?;
+    out.flush()?;
+    Ok(())
+}
