@@ -23,6 +23,7 @@ pub mod bin;
 mod lifecycle;
 pub mod mariadb;
 pub mod postgres;
+pub mod singer;
 
 pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
 pub use mariadb::{MariaDb, MysqlDatabase};

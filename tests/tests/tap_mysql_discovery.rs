@@ -5,24 +5,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tests::MysqlDatabase;
 use tests::bin::{run_binary, write_json};
-
-fn entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
-    catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["tap_stream_id"] == tap_stream_id)
-        .unwrap_or_else(|| panic!("{tap_stream_id} not discovered"))
-}
-
-fn metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value {
-    &entry["metadata"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["breadcrumb"] == json!(breadcrumb))
-        .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
-}
+use tests::singer::{catalog_entry, catalog_metadata};
 
 #[test]
 fn discovers_two_databases() {
@@ -77,14 +60,14 @@ fn discovers_two_databases() {
     expected.sort();
     assert_eq!(ids, expected);
 
-    let customers = entry(&catalog, &format!("{s}-customers"));
+    let customers = catalog_entry(&catalog, &format!("{s}-customers"));
     assert_eq!(
         customers["stream"],
         format!("{s}_customers"),
         "the name clashes across databases"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = metadata(customers, &[]);
+    let table = catalog_metadata(customers, &[]);
     assert_eq!(table["database-name"], json!(s));
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["is-view"], false);
@@ -94,15 +77,15 @@ fn discovers_two_databases() {
         table["valid-replication-keys"],
         json!(["id", "Full Name", "select", "balance", "updated_at"])
     );
-    let id = metadata(customers, &["properties", "id"]);
+    let id = catalog_metadata(customers, &["properties", "id"]);
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "bigint(20) unsigned");
     assert_eq!(
-        metadata(customers, &["properties", "Full Name"])["sql-datatype"],
+        catalog_metadata(customers, &["properties", "Full Name"])["sql-datatype"],
         "varchar(100)"
     );
     assert_eq!(
-        metadata(customers, &["properties", "select"])["inclusion"],
+        catalog_metadata(customers, &["properties", "select"])["inclusion"],
         "available"
     );
     let properties = &customers["schema"]["properties"];
@@ -126,35 +109,38 @@ fn discovers_two_databases() {
     assert_eq!(properties["updated_at"]["format"], "date-time");
     assert_eq!(properties["balance"]["x-sql-datatype"], "decimal(12,2)");
 
-    let lines = entry(&catalog, &format!("{s}-order_lines"));
+    let lines = catalog_entry(&catalog, &format!("{s}-order_lines"));
     assert_eq!(
-        metadata(lines, &[])["table-key-properties"],
+        catalog_metadata(lines, &[])["table-key-properties"],
         json!(["order_id", "line"])
     );
     assert_eq!(
-        metadata(lines, &["properties", "tags"])["sql-datatype"],
+        catalog_metadata(lines, &["properties", "tags"])["sql-datatype"],
         "set('a','b')"
     );
 
-    let view = entry(&catalog, &format!("{s}-customer_names"));
-    assert_eq!(metadata(view, &[])["is-view"], true);
-    assert_eq!(metadata(view, &[])["table-key-properties"], json!([]));
-
-    let events = entry(&catalog, &format!("{s}-events"));
+    let view = catalog_entry(&catalog, &format!("{s}-customer_names"));
+    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
     assert_eq!(
-        metadata(events, &[])["valid-replication-keys"],
+        catalog_metadata(view, &[])["table-key-properties"],
+        json!([])
+    );
+
+    let events = catalog_entry(&catalog, &format!("{s}-events"));
+    assert_eq!(
+        catalog_metadata(events, &[])["valid-replication-keys"],
         json!(["at"])
     );
-    let blobs = entry(&catalog, &format!("{s}-blobs"));
+    let blobs = catalog_entry(&catalog, &format!("{s}-blobs"));
     assert_eq!(
-        metadata(blobs, &[])["forced-replication-method"],
+        catalog_metadata(blobs, &[])["forced-replication-method"],
         "FULL_TABLE"
     );
 
-    let crm_customers = entry(&catalog, &format!("{c}-customers"));
+    let crm_customers = catalog_entry(&catalog, &format!("{c}-customers"));
     assert_eq!(crm_customers["stream"], format!("{c}_customers"));
     assert_eq!(
-        metadata(crm_customers, &[])["table-key-properties"],
+        catalog_metadata(crm_customers, &[])["table-key-properties"],
         json!(["id"])
     );
 }

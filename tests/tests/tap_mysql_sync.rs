@@ -1,16 +1,13 @@
 //! tap-mysql sync on MariaDB: full table with versions and a resume after a kill, incremental
 //! across runs with state, and column selection.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
-
 use common::Message;
-use common::message::ParsedLine;
 use mysql::prelude::Queryable;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tests::MysqlDatabase;
 use tests::bin::{RunOutput, command, run_binary, write_json};
+use tests::singer::{last_state, records, run_until_killed};
 
 struct Tap {
     dir: TempDir,
@@ -39,53 +36,10 @@ impl Tap {
 
     /// Runs the tap until `stop_at` matches a message, then kills it.
     fn run_until_killed(&self, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
-        let mut child = command("tap-mysql")
-            .args(["--config", &self.config])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Kept open until the kill: a closed pipe would make the tap stop quietly on its own.
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut messages = Vec::new();
-        for line in reader.by_ref().lines() {
-            let ParsedLine::Message(message) = Message::parse(&line.unwrap(), 0).unwrap() else {
-                continue;
-            };
-            let stop = stop_at(&message);
-            messages.push(message);
-            if stop {
-                break;
-            }
-        }
-        child.kill().unwrap();
-        assert!(
-            !child.wait().unwrap().success(),
-            "killed before it finished"
-        );
-        messages
+        let mut tap = command("tap-mysql");
+        tap.args(["--config", &self.config]);
+        run_until_killed(tap, stop_at)
     }
-}
-
-fn records(messages: &[Message]) -> Vec<&Map<String, Value>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(&r.record),
-            _ => None,
-        })
-        .collect()
-}
-
-fn last_state(messages: &[Message]) -> Value {
-    messages
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            Message::State(s) => Some(s.value.clone()),
-            _ => None,
-        })
-        .expect("no STATE emitted")
 }
 
 #[test]

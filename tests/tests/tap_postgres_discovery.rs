@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tests::PgDatabase;
 use tests::bin::{run_binary, write_json};
+use tests::singer::{catalog_entry, catalog_metadata};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
     let dir = TempDir::new().unwrap();
@@ -11,24 +12,6 @@ fn discover(db: &PgDatabase, extra: Value) -> Value {
     let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
     output.assert_success();
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
-    catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["tap_stream_id"] == tap_stream_id)
-        .unwrap_or_else(|| panic!("{tap_stream_id} not discovered"))
-}
-
-fn metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value {
-    &entry["metadata"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["breadcrumb"] == json!(breadcrumb))
-        .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
 }
 
 const SCHEMA: &str = r#"
@@ -86,15 +69,15 @@ fn discovers_tables_views_and_partitioned_parents() {
         "partitions are not streams of their own"
     );
 
-    let customers = entry(&catalog, "shop-customers");
+    let customers = catalog_entry(&catalog, "shop-customers");
     // `customers` exists in two schemas: both streams carry their schema in the name.
     assert_eq!(customers["stream"], "shop_customers");
     assert_eq!(
-        entry(&catalog, "Other Schema-customers")["stream"],
+        catalog_entry(&catalog, "Other Schema-customers")["stream"],
         "Other Schema_customers"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = metadata(customers, &[]);
+    let table = catalog_metadata(customers, &[]);
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["schema-name"], "shop");
     assert_eq!(table["database-name"], json!(db.name));
@@ -114,19 +97,19 @@ fn discovers_tables_views_and_partitioned_parents() {
     );
     assert!(table.get("forced-replication-method").is_none());
 
-    let id = metadata(customers, &["properties", "id"]);
+    let id = catalog_metadata(customers, &["properties", "id"]);
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "integer");
-    let first_name = metadata(customers, &["properties", "first name"]);
+    let first_name = catalog_metadata(customers, &["properties", "first name"]);
     assert_eq!(first_name["inclusion"], "available");
     assert_eq!(first_name["selected-by-default"], true);
     assert_eq!(first_name["sql-datatype"], "character varying(16)");
     assert_eq!(
-        metadata(customers, &["properties", "updated_at"])["sql-datatype"],
+        catalog_metadata(customers, &["properties", "updated_at"])["sql-datatype"],
         "timestamp with time zone"
     );
     assert_eq!(
-        metadata(customers, &["properties", "tags"])["sql-datatype"],
+        catalog_metadata(customers, &["properties", "tags"])["sql-datatype"],
         "text[]"
     );
 
@@ -160,32 +143,38 @@ fn discovers_tables_views_and_partitioned_parents() {
         json!(["null", "string", "array"])
     );
 
-    let lines = entry(&catalog, "shop-order_lines");
+    let lines = catalog_entry(&catalog, "shop-order_lines");
     assert_eq!(
-        metadata(lines, &[])["table-key-properties"],
+        catalog_metadata(lines, &[])["table-key-properties"],
         json!(["order_id", "line"])
     );
     assert_eq!(
-        metadata(lines, &["properties", "line"])["inclusion"],
+        catalog_metadata(lines, &["properties", "line"])["inclusion"],
         "automatic"
     );
     assert_eq!(
-        metadata(lines, &["properties", "qty"])["sql-datatype"],
+        catalog_metadata(lines, &["properties", "qty"])["sql-datatype"],
         "numeric"
     );
 
-    let view = entry(&catalog, "shop-customer_names");
-    assert_eq!(metadata(view, &[])["is-view"], true);
-    assert_eq!(metadata(view, &[])["table-key-properties"], json!([]));
+    let view = catalog_entry(&catalog, "shop-customer_names");
+    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
     assert_eq!(
-        metadata(entry(&catalog, "shop-totals"), &[])["is-view"],
+        catalog_metadata(view, &[])["table-key-properties"],
+        json!([])
+    );
+    assert_eq!(
+        catalog_metadata(catalog_entry(&catalog, "shop-totals"), &[])["is-view"],
         true
     );
 
-    let events = entry(&catalog, "shop-events");
-    assert_eq!(metadata(events, &[])["table-key-properties"], json!([]));
+    let events = catalog_entry(&catalog, "shop-events");
     assert_eq!(
-        metadata(events, &[])["valid-replication-keys"],
+        catalog_metadata(events, &[])["table-key-properties"],
+        json!([])
+    );
+    assert_eq!(
+        catalog_metadata(events, &[])["valid-replication-keys"],
         json!(["at"])
     );
     assert_eq!(
@@ -193,15 +182,15 @@ fn discovers_tables_views_and_partitioned_parents() {
         json!({"x-sql-datatype": "jsonb"})
     );
     // No key and nothing to order by: only FULL_TABLE works.
-    let documents = entry(&catalog, "shop-documents");
+    let documents = catalog_entry(&catalog, "shop-documents");
     assert_eq!(
-        metadata(documents, &[])["forced-replication-method"],
+        catalog_metadata(documents, &[])["forced-replication-method"],
         "FULL_TABLE"
     );
 
-    let measurements = entry(&catalog, "shop-measurements");
+    let measurements = catalog_entry(&catalog, "shop-measurements");
     assert_eq!(
-        metadata(measurements, &[])["table-key-properties"],
+        catalog_metadata(measurements, &[])["table-key-properties"],
         json!(["id", "taken"])
     );
 }

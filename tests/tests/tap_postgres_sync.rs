@@ -2,16 +2,13 @@
 //! column selection, and the order of messages a target relies on.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
-
-use common::message::ParsedLine;
 
 use common::{Message, State};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tests::PgDatabase;
 use tests::bin::{RunOutput, run_binary, write_json};
+use tests::singer::{last_state, records, run_until_killed};
 
 struct Tap {
     dir: TempDir,
@@ -36,27 +33,6 @@ impl Tap {
         output.assert_success();
         output
     }
-}
-
-fn records(messages: &[Message]) -> Vec<&serde_json::Map<String, Value>> {
-    messages
-        .iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(&r.record),
-            _ => None,
-        })
-        .collect()
-}
-
-fn last_state(messages: &[Message]) -> Value {
-    messages
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            Message::State(s) => Some(s.value.clone()),
-            _ => None,
-        })
-        .expect("no STATE emitted")
 }
 
 fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
@@ -172,35 +148,6 @@ fn event_keys(messages: &[Message]) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// Starts the tap, reads its messages until `stop_at` matches one, then kills it.
-fn run_until_killed(tap: &Tap, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
-    let mut child = tests::bin::command("tap-postgres")
-        .args(["--config", &tap.config])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Kept open until the kill: a closed pipe would make the tap stop quietly on its own.
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut messages = Vec::new();
-    for line in reader.by_ref().lines() {
-        let line = line.unwrap();
-        let ParsedLine::Message(message) = Message::parse(&line, 0).unwrap() else {
-            continue;
-        };
-        let stop = stop_at(&message);
-        messages.push(message);
-        if stop {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    drop(reader);
-    assert!(!status.success(), "the tap was killed before it finished");
-    messages
-}
-
 #[test]
 fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     let db = PgDatabase::new();
@@ -221,7 +168,9 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
 
     // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
     // that line is what a target would have committed.
-    let before = run_until_killed(&tap, |m| {
+    let mut command = tests::bin::command("tap-postgres");
+    command.args(["--config", &tap.config]);
+    let before = run_until_killed(command, |m| {
         matches!(m, Message::State(s)
             if s.value["bookmarks"]["public-events"]["last_pk_fetched"]["seq"] == json!(2000))
     });

@@ -1,0 +1,81 @@
+//! Reading what the programs printed: records, states, catalog entries.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use common::Message;
+use common::message::ParsedLine;
+use serde_json::{Map, Value, json};
+
+/// The `record` of every RECORD, in order.
+pub fn records(messages: &[Message]) -> Vec<&Map<String, Value>> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Record(r) => Some(&r.record),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The value of the last STATE; panics when there is none.
+pub fn last_state(messages: &[Message]) -> Value {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Message::State(s) => Some(s.value.clone()),
+            _ => None,
+        })
+        .expect("no STATE emitted")
+}
+
+/// The catalog entry of a stream; panics when it was not discovered.
+pub fn catalog_entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
+    catalog["streams"]
+        .as_array()
+        .expect("a catalog has streams")
+        .iter()
+        .find(|s| s["tap_stream_id"] == tap_stream_id)
+        .unwrap_or_else(|| panic!("{tap_stream_id} not discovered"))
+}
+
+/// An entry's metadata at a breadcrumb; panics when there is none.
+pub fn catalog_metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value {
+    &entry["metadata"]
+        .as_array()
+        .expect("an entry has metadata")
+        .iter()
+        .find(|m| m["breadcrumb"] == json!(breadcrumb))
+        .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
+}
+
+/// Runs a tap until `stop_at` matches one of its messages, then kills it (SIGKILL) and returns
+/// what it printed up to that message: what a target would have received before the crash.
+pub fn run_until_killed(mut tap: Command, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
+    let mut child = tap
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot start the tap");
+    // Kept open until the kill: a closed pipe would make the tap stop quietly on its own.
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut messages = Vec::new();
+    for line in reader.by_ref().lines() {
+        let line = line.expect("the tap's output is UTF-8");
+        let ParsedLine::Message(message) = Message::parse(&line, 0).expect("a Singer message")
+        else {
+            continue;
+        };
+        let stop = stop_at(&message);
+        messages.push(message);
+        if stop {
+            break;
+        }
+    }
+    child.kill().expect("cannot kill the tap");
+    let status = child.wait().expect("cannot wait for the tap");
+    drop(reader);
+    assert!(!status.success(), "the tap finished before it was killed");
+    messages
+}
