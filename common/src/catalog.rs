@@ -9,15 +9,17 @@
 //! `replication_key`, legacy `selected` inside the schema) are kept on write and honoured where
 //! the metadata is silent.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use wildmatch::WildMatch;
 
 use crate::config::SelectPattern;
+use crate::json_schema::object_schema;
 
 /// How a stream is replicated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -171,6 +173,33 @@ pub struct StreamSelection {
     pub schema: Value,
 }
 
+/// A table or view as a tap's discovery found it: what a catalog entry is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveredTable {
+    /// Schema (PostgreSQL) or database (MySQL): the `tap_stream_id` prefix.
+    pub namespace: String,
+    pub name: String,
+    /// Table-level metadata saying where the table lives: `schema-name`, `database-name`.
+    pub location: Vec<(&'static str, String)>,
+    pub primary_key: Vec<String>,
+    pub is_view: bool,
+    /// The database's estimate.
+    pub row_count: u64,
+    pub columns: Vec<DiscoveredColumn>,
+}
+
+/// One column of a [`DiscoveredTable`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveredColumn {
+    pub name: String,
+    /// The exact database type, as `sql-datatype` metadata.
+    pub sql_datatype: String,
+    /// The property's JSON Schema, `x-sql-datatype` included.
+    pub schema: Value,
+    /// Usable as a replication key (`where col >= v order by col`).
+    pub orderable: bool,
+}
+
 /// `["properties", column]`.
 pub fn column_breadcrumb(column: &str) -> Vec<String> {
     vec!["properties".to_owned(), column.to_owned()]
@@ -237,6 +266,27 @@ impl Metadata {
 }
 
 impl Catalog {
+    /// The catalog of discovered tables, in the order given. A table name found in two
+    /// namespaces becomes `<namespace>_<table>` in both, so stream names stay unique.
+    pub fn from_discovered(tables: Vec<DiscoveredTable>) -> Self {
+        let mut name_count: HashMap<String, usize> = HashMap::new();
+        for table in &tables {
+            *name_count.entry(table.name.clone()).or_default() += 1;
+        }
+        let streams = tables
+            .into_iter()
+            .map(|table| {
+                let stream = if name_count[&table.name] > 1 {
+                    format!("{}_{}", table.namespace, table.name)
+                } else {
+                    table.name.clone()
+                };
+                CatalogEntry::discovered(table, stream)
+            })
+            .collect();
+        Self { streams }
+    }
+
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
@@ -277,6 +327,53 @@ impl Catalog {
 }
 
 impl CatalogEntry {
+    /// The entry of a discovered table: Singer metadata with nothing selected yet, key columns
+    /// `automatic`, and FULL_TABLE forced where there is neither a key nor a replication key.
+    fn discovered(table: DiscoveredTable, stream: String) -> Self {
+        let mut metadata = Metadata::default();
+        let valid_replication_keys: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|column| column.orderable)
+            .map(|column| column.name.as_str())
+            .collect();
+        metadata.set(&[], "table-key-properties", json!(table.primary_key));
+        metadata.set(&[], "valid-replication-keys", json!(valid_replication_keys));
+        for (key, value) in &table.location {
+            metadata.set(&[], key, value.clone());
+        }
+        metadata.set(&[], "is-view", table.is_view);
+        metadata.set(&[], "row-count", table.row_count);
+        metadata.set(&[], "selected-by-default", false);
+        if table.primary_key.is_empty() && valid_replication_keys.is_empty() {
+            metadata.set(&[], "forced-replication-method", "FULL_TABLE");
+        }
+        let mut properties = Map::new();
+        for column in table.columns {
+            let breadcrumb = ["properties", column.name.as_str()];
+            let inclusion = if table.primary_key.contains(&column.name) {
+                "automatic"
+            } else {
+                "available"
+            };
+            metadata.set(&breadcrumb, "sql-datatype", column.sql_datatype);
+            metadata.set(&breadcrumb, "inclusion", inclusion);
+            metadata.set(&breadcrumb, "selected-by-default", true);
+            properties.insert(column.name, column.schema);
+        }
+        Self {
+            tap_stream_id: format!("{}-{}", table.namespace, table.name),
+            table_name: Some(table.name),
+            stream,
+            schema: object_schema(properties),
+            metadata,
+            key_properties: None,
+            replication_method: None,
+            replication_key: None,
+            other: Map::new(),
+        }
+    }
+
     /// The schema (PostgreSQL) or database (MySQL) of the table.
     pub fn namespace(&self) -> Option<&str> {
         ["schema-name", "database-name"]
@@ -745,6 +842,66 @@ mod tests {
         let selection = view.resolve(None).unwrap();
         assert!(selection.is_view);
         assert_eq!(selection.key_properties, ["name"]);
+    }
+
+    #[test]
+    fn discovered_tables_become_entries_with_unique_stream_names() {
+        let table = |namespace: &str, name: &str, primary_key: Vec<String>| DiscoveredTable {
+            namespace: namespace.into(),
+            name: name.into(),
+            location: vec![("database-name", namespace.into())],
+            primary_key,
+            is_view: false,
+            row_count: 3,
+            columns: vec![DiscoveredColumn {
+                name: "doc".into(),
+                sql_datatype: "json".into(),
+                schema: json!({"x-sql-datatype": "json"}),
+                orderable: false,
+            }],
+        };
+        let catalog = Catalog::from_discovered(vec![
+            table("shop", "orders", vec![]),
+            table("crm", "orders", vec!["doc".into()]),
+            table("shop", "items", vec![]),
+        ]);
+        let streams: Vec<&str> = catalog.streams.iter().map(|s| s.stream.as_str()).collect();
+        assert_eq!(streams, ["shop_orders", "crm_orders", "items"]);
+        let orders = catalog.entry("shop-orders").unwrap();
+        assert_eq!(
+            orders.metadata.0[0].breadcrumb,
+            Vec::<String>::new(),
+            "table level first"
+        );
+        assert_eq!(
+            orders.metadata.table_value("database-name"),
+            Some(&json!("shop"))
+        );
+        assert_eq!(orders.metadata.table_value("row-count"), Some(&json!(3)));
+        assert_eq!(
+            orders.metadata.table_value("forced-replication-method"),
+            Some(&json!("FULL_TABLE"))
+        );
+        assert_eq!(
+            orders.metadata.column_value("doc", "inclusion"),
+            Some(&json!("available"))
+        );
+        let keyed = catalog.entry("crm-orders").unwrap();
+        assert_eq!(
+            keyed.metadata.column_value("doc", "inclusion"),
+            Some(&json!("automatic"))
+        );
+        assert!(
+            keyed
+                .metadata
+                .table_value("forced-replication-method")
+                .is_none()
+        );
+        assert_eq!(
+            keyed.schema["properties"]["doc"],
+            json!({"x-sql-datatype": "json"})
+        );
+        assert!(!orders.is_selected());
     }
 
     #[test]

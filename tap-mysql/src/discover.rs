@@ -4,13 +4,11 @@
 //! the tables and views of every database the user can read, except the system ones; MariaDB's
 //! `CHECK_CONSTRAINTS` tells its JSON columns (a `longtext` checked by `json_valid`) from text.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use common::catalog::{Catalog, CatalogEntry, Metadata};
-use common::json_schema::object_schema;
+use common::catalog::{Catalog, DiscoveredColumn, DiscoveredTable};
 use mysql::Conn;
 use mysql::prelude::Queryable;
-use serde_json::{Map, json};
 
 use crate::Error;
 use crate::column_type::MysqlType;
@@ -145,68 +143,36 @@ pub fn discover_catalog(
     tinyint1_as_boolean: bool,
 ) -> Result<Catalog, Error> {
     let relations = read_relations(conn, filter_dbs, None)?;
-    // A table name found in two databases becomes `<db>_<table>` in both.
-    let mut name_count: HashMap<&str, usize> = HashMap::new();
-    for relation in relations.values() {
-        *name_count.entry(relation.name.as_str()).or_default() += 1;
-    }
-    let streams = relations
-        .values()
-        .map(|relation| {
-            let stream = if name_count[relation.name.as_str()] > 1 {
-                format!("{}_{}", relation.database, relation.name)
-            } else {
-                relation.name.clone()
-            };
-            catalog_entry(relation, stream, tinyint1_as_boolean)
-        })
+    let tables = relations
+        .into_values()
+        .map(|relation| discovered_table(relation, tinyint1_as_boolean))
         .collect();
-    Ok(Catalog { streams })
+    Ok(Catalog::from_discovered(tables))
 }
 
-fn catalog_entry(relation: &Relation, stream: String, tinyint1_as_boolean: bool) -> CatalogEntry {
-    let mut metadata = Metadata::default();
-    let mut valid_replication_keys = Vec::new();
-    let mut properties = Vec::new();
-    for (column, column_type, nullable) in &relation.columns {
-        let kind = column_type.value_kind(tinyint1_as_boolean);
-        if column_type.is_orderable(&kind) {
-            valid_replication_keys.push(column.clone());
-        }
-        let is_key = relation.primary_key.contains(column);
-        let breadcrumb = ["properties", column.as_str()];
-        metadata.set(&breadcrumb, "sql-datatype", column_type.column_type.clone());
-        metadata.set(
-            &breadcrumb,
-            "inclusion",
-            if is_key { "automatic" } else { "available" },
-        );
-        metadata.set(&breadcrumb, "selected-by-default", true);
-        properties.push((
-            column.clone(),
-            column_type.json_schema(&kind, *nullable && !is_key),
-        ));
-    }
-    metadata.set(&[], "table-key-properties", json!(relation.primary_key));
-    metadata.set(&[], "valid-replication-keys", json!(valid_replication_keys));
-    metadata.set(&[], "database-name", relation.database.clone());
-    metadata.set(&[], "is-view", relation.is_view);
-    metadata.set(&[], "row-count", relation.row_count);
-    metadata.set(&[], "selected-by-default", false);
-    if relation.primary_key.is_empty() && valid_replication_keys.is_empty() {
-        metadata.set(&[], "forced-replication-method", "FULL_TABLE");
-    }
-    // Table-level metadata first, as singer-io tap-mysql writes it.
-    metadata.0.rotate_right(1);
-    CatalogEntry {
-        tap_stream_id: format!("{}-{}", relation.database, relation.name),
-        table_name: Some(relation.name.clone()),
-        stream,
-        schema: object_schema(properties),
-        metadata,
-        key_properties: None,
-        replication_method: None,
-        replication_key: None,
-        other: Map::new(),
+fn discovered_table(relation: Relation, tinyint1_as_boolean: bool) -> DiscoveredTable {
+    let primary_key = relation.primary_key;
+    let columns = relation
+        .columns
+        .into_iter()
+        .map(|(name, column_type, nullable)| {
+            let kind = column_type.value_kind(tinyint1_as_boolean);
+            let nullable = nullable && !primary_key.contains(&name);
+            DiscoveredColumn {
+                sql_datatype: column_type.column_type.clone(),
+                schema: column_type.json_schema(&kind, nullable),
+                orderable: column_type.is_orderable(&kind),
+                name,
+            }
+        })
+        .collect();
+    DiscoveredTable {
+        location: vec![("database-name", relation.database.clone())],
+        namespace: relation.database,
+        name: relation.name,
+        primary_key,
+        is_view: relation.is_view,
+        row_count: relation.row_count,
+        columns,
     }
 }

@@ -7,10 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use common::catalog::{Catalog, CatalogEntry, Metadata};
-use common::json_schema::object_schema;
+use common::catalog::{Catalog, DiscoveredColumn, DiscoveredTable};
 use postgres::Client;
-use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::column_type::PgType;
@@ -57,7 +55,7 @@ struct Relation {
     schema: String,
     name: String,
     is_view: bool,
-    row_count: i64,
+    row_count: u64,
     columns: Vec<(String, PgType, bool)>,
 }
 
@@ -119,28 +117,17 @@ pub fn discover_catalog(
 ) -> Result<Catalog, Error> {
     let relations = read_relations(client, filter_schemas, None)?;
     let keys = table_keys(client)?;
-
-    // A table name found in two schemas becomes `<schema>_<table>` in both.
-    let mut name_count: HashMap<&str, usize> = HashMap::new();
-    for relation in relations.values() {
-        *name_count.entry(relation.name.as_str()).or_default() += 1;
-    }
-    let no_keys = TableKeys::default();
-    let streams = relations
-        .values()
+    let tables = relations
+        .into_values()
         .map(|relation| {
-            let stream = if name_count[relation.name.as_str()] > 1 {
-                format!("{}_{}", relation.schema, relation.name)
-            } else {
-                relation.name.clone()
-            };
-            let table_keys = keys
+            let primary_key = keys
                 .get(&(relation.schema.clone(), relation.name.clone()))
-                .unwrap_or(&no_keys);
-            catalog_entry(relation, stream, database, table_keys)
+                .map(|keys| keys.primary_key.clone())
+                .unwrap_or_default();
+            discovered_table(relation, database, primary_key)
         })
         .collect();
-    Ok(Catalog { streams })
+    Ok(Catalog::from_discovered(tables))
 }
 
 fn read_relations(
@@ -167,7 +154,7 @@ fn read_relations(
                 name,
                 is_view: kind == "v" || kind == "m",
                 // The planner's estimate: -1 (never analysed) means unknown, shown as 0.
-                row_count: row.get::<_, f64>(3).max(0.0) as i64,
+                row_count: row.get::<_, f64>(3).max(0.0) as u64,
                 columns: Vec::new(),
             });
         let element: Option<String> = row.get(9);
@@ -187,52 +174,34 @@ fn first_char(text: String) -> char {
     text.chars().next().unwrap_or('b')
 }
 
-fn catalog_entry(
-    relation: &Relation,
-    stream: String,
+fn discovered_table(
+    relation: Relation,
     database: &str,
-    keys: &TableKeys,
-) -> CatalogEntry {
-    let primary_key = &keys.primary_key;
-    let mut metadata = Metadata::default();
-    let valid_replication_keys: Vec<&str> = relation
+    primary_key: Vec<String>,
+) -> DiscoveredTable {
+    let columns = relation
         .columns
-        .iter()
-        .filter(|(_, pg_type, _)| pg_type.is_orderable())
-        .map(|(name, _, _)| name.as_str())
+        .into_iter()
+        .map(|(name, pg_type, not_null)| {
+            let nullable = !(not_null || primary_key.contains(&name));
+            DiscoveredColumn {
+                sql_datatype: pg_type.sql_type.clone(),
+                schema: pg_type.json_schema(nullable),
+                orderable: pg_type.is_orderable(),
+                name,
+            }
+        })
         .collect();
-    metadata.set(&[], "table-key-properties", json!(primary_key));
-    metadata.set(&[], "valid-replication-keys", json!(valid_replication_keys));
-    metadata.set(&[], "schema-name", relation.schema.clone());
-    metadata.set(&[], "database-name", database);
-    metadata.set(&[], "is-view", relation.is_view);
-    metadata.set(&[], "row-count", relation.row_count);
-    metadata.set(&[], "selected-by-default", false);
-    if primary_key.is_empty() && valid_replication_keys.is_empty() {
-        metadata.set(&[], "forced-replication-method", "FULL_TABLE");
-    }
-    let mut properties = Vec::new();
-    for (column, pg_type, not_null) in &relation.columns {
-        let is_key = primary_key.contains(column);
-        let breadcrumb = ["properties", column.as_str()];
-        metadata.set(&breadcrumb, "sql-datatype", pg_type.sql_type.clone());
-        metadata.set(
-            &breadcrumb,
-            "inclusion",
-            if is_key { "automatic" } else { "available" },
-        );
-        metadata.set(&breadcrumb, "selected-by-default", true);
-        properties.push((column.clone(), pg_type.json_schema(!(is_key || *not_null))));
-    }
-    CatalogEntry {
-        tap_stream_id: format!("{}-{}", relation.schema, relation.name),
-        table_name: Some(relation.name.clone()),
-        stream,
-        schema: object_schema(properties),
-        metadata,
-        key_properties: None,
-        replication_method: None,
-        replication_key: None,
-        other: Map::<String, Value>::new(),
+    DiscoveredTable {
+        location: vec![
+            ("schema-name", relation.schema.clone()),
+            ("database-name", database.to_owned()),
+        ],
+        namespace: relation.schema,
+        name: relation.name,
+        primary_key,
+        is_view: relation.is_view,
+        row_count: relation.row_count,
+        columns,
     }
 }
