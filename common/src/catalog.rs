@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -285,6 +286,14 @@ impl Catalog {
             })
             .collect();
         Self { streams }
+    }
+
+    /// Prints the catalog on stdout, as `--discover` does.
+    pub fn print(&self) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, self)?;
+        writeln!(out)?;
+        out.flush()
     }
 
     pub fn load(path: &Path) -> Result<Self, CatalogError> {

@@ -7,6 +7,14 @@ pub fn write_string(text: &str, out: &mut Vec<u8>) {
     let _infallible = serde_json::to_writer(&mut *out, text);
 }
 
+/// `"name":`, the start of an object member, for encoders that write the same keys every row.
+pub fn object_key(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 3);
+    write_string(name, &mut key);
+    key.push(b':');
+    key
+}
+
 /// Whether a database's number text is also a JSON number (a sign, digits, a point, an exponent):
 /// a stray value must never turn a RECORD into something that is not JSON.
 pub fn is_number(text: &str) -> bool {
@@ -62,6 +70,7 @@ mod tests {
         let mut out = Vec::new();
         write_string("a\"b\n🦀", &mut out);
         assert_eq!(out, "\"a\\\"b\\n🦀\"".as_bytes());
+        assert_eq!(object_key("na\"me"), br#""na\"me":"#);
         assert!(is_number("-1.5e+10") && is_number("0") && is_number("18446744073709551615"));
         assert!(!is_number("") && !is_number("NaN") && !is_number("1,5") && !is_number("+1"));
         let mut out = Vec::new();

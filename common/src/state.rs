@@ -108,6 +108,11 @@ impl State {
         Self::from_value(value)
     }
 
+    /// Reads the `--state` file if one was given; no file is an empty state.
+    pub fn load_optional(path: Option<&Path>) -> Result<Self, StateError> {
+        path.map_or_else(|| Ok(Self::default()), Self::load)
+    }
+
     /// Reads a state from its JSON value (or a whole STATE message).
     pub fn from_value(mut value: Value) -> Result<Self, StateError> {
         if value.get("type").and_then(Value::as_str) == Some("STATE") {

@@ -16,7 +16,7 @@ pub mod sql;
 pub mod sync;
 pub mod value;
 
-use std::io::{self, Write};
+use std::io;
 
 use common::catalog::{Catalog, CatalogError};
 use common::cli::{About, Setting, TapCommand, tap_settings};
@@ -107,11 +107,7 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
         TapCommand::About(format) => Ok(about().print(format)?),
         TapCommand::Discover { config } => {
             let config: TapConfig = load_config(&config)?;
-            let catalog = discover(&config)?;
-            let mut out = io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &catalog).map_err(io::Error::from)?;
-            writeln!(out)?;
-            Ok(out.flush()?)
+            Ok(discover(&config)?.print()?)
         }
         TapCommand::Sync {
             config,
@@ -124,10 +120,7 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
                 None => discover(&config)?,
             };
             catalog.apply_select_patterns(&config.select);
-            let state = match state {
-                Some(path) => State::load(&path)?,
-                None => State::default(),
-            };
+            let state = State::load_optional(state.as_deref())?;
             let mut client = connection::connect(&config.connection)?;
             let mut out = MessageWriter::stdout();
             sync::sync_streams(&mut client, &config, &catalog, state, &mut out)?;

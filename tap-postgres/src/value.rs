@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use common::json_text::{is_number, utc_timestamp, write_on_one_line, write_string};
+use common::json_text::{is_number, object_key, utc_timestamp, write_on_one_line, write_string};
 use tracing::warn;
 
 use crate::column_type::ValueKind;
@@ -106,15 +106,11 @@ impl RowEncoder {
     pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
         let columns = columns
             .into_iter()
-            .map(|(name, kind)| {
-                let mut key = serde_json::to_vec(&name).unwrap_or_default();
-                key.push(b':');
-                EncodedColumn {
-                    name,
-                    key,
-                    kind,
-                    warned: false,
-                }
+            .map(|(name, kind)| EncodedColumn {
+                key: object_key(&name),
+                name,
+                kind,
+                warned: false,
             })
             .collect();
         Self { columns }
