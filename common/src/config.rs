@@ -383,7 +383,7 @@ impl<'de> Deserialize<'de> for SelectPattern {
 }
 
 /// Deserializes `T` from its JSON form or from a string holding it (`"5432"`, `"true"`).
-fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned + FromStr,
@@ -398,7 +398,7 @@ where
 }
 
 /// As [`lenient`], with `null` and `""` meaning absent.
-fn lenient_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub fn lenient_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: DeserializeOwned + FromStr,

@@ -1,14 +1,35 @@
 //! `target-postgres`: a Singer target loading a PostgreSQL warehouse.
 //!
-//! This version answers `--about` and checks its config; loading and `--check` are the next
-//! capabilities to land, and until then they stop with a clear error without touching stdin.
+//! It reads Singer messages on stdin, creates and owns the schema and tables it needs, de-nests
+//! records into plain columns and child tables, loads them with COPY (merging on key properties),
+//! and prints each STATE on stdout only once the data it covers is committed. See `target` for
+//! the message loop and `load` for the loader thread.
 
-use std::io;
+pub mod batch;
+pub mod check;
+pub mod column_type;
+pub mod config;
+pub mod connection;
+pub mod ddl;
+pub mod denest;
+pub mod encode;
+pub mod load;
+pub mod naming;
+pub mod state;
+pub mod target;
+pub mod validate;
+
+use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 
 use clap::Parser;
 use common::cli::{About, AboutArgs, Setting, connection_settings};
-use common::config::{ConfigError, ConnectionConfig, load_config};
+use common::config::{ConfigError, load_config};
+use common::message::MessageError;
+
+use crate::check::{Problem, check_permissions};
+use crate::config::TargetConfig;
+use crate::ddl::DdlError;
 
 pub const NAME: &str = "target-postgres";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -34,8 +55,76 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
-    #[error("{NAME} {VERSION} cannot run {mode} yet: only --about is available in this version")]
-    NotAvailable { mode: &'static str },
+    #[error("could not connect to the warehouse {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("TLS connections (sslmode require, verify-ca, verify-full) are not supported yet")]
+    TlsUnavailable,
+    #[error("SSH tunnels are not supported yet")]
+    SshUnavailable,
+    #[error("{what} failed")]
+    Database {
+        what: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("stream {stream}: changing its tables failed: {statement}")]
+    Ddl {
+        stream: String,
+        statement: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("{}stream {stream}: the warehouse refused a row of table {table}", line_prefix(*line))]
+    Copy {
+        stream: String,
+        table: String,
+        line: Option<u64>,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("the target cannot load into schema {schema}; nothing was loaded:\n{}", list(problems))]
+    Permissions {
+        schema: String,
+        problems: Vec<Problem>,
+    },
+    #[error("check failed: {0} problem(s)")]
+    CheckFailed(usize),
+    #[error(transparent)]
+    Input(#[from] MessageError),
+    #[error("line {line}: RECORD for stream {stream} before any SCHEMA for it")]
+    RecordBeforeSchema { line: u64, stream: String },
+    #[error("line {line}: SCHEMA for stream {stream} cannot be loaded")]
+    Schema {
+        line: u64,
+        stream: String,
+        #[source]
+        source: DdlError,
+    },
+    #[error("line {line}: stream {stream}: property {property}: {reason}")]
+    InvalidRecord {
+        line: u64,
+        stream: String,
+        property: String,
+        reason: String,
+    },
+    #[error("the loader thread stopped unexpectedly")]
+    LoaderLost,
+}
+
+fn line_prefix(line: Option<u64>) -> String {
+    line.map(|line| format!("line {line}: ")).unwrap_or_default()
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("  - {problem}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `--about`: name, version, capabilities and settings.
@@ -51,13 +140,15 @@ pub fn about() -> About {
         Setting::new(
             "batch_size_rows",
             "integer",
-            "Rows buffered per table before a flush.",
-        ),
+            "Records of one stream buffered before a flush.",
+        )
+        .default_value(100_000),
         Setting::new(
             "max_batch_bytes",
             "integer",
-            "Bytes buffered per table before a flush.",
-        ),
+            "COPY bytes of one stream buffered before a flush.",
+        )
+        .default_value(8 * 1024 * 1024),
         Setting::new(
             "hard_delete",
             "boolean",
@@ -67,7 +158,7 @@ pub fn about() -> About {
         Setting::new(
             "add_metadata_columns",
             "boolean",
-            "Add the _sdc_* system columns.",
+            "Add _sdc_extracted_at, _sdc_received_at and _sdc_batched_at.",
         )
         .default_value(true),
         Setting::new(
@@ -87,14 +178,18 @@ pub fn about() -> About {
             "string",
             "Table keeping the last committed STATE inside the warehouse.",
         ),
-        Setting::new("nesting", "string", "denest (child tables) or jsonb.")
-            .default_value("denest"),
+        Setting::new(
+            "nesting",
+            "string",
+            "denest (child tables) or jsonb; or an object per stream.",
+        )
+        .default_value("denest"),
     ]);
     About {
         name: NAME,
         version: VERSION,
         description: DESCRIPTION,
-        capabilities: vec!["about", "activate-version", "hard-delete"],
+        capabilities: vec!["about", "activate-version", "hard-delete", "soft-delete"],
         settings,
     }
 }
@@ -103,10 +198,29 @@ pub fn run(args: TargetArgs) -> Result<(), Error> {
     if args.about.about {
         return Ok(about().print(args.about.format)?);
     }
-    if let Some(config) = &args.config {
-        let _connection: ConnectionConfig = load_config(config)?;
+    let path = args.config.expect("clap requires --config without --about");
+    let config: TargetConfig = load_config(&path)?;
+    if args.check {
+        return check(&config);
     }
-    Err(Error::NotAvailable {
-        mode: if args.check { "--check" } else { "a load" },
-    })
+    let stdin = io::stdin();
+    load(config, stdin.lock())
+}
+
+/// `--check`: the connection and permission checks, printed.
+fn check(config: &TargetConfig) -> Result<(), Error> {
+    let mut client = connection::connect(&config.connection)?;
+    let report = check_permissions(&mut client, &config.schema())?;
+    let mut out = io::stdout().lock();
+    report.write(&mut out)?;
+    out.flush()?;
+    match report.problems.len() {
+        0 => Ok(()),
+        problems => Err(Error::CheckFailed(problems)),
+    }
+}
+
+/// Loads the messages of `input` as configured.
+pub fn load(config: TargetConfig, input: impl BufRead) -> Result<(), Error> {
+    target::Target::start(config)?.consume(input)
 }

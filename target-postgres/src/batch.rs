@@ -1,0 +1,375 @@
+//! Per-stream buffers of COPY rows, and the encoding of one record into them.
+//!
+//! A record becomes one row of the stream's root table and one row per element of each array,
+//! written straight into the COPY text buffer of each table: no intermediate row values. A record
+//! is all or nothing: if any of its values cannot be stored, every buffer is cut back to where the
+//! record began, so a rejected record leaves no orphan child rows behind.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::column_type::ColumnType;
+use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
+use crate::denest::{StreamShape, value_at};
+use crate::encode::{InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value};
+
+/// One table's buffered rows.
+#[derive(Debug, Default)]
+pub struct TableBuffer {
+    pub data: Vec<u8>,
+    pub rows: u64,
+    /// The input line of each row, to name the line when the database refuses a row.
+    pub lines: Vec<u64>,
+}
+
+impl TableBuffer {
+    fn mark(&self) -> (usize, u64) {
+        (self.data.len(), self.rows)
+    }
+
+    fn reset_to(&mut self, (len, rows): (usize, u64)) {
+        self.data.truncate(len);
+        self.rows = rows;
+        self.lines.truncate(rows as usize);
+    }
+
+    /// Starts a row: the line it came from.
+    pub fn begin_row(&mut self, line: u64) {
+        self.lines.push(line);
+    }
+
+    /// Ends a row.
+    pub fn end_row(&mut self) {
+        self.data.push(b'\n');
+        self.rows += 1;
+    }
+}
+
+/// What the target itself records about a row, the same for all rows of one record.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordMeta<'a> {
+    pub line: u64,
+    pub extracted_at: Option<&'a str>,
+    pub received_at: &'a str,
+    pub batched_at: &'a str,
+    pub sequence: i64,
+    pub version: Option<u64>,
+    pub deleted_at: Option<&'a str>,
+}
+
+/// Why a record was not added.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EncodeError {
+    /// A value that cannot be stored: the record is invalid.
+    Invalid {
+        path: Vec<String>,
+        reason: InvalidValue,
+    },
+    /// A value none of its property's columns can hold (possible only without validation, or for
+    /// integers beyond 64 bits): the table needs a column of `column_type` for `field`.
+    NeedsColumn {
+        table: usize,
+        field: usize,
+        column_type: ColumnType,
+    },
+}
+
+/// The rows of one stream waiting to be loaded.
+#[derive(Debug, Default)]
+pub struct StreamBatch {
+    /// Parallel to the stream's tables.
+    pub tables: Vec<TableBuffer>,
+    pub records: u64,
+    /// Input line of the first record: a STATE after it must wait for this batch.
+    pub first_line: Option<u64>,
+    /// Some record marks a deletion.
+    pub has_deletes: bool,
+    marks: Vec<(usize, u64)>,
+}
+
+impl StreamBatch {
+    pub fn new(tables: usize) -> Self {
+        Self {
+            tables: (0..tables).map(|_| TableBuffer::default()).collect(),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.tables.iter().map(|t| t.data.len()).sum()
+    }
+
+    /// Encodes `record` into the buffers, or leaves them as they were.
+    pub fn add_record(
+        &mut self,
+        shape: &StreamShape,
+        layout: &StreamLayout,
+        key_properties: &[String],
+        record: &Value,
+        meta: &RecordMeta<'_>,
+    ) -> Result<(), EncodeError> {
+        for key in key_properties {
+            if record.get(key).is_none_or(Value::is_null) {
+                return Err(EncodeError::Invalid {
+                    path: vec![key.clone()],
+                    reason: InvalidValue::NullKey,
+                });
+            }
+        }
+        self.marks.clear();
+        self.marks.extend(self.tables.iter().map(TableBuffer::mark));
+        let mut writer = RowWriter {
+            shape,
+            layout,
+            key_properties,
+            record,
+            meta,
+            levels: Vec::new(),
+        };
+        match writer.write_row(&mut self.tables, 0, record) {
+            Ok(()) => {
+                self.records += 1;
+                self.first_line.get_or_insert(meta.line);
+                self.has_deletes |= meta.deleted_at.is_some();
+                Ok(())
+            }
+            Err(error) => {
+                for (table, mark) in self.tables.iter_mut().zip(&self.marks) {
+                    table.reset_to(*mark);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Hands the buffers over, leaving empty ones for the next batch.
+    pub fn take(&mut self) -> Self {
+        let tables = self.tables.len();
+        std::mem::replace(self, Self::new(tables))
+    }
+}
+
+/// Writes the rows of one record.
+struct RowWriter<'r> {
+    shape: &'r StreamShape,
+    layout: &'r StreamLayout,
+    key_properties: &'r [String],
+    record: &'r Value,
+    meta: &'r RecordMeta<'r>,
+    /// Positions in the arrays above the row being written.
+    levels: Vec<u64>,
+}
+
+impl RowWriter<'_> {
+    fn write_row(
+        &mut self,
+        buffers: &mut [TableBuffer],
+        table: usize,
+        row: &Value,
+    ) -> Result<(), EncodeError> {
+        let shape = &self.shape.tables[table];
+        let layout = &self.layout.tables[table];
+        let buffer = &mut buffers[table];
+        buffer.begin_row(self.meta.line);
+        let out = &mut buffer.data;
+        for (index, column) in layout.columns.iter().enumerate() {
+            if index > 0 {
+                out.push(b'\t');
+            }
+            match column.source {
+                ColumnSource::Field(field) => {
+                    let path = &shape.fields[field].path;
+                    let value = value_at(row, path).filter(|v| !v.is_null());
+                    let Some(value) = value else {
+                        out.extend_from_slice(NULL);
+                        continue;
+                    };
+                    let routes = &layout.field_columns[field];
+                    match routes.iter().find(|(family, _)| accepts(*family, value)) {
+                        Some((_, target)) if *target == index => {
+                            write_value(out, &column.column_type, value).map_err(|reason| {
+                                EncodeError::Invalid {
+                                    path: self.full_path(table, path),
+                                    reason,
+                                }
+                            })?;
+                        }
+                        Some(_) => out.extend_from_slice(NULL),
+                        None => {
+                            let family = natural_family(value).expect("null was handled");
+                            return Err(EncodeError::NeedsColumn {
+                                table,
+                                field,
+                                column_type: ColumnType::general(family),
+                            });
+                        }
+                    }
+                }
+                ColumnSource::SourceKey(key) => {
+                    let value = &self.record[&self.key_properties[key]];
+                    write_value(out, &column.column_type, value).map_err(|reason| {
+                        EncodeError::Invalid {
+                            path: vec![self.key_properties[key].clone()],
+                            reason,
+                        }
+                    })?;
+                }
+                ColumnSource::LevelId(level) => {
+                    write!(out, "{}", self.levels[level]).expect("writing to a Vec");
+                }
+                ColumnSource::System(system) => self.write_system(out, system),
+                ColumnSource::Unused => out.extend_from_slice(NULL),
+            }
+        }
+        buffer.end_row();
+        for &child in &shape.children {
+            let array_path = &self.shape.tables[child].array_path;
+            match value_at(row, array_path) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(elements)) => {
+                    for (position, element) in elements.iter().enumerate() {
+                        self.levels.push(position as u64);
+                        self.write_row(buffers, child, element)?;
+                        self.levels.pop();
+                    }
+                }
+                Some(other) => {
+                    return Err(EncodeError::Invalid {
+                        path: self.full_path(table, array_path),
+                        reason: InvalidValue::WrongType {
+                            expected: "an array",
+                            found: json_type_name(other),
+                        },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_system(&self, out: &mut Vec<u8>, system: SystemColumn) {
+        let text = match system {
+            SystemColumn::ExtractedAt => self.meta.extracted_at,
+            SystemColumn::ReceivedAt => Some(self.meta.received_at),
+            SystemColumn::BatchedAt => Some(self.meta.batched_at),
+            SystemColumn::DeletedAt => self.meta.deleted_at,
+            SystemColumn::Sequence => {
+                write!(out, "{}", self.meta.sequence).expect("writing to a Vec");
+                return;
+            }
+            SystemColumn::TableVersion => {
+                match self.meta.version {
+                    Some(version) => write!(out, "{version}").expect("writing to a Vec"),
+                    None => out.extend_from_slice(NULL),
+                }
+                return;
+            }
+        };
+        match text {
+            // Checked by the caller: timestamps without characters COPY escapes.
+            Some(text) => write_text(out, text).expect("a checked timestamp has no NUL"),
+            None => out.extend_from_slice(NULL),
+        }
+    }
+
+    /// A field's path from the root record, for errors: `items[2].sku`.
+    fn full_path(&self, table: usize, path: &[String]) -> Vec<String> {
+        let mut full = self.shape.tables[table].source_path.clone();
+        full.extend(path.iter().cloned());
+        full
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Nesting;
+    use crate::ddl::Warehouse;
+    use serde_json::json;
+
+    fn meta(line: u64) -> RecordMeta<'static> {
+        RecordMeta {
+            line,
+            extracted_at: Some("2026-11-21T10:00:00Z"),
+            received_at: "2026-11-21T10:00:01Z",
+            batched_at: "2026-11-21T10:00:02Z",
+            sequence: 7,
+            version: Some(3),
+            deleted_at: None,
+        }
+    }
+
+    fn setup(schema: Value, keys: &[&str]) -> (StreamShape, StreamLayout, Vec<String>) {
+        let shape = StreamShape::from_schema(&schema, Nesting::Denest);
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let mut warehouse = Warehouse {
+            schema: "s".into(),
+            ..Warehouse::default()
+        };
+        let (layout, _) = warehouse.plan_stream("orders", &shape, &keys, false).unwrap();
+        (shape, layout, keys)
+    }
+
+    fn text(buffer: &TableBuffer) -> String {
+        String::from_utf8(buffer.data.clone()).unwrap()
+    }
+
+    #[test]
+    fn a_record_with_children() {
+        let (shape, layout, keys) = setup(
+            json!({"properties": {"id": {"type": "integer"},
+                "customer": {"type": "object", "properties": {"name": {"type": "string"}}},
+                "items": {"type": "array", "items": {"type": "object", "properties": {
+                    "sku": {"type": "string"},
+                    "discounts": {"type": "array", "items": {"type": "number"}}}}},
+                "tags": {"type": "array", "items": {"type": "string"}}}}),
+            &["id"],
+        );
+        let mut batch = StreamBatch::new(shape.tables.len());
+        let record = json!({"id": 1, "customer": {"name": "Ada"},
+            "items": [{"sku": "A", "discounts": [5, 2.5]}, {"sku": "B"}], "tags": ["x"]});
+        batch.add_record(&shape, &layout, &keys, &record, &meta(4)).unwrap();
+        // Root: id, customer__name, _sdc_deleted_at, _sdc_sequence, _sdc_table_version.
+        assert_eq!(text(&batch.tables[0]), "1\tAda\t\\N\t7\t3\n");
+        assert_eq!(text(&batch.tables[1]), "1\t0\tA\t\\N\t7\t3\n1\t1\tB\t\\N\t7\t3\n");
+        assert_eq!(text(&batch.tables[2]), "1\t0\t0\t5\t\\N\t7\t3\n1\t0\t1\t2.5\t\\N\t7\t3\n");
+        assert_eq!(text(&batch.tables[3]), "1\t0\tx\t\\N\t7\t3\n");
+        assert_eq!(batch.tables[1].lines, [4, 4]);
+        assert_eq!((batch.records, batch.first_line), (1, Some(4)));
+
+        // A bad value deep inside leaves nothing behind.
+        let bad = json!({"id": 2, "items": [{"sku": "C"}, {"sku": "bad\0"}]});
+        let error = batch.add_record(&shape, &layout, &keys, &bad, &meta(5)).unwrap_err();
+        assert_eq!(
+            error,
+            EncodeError::Invalid {
+                path: vec!["items".into(), "sku".into()],
+                reason: InvalidValue::NulByte
+            }
+        );
+        assert_eq!(batch.tables[1].rows, 2);
+        assert_eq!(batch.tables[1].lines.len(), 2);
+        assert_eq!(text(&batch.tables[0]), "1\tAda\t\\N\t7\t3\n");
+        let null_key = json!({"id": null});
+        assert!(matches!(
+            batch.add_record(&shape, &layout, &keys, &null_key, &meta(6)),
+            Err(EncodeError::Invalid { reason: InvalidValue::NullKey, .. })
+        ));
+    }
+
+    #[test]
+    fn values_outside_the_declared_types_ask_for_a_column() {
+        let (shape, layout, keys) = setup(json!({"properties": {"n": {"type": "integer"}}}), &[]);
+        let mut batch = StreamBatch::new(1);
+        let wide: Value = serde_json::from_str(r#"{"n": 123456789012345678901234567890}"#).unwrap();
+        let error = batch.add_record(&shape, &layout, &keys, &wide, &meta(1)).unwrap_err();
+        assert!(matches!(error, EncodeError::NeedsColumn { table: 0, field: 0, ref column_type }
+            if column_type.sql == "numeric"));
+        assert!(batch.is_empty());
+    }
+}

@@ -1,0 +1,726 @@
+//! The warehouse's tables: what exists, how a stream's shape maps onto it, and the DDL that makes
+//! the two agree.
+//!
+//! The target reads the tables of its schema once at start ([`Warehouse`]), then keeps that model
+//! up to date as it sends DDL to the loader, so planning never waits for the database. Each table's
+//! comment is a small JSON document: the source stream, the array path of a child table, the key
+//! properties, and which source property each column holds. Later runs read it back to find the
+//! stream's tables and columns again, whatever renaming, collision or type change happened.
+//!
+//! Nothing is ever dropped: a property that disappears keeps its column (loaded as NULL), and a
+//! type change adds a suffixed column next to the old one (see `column_type`).
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::column_type::{ColumnType, Family, widening};
+use crate::denest::{StreamShape, TableShape};
+use crate::naming::{canonical_name, literal, qualified, quote, unique_name, with_suffix};
+
+/// A table of the target schema, as the model knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehouseTable {
+    pub name: String,
+    pub owner: String,
+    /// Name and `format_type()` of each column, in order.
+    pub columns: Vec<(String, String)>,
+    pub primary_key: Vec<String>,
+    pub comment: Option<TableComment>,
+    /// Created by this run: nothing in it can conflict with what is loaded.
+    pub created_now: bool,
+}
+
+impl WarehouseTable {
+    fn column_type(&self, name: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(column, _)| column == name)
+            .map(|(_, sql_type)| sql_type.as_str())
+    }
+}
+
+/// What a table's comment records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableComment {
+    pub stream: String,
+    /// Property names from the root record to a child table's array; empty for the root table.
+    #[serde(default)]
+    pub path: Vec<String>,
+    #[serde(default)]
+    pub key_properties: Vec<String>,
+    /// Column → the source property path it holds.
+    #[serde(default)]
+    pub columns: IndexMap<String, Vec<String>>,
+}
+
+impl TableComment {
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// Why a stream cannot be mapped onto its tables.
+#[derive(Debug, thiserror::Error)]
+pub enum DdlError {
+    #[error(
+        "stream {stream}: key properties changed from {old:?} to {new:?}; table {table} keeps its \
+         primary key. Load into a new schema, or drop the table to reload it with the new key"
+    )]
+    KeyPropertiesChanged {
+        stream: String,
+        table: String,
+        old: Vec<String>,
+        new: Vec<String>,
+    },
+    #[error("stream {stream}: key property {key:?} {problem}")]
+    BadKeyProperty {
+        stream: String,
+        key: String,
+        problem: &'static str,
+    },
+    #[error(
+        "stream {stream}: key property {key:?} changed type to {sql_type}; the key column {table}.{column} cannot change type"
+    )]
+    KeyTypeChanged {
+        stream: String,
+        key: String,
+        table: String,
+        column: String,
+        sql_type: String,
+    },
+}
+
+/// Where a column's values come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnSource {
+    /// A field of the table's shape.
+    Field(usize),
+    /// The root record's i-th key property, in a child table.
+    SourceKey(usize),
+    /// The position in the i-th array level.
+    LevelId(usize),
+    System(SystemColumn),
+    /// A column nothing fills any more (a removed property, an older type): NULL.
+    Unused,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemColumn {
+    ExtractedAt,
+    ReceivedAt,
+    BatchedAt,
+    DeletedAt,
+    Sequence,
+    TableVersion,
+}
+
+impl SystemColumn {
+    const ALL: [Self; 6] = [
+        Self::ExtractedAt,
+        Self::ReceivedAt,
+        Self::BatchedAt,
+        Self::DeletedAt,
+        Self::Sequence,
+        Self::TableVersion,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ExtractedAt => "_sdc_extracted_at",
+            Self::ReceivedAt => "_sdc_received_at",
+            Self::BatchedAt => "_sdc_batched_at",
+            Self::DeletedAt => "_sdc_deleted_at",
+            Self::Sequence => "_sdc_sequence",
+            Self::TableVersion => "_sdc_table_version",
+        }
+    }
+
+    fn sql_type(self) -> &'static str {
+        match self {
+            Self::Sequence | Self::TableVersion => "bigint",
+            _ => "timestamp with time zone",
+        }
+    }
+
+    /// Timestamps of the load itself are optional; what deletes, versions and ordering rely on
+    /// is always there.
+    fn included(self, add_metadata_columns: bool) -> bool {
+        add_metadata_columns
+            || matches!(self, Self::DeletedAt | Self::Sequence | Self::TableVersion)
+    }
+}
+
+/// One column of a table, and what fills it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutColumn {
+    pub name: String,
+    pub column_type: ColumnType,
+    pub source: ColumnSource,
+}
+
+/// How one table of a stream is written: its columns in order and where each value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableLayout {
+    pub table: String,
+    pub columns: Vec<LayoutColumn>,
+    /// The primary key: the root's key columns; a child's source keys (or `_sdc_sequence`) and
+    /// level ids.
+    pub primary_key: Vec<String>,
+    /// Columns linking rows to their root record: the root's key columns, or in a child table its
+    /// `_sdc_source_key_*` columns. `_sdc_sequence` when the stream has no key.
+    pub root_link: Vec<String>,
+    /// For each field of the shape, its columns by family, in the order the schema lists types.
+    pub field_columns: Vec<Vec<(Family, usize)>>,
+    pub created_now: bool,
+}
+
+/// All tables of one stream, parallel to its shape's tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamLayout {
+    pub tables: Vec<TableLayout>,
+    pub has_key: bool,
+}
+
+/// The target schema's tables.
+#[derive(Debug, Clone, Default)]
+pub struct Warehouse {
+    pub schema: String,
+    pub tables: BTreeMap<String, WarehouseTable>,
+    /// Names the target uses for itself (`_sdc_rejected`, the state table).
+    pub reserved: Vec<String>,
+}
+
+impl Warehouse {
+    /// Plans `stream`'s tables: returns how to write them and the DDL (one statement per item)
+    /// that brings the warehouse there. The model is updated as if the DDL had run.
+    pub fn plan_stream(
+        &mut self,
+        stream: &str,
+        shape: &StreamShape,
+        key_properties: &[String],
+        add_metadata_columns: bool,
+    ) -> Result<(StreamLayout, Vec<String>), DdlError> {
+        let key_fields = key_fields(stream, shape.root(), key_properties)?;
+        let mut statements = Vec::new();
+        let mut layouts: Vec<TableLayout> = Vec::with_capacity(shape.tables.len());
+        for table_shape in &shape.tables {
+            let name = self.table_name(stream, table_shape, layouts.first());
+            let root = layouts.first();
+            let layout = self.plan_table(
+                TablePlan {
+                    stream,
+                    name: &name,
+                    shape: table_shape,
+                    key_properties,
+                    key_fields: &key_fields,
+                    root,
+                    add_metadata_columns,
+                },
+                &mut statements,
+            )?;
+            layouts.push(layout);
+        }
+        Ok((
+            StreamLayout {
+                tables: layouts,
+                has_key: !key_properties.is_empty(),
+            },
+            statements,
+        ))
+    }
+
+    /// The table holding `shape`: found by its comment, else a new canonical name.
+    fn table_name(&self, stream: &str, shape: &TableShape, root: Option<&TableLayout>) -> String {
+        let ours = |table: &WarehouseTable| {
+            table
+                .comment
+                .as_ref()
+                .is_some_and(|c| c.stream == stream && c.path == shape.source_path)
+        };
+        if let Some(table) = self.tables.values().find(|t| ours(t)) {
+            return table.name.clone();
+        }
+        let wanted = match root {
+            None => canonical_name(stream),
+            Some(root) => canonical_name(&format!("{}__{}", root.table, shape.source_path.join("__"))),
+        };
+        // A table of that name without our comment (made by another loader) is adopted.
+        if self
+            .tables
+            .get(&wanted)
+            .is_some_and(|table| table.comment.is_none())
+        {
+            return wanted;
+        }
+        unique_name(&wanted, |name| {
+            self.tables.contains_key(name) || self.reserved.iter().any(|r| r == name)
+        })
+    }
+
+    fn plan_table(
+        &mut self,
+        plan: TablePlan<'_>,
+        statements: &mut Vec<String>,
+    ) -> Result<TableLayout, DdlError> {
+        let qualified_name = qualified(&self.schema, plan.name);
+        let existing = self.tables.get(plan.name);
+        let mut table = existing.cloned().unwrap_or_else(|| WarehouseTable {
+            name: plan.name.to_owned(),
+            owner: String::new(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            comment: None,
+            created_now: true,
+        });
+        if let Some(old) = existing.and_then(|t| t.comment.as_ref()) {
+            if plan.shape.is_root() && old.key_properties != plan.key_properties {
+                return Err(DdlError::KeyPropertiesChanged {
+                    stream: plan.stream.to_owned(),
+                    table: qualified_name,
+                    old: old.key_properties.clone(),
+                    new: plan.key_properties.to_vec(),
+                });
+            }
+        }
+        let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
+            stream: plan.stream.to_owned(),
+            path: plan.shape.source_path.clone(),
+            key_properties: plan.key_properties.to_vec(),
+            columns: IndexMap::new(),
+        });
+        let mut columns: Vec<LayoutColumn> = table
+            .columns
+            .iter()
+            .map(|(name, sql_type)| LayoutColumn {
+                name: name.clone(),
+                column_type: ColumnType::new(sql_type.clone(), Family::of_sql_type(sql_type)),
+                source: ColumnSource::Unused,
+            })
+            .collect();
+        let mut added: Vec<usize> = Vec::new();
+        let mut altered: Vec<(String, String)> = Vec::new();
+
+        // Link columns first (a child's source keys and level ids), then the data, then system
+        // columns: the order a new table's columns are created in.
+        let mut root_link = Vec::new();
+        let mut primary_key = Vec::new();
+        if let Some(root) = plan.root {
+            if plan.key_fields.is_empty() {
+                root_link.push(SystemColumn::Sequence.name().to_owned());
+            }
+            for (index, key) in plan.key_properties.iter().enumerate() {
+                let root_column = &root.columns[root.field_columns[plan.key_fields[index]][0].1];
+                // Canonical already; cut with a hash if the prefix made it too long.
+                let name = canonical_name(&format!("_sdc_source_key_{}", canonical_name(key)));
+                ensure_column(
+                    &mut columns,
+                    &mut added,
+                    &name,
+                    root_column.column_type.clone(),
+                    ColumnSource::SourceKey(index),
+                );
+                root_link.push(name);
+            }
+            primary_key.extend(root_link.iter().cloned());
+            for level in 0..plan.shape.level {
+                let name = format!("_sdc_level_{level}_id");
+                ensure_column(
+                    &mut columns,
+                    &mut added,
+                    &name,
+                    ColumnType::general(Family::BigInt),
+                    ColumnSource::LevelId(level),
+                );
+                primary_key.push(name);
+            }
+        }
+
+        let mut field_columns = Vec::with_capacity(plan.shape.fields.len());
+        for (field_index, field) in plan.shape.fields.iter().enumerate() {
+            let base = if field.path.is_empty() {
+                "value".to_owned()
+            } else {
+                canonical_name(&field.path.join("__"))
+            };
+            // Columns already holding this property: from the comment, or by name in an adopted
+            // table.
+            let mapped: Vec<usize> = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, column)| match comment.columns.get(&column.name) {
+                    Some(path) => *path == field.path,
+                    None => {
+                        table.comment.is_none()
+                            && (column.name == base
+                                || field.types.iter().any(|t| {
+                                    column.name == with_suffix(&base, t.family.suffix())
+                                }))
+                    }
+                })
+                .map(|(index, _)| index)
+                .collect();
+            let mut routes = Vec::with_capacity(field.types.len());
+            for wanted in &field.types {
+                let found = mapped
+                    .iter()
+                    .copied()
+                    .find(|&index| columns[index].column_type.family == wanted.family);
+                let index = match found {
+                    Some(index) => {
+                        if let Some(wider) = widening(&columns[index].column_type.sql, wanted) {
+                            altered.push((columns[index].name.clone(), wider.sql.clone()));
+                            columns[index].column_type = wider;
+                        }
+                        index
+                    }
+                    None => {
+                        let wanted_name = if mapped.is_empty() && field.types.len() == 1 {
+                            base.clone()
+                        } else {
+                            with_suffix(&base, wanted.family.suffix())
+                        };
+                        let name = unique_name(&wanted_name, |name| {
+                            columns.iter().any(|c| c.name == name)
+                                || SystemColumn::ALL.iter().any(|s| s.name() == name)
+                        });
+                        columns.push(LayoutColumn {
+                            name,
+                            column_type: wanted.clone(),
+                            source: ColumnSource::Unused,
+                        });
+                        added.push(columns.len() - 1);
+                        columns.len() - 1
+                    }
+                };
+                columns[index].source = ColumnSource::Field(field_index);
+                comment
+                    .columns
+                    .insert(columns[index].name.clone(), field.path.clone());
+                routes.push((wanted.family, index));
+            }
+            field_columns.push(routes);
+        }
+
+        for system in SystemColumn::ALL {
+            if system.included(plan.add_metadata_columns) {
+                ensure_column(
+                    &mut columns,
+                    &mut added,
+                    system.name(),
+                    ColumnType::new(system.sql_type(), Family::of_sql_type(system.sql_type())),
+                    ColumnSource::System(system),
+                );
+            }
+        }
+
+        if plan.root.is_none() {
+            root_link = plan
+                .key_fields
+                .iter()
+                .map(|&field| columns[field_columns[field][0].1].name.clone())
+                .collect();
+            primary_key = root_link.clone();
+            if root_link.is_empty() {
+                root_link.push(SystemColumn::Sequence.name().to_owned());
+            }
+            let key_altered = altered.iter().any(|(name, _)| primary_key.contains(name));
+            if existing.is_some() && (table.primary_key != primary_key || key_altered) {
+                let error = match plan.key_properties.iter().zip(plan.key_fields).find(|(_, field)| {
+                    let column = &columns[field_columns[**field][0].1];
+                    !table.primary_key.contains(&column.name)
+                        || altered.iter().any(|(name, _)| *name == column.name)
+                }) {
+                    Some((key, field)) if !table.primary_key.is_empty() && table.comment.is_some() => {
+                        let column = &columns[field_columns[*field][0].1];
+                        DdlError::KeyTypeChanged {
+                            stream: plan.stream.to_owned(),
+                            key: key.clone(),
+                            table: qualified_name,
+                            column: column.name.clone(),
+                            sql_type: column.column_type.sql.clone(),
+                        }
+                    }
+                    _ => DdlError::KeyPropertiesChanged {
+                        stream: plan.stream.to_owned(),
+                        table: qualified_name,
+                        old: table.primary_key.clone(),
+                        new: plan.key_properties.to_vec(),
+                    },
+                };
+                return Err(error);
+            }
+        }
+
+        // The DDL, and the model after it.
+        if existing.is_none() {
+            let mut definitions: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{} {}", quote(&c.name), c.column_type.sql))
+                .collect();
+            if !primary_key.is_empty() {
+                definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
+            }
+            statements.push(format!(
+                "create table {qualified_name} ({})",
+                definitions.join(", ")
+            ));
+            table.primary_key = primary_key.clone();
+        } else {
+            let changes: Vec<String> = added
+                .iter()
+                .map(|&i| format!("add column {} {}", quote(&columns[i].name), columns[i].column_type.sql))
+                .chain(altered.iter().map(|(name, sql_type)| {
+                    format!("alter column {} type {sql_type}", quote(name))
+                }))
+                .collect();
+            if !changes.is_empty() {
+                statements.push(format!("alter table {qualified_name} {}", changes.join(", ")));
+            }
+        }
+        comment.key_properties = plan.key_properties.to_vec();
+        if table.comment.as_ref() != Some(&comment) {
+            let text = serde_json::to_string(&comment).expect("a comment serialises");
+            statements.push(format!("comment on table {qualified_name} is {}", literal(&text)));
+        }
+        table.columns = columns
+            .iter()
+            .map(|c| (c.name.clone(), c.column_type.sql.clone()))
+            .collect();
+        table.comment = Some(comment);
+        let created_now = table.created_now;
+        self.tables.insert(plan.name.to_owned(), table);
+        Ok(TableLayout {
+            table: plan.name.to_owned(),
+            columns,
+            primary_key,
+            root_link,
+            field_columns,
+            created_now,
+        })
+    }
+}
+
+/// Reads the tables of `schema` (none if it does not exist yet).
+pub fn read_warehouse(
+    client: &mut postgres::Client,
+    schema: &str,
+    reserved: Vec<String>,
+) -> Result<Warehouse, postgres::Error> {
+    let rows = client.query(
+        "select c.relname::text, pg_get_userbyid(c.relowner)::text,
+                obj_description(c.oid, 'pg_class'),
+                coalesce((select json_agg(json_build_array(a.attname,
+                                   format_type(a.atttypid, a.atttypmod)) order by a.attnum)
+                            from pg_attribute a
+                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+                         '[]')::text,
+                coalesce((select json_agg(a.attname order by array_position(i.indkey::int2[], a.attnum))
+                            from pg_index i
+                            join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+                           where i.indrelid = c.oid and i.indisprimary),
+                         '[]')::text
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = $1 and c.relkind in ('r', 'p')",
+        &[&schema],
+    )?;
+    let tables = rows
+        .iter()
+        .map(|row| {
+            let name: String = row.get(0);
+            let comment: Option<String> = row.get(2);
+            let columns: String = row.get(3);
+            let primary_key: String = row.get(4);
+            let table = WarehouseTable {
+                name: name.clone(),
+                owner: row.get(1),
+                columns: serde_json::from_str(&columns).unwrap_or_default(),
+                primary_key: serde_json::from_str(&primary_key).unwrap_or_default(),
+                comment: comment.as_deref().and_then(TableComment::parse),
+                created_now: false,
+            };
+            (name, table)
+        })
+        .collect();
+    Ok(Warehouse {
+        schema: schema.to_owned(),
+        tables,
+        reserved,
+    })
+}
+
+/// Everything `plan_table` needs to know about one table of a stream.
+struct TablePlan<'a> {
+    stream: &'a str,
+    name: &'a str,
+    shape: &'a TableShape,
+    key_properties: &'a [String],
+    /// The root shape's field index of each key property.
+    key_fields: &'a [usize],
+    /// The stream's root layout, when planning a child table.
+    root: Option<&'a TableLayout>,
+    add_metadata_columns: bool,
+}
+
+/// Finds the field of each key property: a top-level property of one scalar type.
+fn key_fields(
+    stream: &str,
+    root: &TableShape,
+    key_properties: &[String],
+) -> Result<Vec<usize>, DdlError> {
+    key_properties
+        .iter()
+        .map(|key| {
+            let problem = |problem| DdlError::BadKeyProperty {
+                stream: stream.to_owned(),
+                key: key.clone(),
+                problem,
+            };
+            let field = root
+                .field(std::slice::from_ref(key))
+                .ok_or_else(|| problem("is not a top-level property of the SCHEMA"))?;
+            match root.fields[field].types.as_slice() {
+                [only] if only.family != Family::Json => Ok(field),
+                [_] => Err(problem("must be a scalar, not an object or array")),
+                _ => Err(problem("must have a single type")),
+            }
+        })
+        .collect()
+}
+
+/// Makes sure `name` is a column with `source`, adding it when missing.
+fn ensure_column(
+    columns: &mut Vec<LayoutColumn>,
+    added: &mut Vec<usize>,
+    name: &str,
+    column_type: ColumnType,
+    source: ColumnSource,
+) {
+    match columns.iter_mut().find(|c| c.name == name) {
+        Some(column) => column.source = source,
+        None => {
+            columns.push(LayoutColumn {
+                name: name.to_owned(),
+                column_type,
+                source,
+            });
+            added.push(columns.len() - 1);
+        }
+    }
+}
+
+/// `"a", "b"`.
+pub fn quoted_list(names: &[String]) -> String {
+    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Nesting;
+    use serde_json::{Value, json};
+
+    fn plan(warehouse: &mut Warehouse, schema: Value, keys: &[&str]) -> (StreamLayout, Vec<String>) {
+        let shape = StreamShape::from_schema(&schema, Nesting::Denest);
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        warehouse.plan_stream("Orders", &shape, &keys, true).unwrap()
+    }
+
+    fn names(layout: &TableLayout) -> Vec<&str> {
+        layout.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn warehouse() -> Warehouse {
+        Warehouse {
+            schema: "shop".into(),
+            ..Warehouse::default()
+        }
+    }
+
+    #[test]
+    fn new_tables_for_a_nested_stream() {
+        let mut warehouse = warehouse();
+        let schema = json!({"properties": {
+            "id": {"type": "integer"},
+            "customer": {"type": "object", "properties": {"Name": {"type": "string"}}},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "sku": {"type": "string"},
+                "discounts": {"type": "array", "items": {"type": "object", "properties": {
+                    "pct": {"type": "number"}}}}}}},
+            "tags": {"type": "array", "items": {"type": "string"}}}});
+        let (layout, statements) = plan(&mut warehouse, schema.clone(), &["id"]);
+        let tables: Vec<&str> = layout.tables.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(tables, ["orders", "orders__items", "orders__items__discounts", "orders__tags"]);
+        assert_eq!(
+            names(&layout.tables[0])[..2],
+            ["id", "customer__name"]
+        );
+        assert_eq!(
+            names(&layout.tables[2])[..4],
+            ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id", "pct"]
+        );
+        assert_eq!(names(&layout.tables[3])[..3], ["_sdc_source_key_id", "_sdc_level_0_id", "value"]);
+        assert_eq!(layout.tables[2].primary_key, ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id"]);
+        assert_eq!(layout.tables[2].root_link, ["_sdc_source_key_id"]);
+        assert!(statements[0].starts_with(r#"create table "shop"."orders" ("id" bigint, "customer__name" text"#));
+        assert!(statements[0].ends_with(r#"primary key ("id"))"#));
+        assert!(statements[1].starts_with(r#"comment on table "shop"."orders" is '{"stream":"Orders","path":[],"key_properties":["id"],"columns":{"id":["id"],"customer__name":["customer","Name"]"#));
+        // The same schema again: nothing to do.
+        let (again, statements) = plan(&mut warehouse, schema, &["id"]);
+        assert!(statements.is_empty(), "{statements:?}");
+        assert_eq!(again.tables[0].columns, layout.tables[0].columns);
+    }
+
+    #[test]
+    fn type_changes_add_suffixed_columns() {
+        let mut warehouse = warehouse();
+        plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
+            "code": {"type": "integer"}, "amount": {"type": "number", "x-sql-datatype": "numeric(12,2)"}}}), &["id"]);
+        let (layout, statements) = plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
+            "code": {"type": "string"}, "amount": {"type": "number", "x-sql-datatype": "numeric(14,2)"},
+            "multi": {"type": ["null", "string", "boolean"]}}}), &["id"]);
+        let root = &layout.tables[0];
+        assert_eq!(
+            statements[0],
+            r#"alter table "shop"."orders" add column "code__st" text, add column "multi__st" text, add column "multi__bo" boolean, alter column "amount" type numeric"#
+        );
+        let code = root.columns.iter().position(|c| c.name == "code").unwrap();
+        assert_eq!(root.columns[code].source, ColumnSource::Unused);
+        assert_eq!(root.field_columns[1], [(Family::Text, root.columns.iter().position(|c| c.name == "code__st").unwrap())]);
+        // Back to integer: the original column is found again.
+        let (layout, _) = plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
+            "code": {"type": "integer"}}}), &["id"]);
+        assert_eq!(layout.tables[0].field_columns[1], [(Family::BigInt, code)]);
+    }
+
+    #[test]
+    fn keys_cannot_change() {
+        let mut warehouse = warehouse();
+        plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"}, "b": {"type": "integer"}}}), &["id"]);
+        let shape = StreamShape::from_schema(
+            &json!({"properties": {"id": {"type": "integer"}, "b": {"type": "integer"}}}),
+            Nesting::Denest,
+        );
+        let error = warehouse
+            .plan_stream("Orders", &shape, &["id".into(), "b".into()], true)
+            .unwrap_err();
+        assert!(matches!(error, DdlError::KeyPropertiesChanged { .. }), "{error}");
+        let shape = StreamShape::from_schema(&json!({"properties": {"id": {"type": "string"}}}), Nesting::Denest);
+        let error = warehouse.plan_stream("Orders", &shape, &["id".into()], true).unwrap_err();
+        assert!(matches!(error, DdlError::KeyTypeChanged { .. }), "{error}");
+        let error = warehouse.plan_stream("Orders", &shape, &["nope".into()], true).unwrap_err();
+        assert!(matches!(error, DdlError::BadKeyProperty { .. }), "{error}");
+    }
+
+    #[test]
+    fn colliding_names() {
+        let mut warehouse = warehouse();
+        let (layout, _) = plan(&mut warehouse, json!({"properties": {"Name": {"type": "string"},
+            "name": {"type": "string"}, "NAME": {"type": "integer"}}}), &[]);
+        assert_eq!(names(&layout.tables[0])[..3], ["name", "name__2", "name__3"]);
+        let other = StreamShape::from_schema(&json!({"properties": {"x": {"type": "string"}}}), Nesting::Denest);
+        let (layout, _) = warehouse.plan_stream("orders", &other, &[], true).unwrap();
+        assert_eq!(layout.tables[0].table, "orders__2");
+    }
+}

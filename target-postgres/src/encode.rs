@@ -1,0 +1,467 @@
+//! JSON values → PostgreSQL COPY text, checked on the way.
+//!
+//! COPY's text format is one line per row, columns separated by tabs, `\N` for NULL, and
+//! backslash escapes for backslash, tab, newline and carriage return. Every value is checked before
+//! it is written, so that a value PostgreSQL would refuse (a NUL byte, `infinity`, a number wider
+//! than its `numeric(p,s)`) is caught here, named, and rejected alone, instead of failing the
+//! whole COPY. Values PostgreSQL accepts are written as the tap sent them: the server does the
+//! parsing, and numbers keep every digit.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use serde_json::{Number, Value};
+
+use crate::column_type::{ColumnType, Family};
+
+/// COPY's NULL.
+pub const NULL: &[u8] = b"\\N";
+
+/// Why a value cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidValue {
+    #[error("text contains a NUL byte, which PostgreSQL cannot store")]
+    NulByte,
+    #[error("a key property must not be null")]
+    NullKey,
+    #[error("{0:?} is not a valid {1}")]
+    Malformed(String, &'static str),
+    #[error("{0} is out of range for {1}")]
+    OutOfRange(String, String),
+    #[error("{value} does not fit {sql_type}")]
+    TooLong { value: String, sql_type: String },
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        expected: &'static str,
+        found: &'static str,
+    },
+}
+
+/// The column family a value naturally belongs to, for a property whose columns cannot hold it.
+pub fn natural_family(value: &Value) -> Option<Family> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(_) => Family::Boolean,
+        Value::Number(number) if integer_i64(number).is_some() => Family::BigInt,
+        Value::Number(_) => Family::Numeric,
+        Value::String(_) => Family::Text,
+        Value::Array(_) | Value::Object(_) => Family::Json,
+    })
+}
+
+/// Which of a property's columns (by family, in order of preference) takes `value`.
+pub fn accepts(family: Family, value: &Value) -> bool {
+    match (family, value) {
+        (_, Value::Null) => false,
+        (Family::Json, _) => true,
+        (Family::Boolean, Value::Bool(_)) => true,
+        (Family::BigInt, Value::Number(number)) => integer_i64(number).is_some(),
+        (Family::Numeric, Value::Number(_)) => true,
+        (Family::Double, Value::Number(number)) => !is_wide_integer(number),
+        (
+            Family::Text | Family::Timestamp | Family::Date | Family::Time | Family::Bytes,
+            Value::String(_),
+        ) => true,
+        (Family::Array, Value::Array(_)) => true,
+        _ => false,
+    }
+}
+
+fn integer_i64(number: &Number) -> Option<i64> {
+    let text = number.as_str();
+    if text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// An integer beyond what a double holds exactly.
+fn is_wide_integer(number: &Number) -> bool {
+    let text = number.as_str();
+    !text.contains(['.', 'e', 'E']) && text.trim_start_matches('-').len() > 15
+}
+
+/// Appends `value` as a COPY text field for a column of `column_type`.
+pub fn write_value(
+    out: &mut Vec<u8>,
+    column_type: &ColumnType,
+    value: &Value,
+) -> Result<(), InvalidValue> {
+    match (column_type.family, value) {
+        (_, Value::Null) => out.extend_from_slice(NULL),
+        (Family::Json, value) => write_json(out, value)?,
+        (Family::Boolean, Value::Bool(flag)) => out.push(if *flag { b't' } else { b'f' }),
+        (Family::BigInt | Family::Numeric | Family::Double, Value::Number(number)) => {
+            check_number(number, column_type)?;
+            out.extend_from_slice(number.as_str().as_bytes());
+        }
+        (Family::Text, Value::String(text)) => {
+            if let Some(limit) = column_type.max_chars() {
+                if text.chars().count() > limit {
+                    return Err(InvalidValue::TooLong {
+                        value: shorten(text),
+                        sql_type: column_type.sql.clone(),
+                    });
+                }
+            }
+            write_text(out, text)?;
+        }
+        (Family::Timestamp, Value::String(text)) => {
+            check_timestamp(text)?;
+            write_text(out, text)?;
+        }
+        (Family::Date, Value::String(text)) => write_text(out, date_part(text)?)?,
+        (Family::Time, Value::String(text)) => {
+            check_time(text)?;
+            write_text(out, text)?;
+        }
+        (Family::Bytes, Value::String(hex)) => {
+            if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(InvalidValue::Malformed(shorten(hex), "hex string"));
+            }
+            // `\x` introduces bytea hex input; the backslash is doubled for COPY.
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(hex.as_bytes());
+        }
+        (Family::Array, Value::Array(elements)) => {
+            let element_type = column_type.sql.trim_end_matches("[]");
+            let mut literal = String::new();
+            write_array_literal(&mut literal, elements, element_type)?;
+            write_text(out, &literal)?;
+        }
+        (_, other) => {
+            return Err(InvalidValue::WrongType {
+                expected: expected_name(column_type.family),
+                found: json_type_name(other),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Appends `text` with COPY's escapes. A NUL byte is refused.
+pub fn write_text(out: &mut Vec<u8>, text: &str) -> Result<(), InvalidValue> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (index, byte) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            0 => return Err(InvalidValue::NulByte),
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..index]);
+        out.extend_from_slice(escaped);
+        start = index + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    Ok(())
+}
+
+/// A JSON value, compact, as jsonb input. `\u0000` is refused: jsonb cannot hold it.
+fn write_json(out: &mut Vec<u8>, value: &Value) -> Result<(), InvalidValue> {
+    if contains_nul(value) {
+        return Err(InvalidValue::NulByte);
+    }
+    let text = serde_json::to_string(value).expect("a JSON value serialises");
+    write_text(out, &text)
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(object) => object
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
+    }
+}
+
+fn check_number(number: &Number, column_type: &ColumnType) -> Result<(), InvalidValue> {
+    let out_of_range = || InvalidValue::OutOfRange(shorten(number.as_str()), column_type.sql.clone());
+    match column_type.family {
+        Family::BigInt => {
+            integer_i64(number).ok_or_else(out_of_range)?;
+        }
+        Family::Double => {
+            let parsed: f64 = number.as_str().parse().map_err(|_| out_of_range())?;
+            let finite = if column_type.sql == "real" {
+                (parsed as f32).is_finite()
+            } else {
+                parsed.is_finite()
+            };
+            if !finite {
+                return Err(out_of_range());
+            }
+        }
+        _ => {
+            let (integer_digits, fraction_digits) = decimal_digits(number.as_str());
+            let (max_integer, max_fraction) = match column_type.numeric_limits() {
+                Some((precision, scale)) => (precision.saturating_sub(scale), scale),
+                // PostgreSQL's own limits for an unconstrained numeric.
+                None => (131_072, 16_383),
+            };
+            if integer_digits > max_integer || fraction_digits > max_fraction {
+                return Err(out_of_range());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Significant digits before and after the decimal point of a JSON number, exponent applied.
+fn decimal_digits(text: &str) -> (u32, u32) {
+    let unsigned = text.trim_start_matches('-');
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().unwrap_or(i64::MAX)),
+        None => (unsigned, 0),
+    };
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{integer}{fraction}");
+    let leading_zeros = digits.len() - digits.trim_start_matches('0').len();
+    let significant = digits.trim_matches('0');
+    if significant.is_empty() {
+        return (0, 0);
+    }
+    // Position of the decimal point within `digits`, after the exponent moves it.
+    let point = integer.len() as i64 + exponent;
+    let first = leading_zeros as i64;
+    let last = first + significant.len() as i64;
+    let integer_digits = (point - first).clamp(0, i64::from(u32::MAX));
+    let fraction_digits = (last - point).clamp(0, i64::from(u32::MAX));
+    (integer_digits as u32, fraction_digits as u32)
+}
+
+/// Accepts what PostgreSQL's `timestamptz` input accepts from taps: RFC 3339, with a space or `T`,
+/// with or without a zone (UTC then). Refuses what it cannot store or would change: `infinity`,
+/// year 0 and BC dates.
+pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .map(|t| t.naive_utc())
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z").map(|t| t.naive_utc()))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
+    match parsed {
+        Ok(timestamp) if (1..=9999).contains(&chrono::Datelike::year(&timestamp)) => Ok(()),
+        Ok(_) => Err(InvalidValue::OutOfRange(shorten(text), "a timestamp".into())),
+        Err(_) if text.contains("infinity") || text.ends_with(" BC") => {
+            Err(InvalidValue::OutOfRange(shorten(text), "a timestamp".into()))
+        }
+        Err(_) => Err(InvalidValue::Malformed(shorten(text), "date-time")),
+    }
+}
+
+/// `YYYY-MM-DD`, also when sent as a midnight date-time (Singer taps often do).
+fn date_part(text: &str) -> Result<&str, InvalidValue> {
+    let date = text.get(..10).unwrap_or(text);
+    let rest = text.get(10..).unwrap_or("");
+    let midnight = rest.is_empty()
+        || (rest.len() > 9 && rest[1..].starts_with("00:00:00") && {
+            let tail = rest[9..].trim_start_matches(['.', '0']);
+            tail.is_empty() || tail == "Z" || tail.starts_with('+') || tail.starts_with('-')
+        });
+    match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+        Ok(parsed) if midnight && (1..=9999).contains(&chrono::Datelike::year(&parsed)) => Ok(date),
+        Ok(_) if midnight => Err(InvalidValue::OutOfRange(shorten(text), "a date".into())),
+        _ if text.contains("infinity") || text.ends_with(" BC") => {
+            Err(InvalidValue::OutOfRange(shorten(text), "a date".into()))
+        }
+        _ => Err(InvalidValue::Malformed(shorten(text), "date")),
+    }
+}
+
+fn check_time(text: &str) -> Result<(), InvalidValue> {
+    if text == "24:00:00" || NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok() {
+        Ok(())
+    } else {
+        Err(InvalidValue::Malformed(shorten(text), "time"))
+    }
+}
+
+/// A PostgreSQL array literal: `{1,NULL,"a \"b\""}`; nested arrays for more dimensions.
+fn write_array_literal(
+    out: &mut String,
+    elements: &[Value],
+    element_type: &str,
+) -> Result<(), InvalidValue> {
+    out.push('{');
+    for (index, element) in elements.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        match element {
+            Value::Null => out.push_str("NULL"),
+            Value::Array(inner) if element_type != "jsonb" => {
+                write_array_literal(out, inner, element_type)?;
+            }
+            Value::Bool(flag) => out.push_str(if *flag { "t" } else { "f" }),
+            Value::Number(number) => out.push_str(number.as_str()),
+            Value::String(text) => quote_array_element(out, text)?,
+            other => {
+                if contains_nul(other) {
+                    return Err(InvalidValue::NulByte);
+                }
+                quote_array_element(out, &other.to_string())?;
+            }
+        }
+    }
+    out.push('}');
+    Ok(())
+}
+
+fn quote_array_element(out: &mut String, text: &str) -> Result<(), InvalidValue> {
+    if text.contains('\0') {
+        return Err(InvalidValue::NulByte);
+    }
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Ok(())
+}
+
+fn expected_name(family: Family) -> &'static str {
+    match family {
+        Family::Boolean => "a boolean",
+        Family::BigInt | Family::Numeric | Family::Double => "a number",
+        Family::Array => "an array",
+        Family::Json => "a JSON value",
+        _ => "a string",
+    }
+}
+
+pub fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A value as shown in an error: at most 80 characters.
+pub fn shorten(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn encode(sql: &str, value: Value) -> Result<String, InvalidValue> {
+        let column_type = ColumnType::new(sql, Family::of_sql_type(sql));
+        let mut out = Vec::new();
+        write_value(&mut out, &column_type, &value)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    fn number(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn text_is_escaped_and_nul_refused() {
+        assert_eq!(encode("text", json!("a\tb\nc\\d\re")).unwrap(), "a\\tb\\nc\\\\d\\re");
+        assert_eq!(encode("text", json!("naïve ☃")).unwrap(), "naïve ☃");
+        assert_eq!(encode("text", json!("a\0b")), Err(InvalidValue::NulByte));
+        assert_eq!(encode("jsonb", json!({"a": "x\0"})), Err(InvalidValue::NulByte));
+        assert_eq!(encode("text", Value::Null).unwrap(), "\\N");
+        assert!(matches!(
+            encode("character varying(3)", json!("abcd")),
+            Err(InvalidValue::TooLong { .. })
+        ));
+        assert_eq!(encode("character varying(3)", json!("äbc")).unwrap(), "äbc");
+    }
+
+    #[test]
+    fn numbers_keep_their_digits_and_must_fit() {
+        assert_eq!(encode("numeric", number("1.10")).unwrap(), "1.10");
+        assert_eq!(
+            encode("numeric", number("123456789012345678901234567890.5")).unwrap(),
+            "123456789012345678901234567890.5"
+        );
+        assert_eq!(encode("numeric(12,2)", number("9999999999.99")).unwrap(), "9999999999.99");
+        assert_eq!(encode("numeric(12,2)", number("1.50")).unwrap(), "1.50");
+        assert!(encode("numeric(12,2)", number("99999999999.5")).is_err());
+        assert!(encode("numeric(12,2)", number("1.005")).is_err());
+        assert_eq!(encode("numeric(12,2)", number("1.2e3")).unwrap(), "1.2e+3");
+        assert_eq!(encode("bigint", number("-9223372036854775808")).unwrap(), "-9223372036854775808");
+        assert!(encode("bigint", number("9223372036854775808")).is_err());
+        assert!(encode("double precision", number("1e400")).is_err());
+        assert!(encode("real", number("1e39")).is_err());
+        assert_eq!(encode("double precision", number("0.1")).unwrap(), "0.1");
+        assert_eq!(decimal_digits("0.00012"), (0, 5));
+        assert_eq!(decimal_digits("1200"), (4, 0));
+        assert_eq!(decimal_digits("1.5e-3"), (0, 4));
+        assert_eq!(decimal_digits("0"), (0, 0));
+    }
+
+    #[test]
+    fn temporal_values() {
+        assert!(encode("timestamp with time zone", json!("2026-11-21T10:00:00.123456Z")).is_ok());
+        assert!(encode("timestamp with time zone", json!("2026-11-21T10:00:00+05:30")).is_ok());
+        assert!(encode("timestamp with time zone", json!("2026-11-21 10:00:00")).is_ok());
+        assert!(matches!(
+            encode("timestamp with time zone", json!("infinity")),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert!(matches!(
+            encode("timestamp with time zone", json!("0000-01-01T00:00:00Z")),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert!(matches!(
+            encode("timestamp with time zone", json!("yesterday")),
+            Err(InvalidValue::Malformed(..))
+        ));
+        assert_eq!(encode("date", json!("2026-11-21")).unwrap(), "2026-11-21");
+        assert_eq!(encode("date", json!("2026-11-21T00:00:00+00:00")).unwrap(), "2026-11-21");
+        assert!(encode("date", json!("2026-11-21T10:00:00Z")).is_err());
+        assert!(encode("time without time zone", json!("23:59:59.5")).is_ok());
+        assert!(encode("time without time zone", json!("25:00")).is_err());
+    }
+
+    #[test]
+    fn other_types() {
+        assert_eq!(encode("boolean", json!(true)).unwrap(), "t");
+        assert_eq!(encode("bytea", json!("00ff")).unwrap(), "\\\\x00ff");
+        assert!(encode("bytea", json!("0g")).is_err());
+        assert_eq!(
+            encode("jsonb", json!({"a": [1, "x\ty"]})).unwrap(),
+            r#"{"a":[1,"x\\ty"]}"#
+        );
+        assert_eq!(
+            encode("integer[]", json!([[1, 2], [null, 4]])).unwrap(),
+            "{{1,2},{NULL,4}}"
+        );
+        assert_eq!(
+            encode("text[]", json!(["a\"b", "c\\d"])).unwrap(),
+            r#"{"a\\"b","c\\\\d"}"#
+        );
+        assert!(matches!(
+            encode("boolean", json!("yes")),
+            Err(InvalidValue::WrongType { .. })
+        ));
+    }
+
+    #[test]
+    fn routing() {
+        assert!(accepts(Family::BigInt, &number("12")));
+        assert!(!accepts(Family::BigInt, &number("12.5")));
+        assert!(!accepts(Family::BigInt, &number("99999999999999999999")));
+        assert!(accepts(Family::Numeric, &number("99999999999999999999")));
+        assert_eq!(natural_family(&number("99999999999999999999")), Some(Family::Numeric));
+        assert_eq!(natural_family(&json!("x")), Some(Family::Text));
+        assert!(accepts(Family::Json, &json!({"a": 1})));
+    }
+}

@@ -1,0 +1,483 @@
+//! The loader thread: the only owner of the warehouse connection.
+//!
+//! ```text
+//!  stdin ─▶ main thread: parse, validate, de-nest, encode COPY rows ──Command──▶ loader thread:
+//!           (per-stream buffers)                          bounded channel    COPY, merge, commit,
+//!                                                                            then print STATE
+//! ```
+//!
+//! Commands run in the order they were sent, each in its own transaction, so a STATE sent after a
+//! batch is printed only once that batch is committed. A batch goes straight into its tables with
+//! COPY when nothing in them can conflict (a table this run created, or one that was empty);
+//! otherwise it is copied into a temporary staging table and merged: an upsert on the key that
+//! keeps the newest row per key (`_sdc_sequence`), then the child rows of every upserted parent are
+//! replaced. If a straight COPY meets an existing key after all, the transaction is rolled back and
+//! the batch merged instead.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io::{self, BufWriter, Stdout, Write};
+use std::time::Instant;
+
+use common::MessageWriter;
+use crossbeam_channel::Receiver;
+use postgres::error::SqlState;
+use postgres::{Client, Transaction};
+use serde_json::Value;
+use tracing::{debug, info};
+
+use crate::Error;
+use crate::batch::TableBuffer;
+use crate::ddl::quoted_list;
+use crate::naming::{qualified, quote};
+
+/// What the loader is asked to do.
+#[derive(Debug)]
+pub enum Command {
+    /// DDL bringing a stream's tables to its latest SCHEMA, in one transaction.
+    Execute {
+        stream: String,
+        statements: Vec<String>,
+    },
+    Load(Load),
+    ActivateVersion(ActivateVersion),
+    /// A STATE whose data is all committed already.
+    EmitState(Value),
+}
+
+/// One batch of one stream: every table's rows, loaded in one transaction.
+#[derive(Debug)]
+pub struct Load {
+    pub stream: String,
+    /// The root table first.
+    pub tables: Vec<TableLoad>,
+    pub has_key: bool,
+    pub has_deletes: bool,
+    /// Printed (and stored in the state table) once this batch is committed.
+    pub state: Option<Value>,
+}
+
+/// The rows for one table.
+#[derive(Debug)]
+pub struct TableLoad {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub primary_key: Vec<String>,
+    /// Columns linking a row to its root record (see `ddl::TableLayout::root_link`).
+    pub root_link: Vec<String>,
+    pub created_now: bool,
+    pub buffer: TableBuffer,
+}
+
+/// Rows of versions older than `version` are deleted or marked deleted.
+#[derive(Debug)]
+pub struct ActivateVersion {
+    pub stream: String,
+    pub tables: Vec<String>,
+    pub version: u64,
+}
+
+/// What the loader needs from the config.
+#[derive(Debug, Clone)]
+pub struct LoaderConfig {
+    pub schema: String,
+    pub hard_delete: bool,
+    pub state_table: Option<String>,
+}
+
+/// Rows loaded per table, for the run's summary.
+pub type LoadSummary = BTreeMap<String, u64>;
+
+/// The loader: a connection, the config, and what it has learnt about the tables.
+pub struct Loader {
+    client: Client,
+    config: LoaderConfig,
+    /// Stdout, not locked: the writer moves to the loader thread.
+    out: MessageWriter<BufWriter<Stdout>>,
+    /// Root tables a batch may be copied into directly.
+    direct: HashMap<String, bool>,
+    /// Staging tables of this session and the columns they were made with.
+    staged: HashMap<String, Vec<String>>,
+    summary: LoadSummary,
+}
+
+impl fmt::Debug for Loader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loader")
+            .field("config", &self.config)
+            .field("direct", &self.direct)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    pub fn new(client: Client, config: LoaderConfig) -> Self {
+        Self {
+            client,
+            config,
+            out: MessageWriter::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
+            direct: HashMap::new(),
+            staged: HashMap::new(),
+            summary: LoadSummary::new(),
+        }
+    }
+
+    /// Runs commands until the sender hangs up; stops at the first failure.
+    pub fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
+        for command in commands {
+            match command {
+                Command::Execute { stream, statements } => self.execute(&stream, &statements)?,
+                Command::Load(load) => self.load(load)?,
+                Command::ActivateVersion(activate) => self.activate_version(&activate)?,
+                Command::EmitState(state) => {
+                    if self.config.state_table.is_some() {
+                        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+                        save_state(&mut transaction, &self.config, &state)?;
+                        transaction.commit().map_err(db("commit of the state table"))?;
+                    }
+                    self.out.write_state_value(&state)?;
+                }
+            }
+        }
+        self.out.flush()?;
+        Ok(self.summary)
+    }
+
+    fn execute(&mut self, stream: &str, statements: &[String]) -> Result<(), Error> {
+        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+        for statement in statements {
+            debug!(stream, statement, "ddl");
+            transaction
+                .batch_execute(statement)
+                .map_err(|source| Error::Ddl {
+                    stream: stream.to_owned(),
+                    statement: statement.clone(),
+                    source,
+                })?;
+        }
+        transaction.commit().map_err(db("commit of table changes"))
+    }
+
+    fn load(&mut self, load: Load) -> Result<(), Error> {
+        let started = Instant::now();
+        let root = &load.tables[0];
+        let direct = !load.has_key || (!load.has_deletes && self.may_copy_directly(root)?);
+        let mode = if direct {
+            match self.load_directly(&load) {
+                Err(error) if load.has_key && error.is_unique_violation() => {
+                    debug!(stream = load.stream, "existing keys met: merging instead");
+                    self.direct.insert(root.table.clone(), false);
+                    self.load_merging(&load)?;
+                    "merge"
+                }
+                result => {
+                    result?;
+                    "copy"
+                }
+            }
+        } else {
+            self.load_merging(&load)?;
+            "merge"
+        };
+        for table in &load.tables {
+            *self.summary.entry(table.table.clone()).or_default() += table.buffer.rows;
+        }
+        debug!(
+            stream = load.stream,
+            rows = load.tables[0].buffer.rows,
+            mode,
+            ms = started.elapsed().as_millis() as u64,
+            "batch committed"
+        );
+        if let Some(state) = &load.state {
+            self.out.write_state_value(state)?;
+        }
+        Ok(())
+    }
+
+    /// Whether a root table can take rows without a merge: created by this run, or empty.
+    fn may_copy_directly(&mut self, root: &TableLoad) -> Result<bool, Error> {
+        if let Some(&direct) = self.direct.get(&root.table) {
+            return Ok(direct);
+        }
+        let direct = root.created_now || {
+            let sql = format!(
+                "select not exists (select from {})",
+                qualified(&self.config.schema, &root.table)
+            );
+            self.client
+                .query_one(&sql, &[])
+                .map_err(db("checking whether a table is empty"))?
+                .get(0)
+        };
+        self.direct.insert(root.table.clone(), direct);
+        Ok(direct)
+    }
+
+    fn load_directly(&mut self, load: &Load) -> Result<(), Error> {
+        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+        for table in &load.tables {
+            let target = qualified(&self.config.schema, &table.table);
+            copy_rows(&mut transaction, &load.stream, &target, table)?;
+        }
+        if let Some(state) = &load.state {
+            save_state(&mut transaction, &self.config, state)?;
+        }
+        transaction.commit().map_err(db("commit"))
+    }
+
+    fn load_merging(&mut self, load: &Load) -> Result<(), Error> {
+        let schema = self.config.schema.clone();
+        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+        for table in &load.tables {
+            if self.staged.get(&table.table) != Some(&table.columns) {
+                // A new or changed table: (re)make its staging table like it.
+                let sql = format!(
+                    "drop table if exists pg_temp.{name}; \
+                     create temp table {name} (like {target}) on commit delete rows",
+                    name = quote(&table.table),
+                    target = qualified(&schema, &table.table),
+                );
+                transaction.batch_execute(&sql).map_err(db("creating a staging table"))?;
+            }
+            let staging = qualified("pg_temp", &table.table);
+            copy_rows(&mut transaction, &load.stream, &staging, table)?;
+        }
+        let merging = |what: &str| {
+            let what = format!("merging stream {} ({what})", load.stream);
+            move |source| Error::Database { what, source }
+        };
+        for statement in merge_statements(&schema, load, self.config.hard_delete) {
+            debug!(stream = load.stream, statement, "merge");
+            transaction.batch_execute(&statement).map_err(merging(&statement))?;
+        }
+        if let Some(state) = &load.state {
+            save_state(&mut transaction, &self.config, state)?;
+        }
+        transaction.commit().map_err(db("commit"))?;
+        for table in &load.tables {
+            self.staged.insert(table.table.clone(), table.columns.clone());
+        }
+        Ok(())
+    }
+
+    fn activate_version(&mut self, activate: &ActivateVersion) -> Result<(), Error> {
+        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+        let mut removed = 0;
+        for table in &activate.tables {
+            let target = qualified(&self.config.schema, table);
+            let version = activate.version as i64;
+            let sql = if self.config.hard_delete {
+                format!("delete from {target} where _sdc_table_version < $1")
+            } else {
+                format!(
+                    "update {target} set _sdc_deleted_at = now() \
+                     where _sdc_table_version < $1 and _sdc_deleted_at is null"
+                )
+            };
+            removed += transaction
+                .execute(&sql, &[&version])
+                .map_err(db("removing rows of older versions"))?;
+        }
+        transaction.commit().map_err(db("commit"))?;
+        info!(
+            stream = activate.stream,
+            version = activate.version,
+            rows = removed,
+            hard = self.config.hard_delete,
+            "older versions removed"
+        );
+        Ok(())
+    }
+}
+
+/// The statements that merge a staged batch into its tables.
+fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String> {
+    let root = &load.tables[0];
+    let target = qualified(schema, &root.table);
+    let staging = qualified("pg_temp", &root.table);
+    let keys = quoted_list(&root.primary_key);
+    let columns = quoted_list(&root.columns);
+    let updates: Vec<String> = root
+        .columns
+        .iter()
+        .filter(|c| !root.primary_key.contains(c))
+        .map(|c| format!("{0} = excluded.{0}", quote(c)))
+        .collect();
+    let mut statements = vec![format!(
+        "insert into {target} ({columns}) \
+         select distinct on ({keys}) {columns} from {staging} order by {keys}, _sdc_sequence desc \
+         on conflict ({keys}) do update set {}",
+        updates.join(", ")
+    )];
+    if hard_delete && load.has_deletes {
+        statements.push(format!(
+            "delete from {target} t using (select distinct {keys} from {staging}) s \
+             where {} and t._sdc_deleted_at is not null",
+            join_condition("t", &root.primary_key, "s", &root.primary_key)
+        ));
+    }
+    for child in &load.tables[1..] {
+        let child_target = qualified(schema, &child.table);
+        let child_staging = qualified("pg_temp", &child.table);
+        let child_columns = quoted_list(&child.columns);
+        let link = join_condition("c", &child.root_link, "s", &root.primary_key);
+        statements.push(format!(
+            "delete from {child_target} c using (select distinct {keys} from {staging}) s where {link}"
+        ));
+        // Only the rows of the record that won its key (and was not hard-deleted).
+        let winner = join_condition("c", &child.root_link, "t", &root.primary_key);
+        let prefixed: Vec<String> = child.columns.iter().map(|c| format!("c.{}", quote(c))).collect();
+        statements.push(format!(
+            "insert into {child_target} ({child_columns}) select {} from {child_staging} c \
+             where exists (select from {target} t where {winner} and t._sdc_sequence = c._sdc_sequence)",
+            prefixed.join(", ")
+        ));
+    }
+    statements
+}
+
+/// `a."x" = b."y" and …`, pairing the two column lists.
+fn join_condition(left: &str, left_columns: &[String], right: &str, right_columns: &[String]) -> String {
+    left_columns
+        .iter()
+        .zip(right_columns)
+        .map(|(l, r)| format!("{left}.{} = {right}.{}", quote(l), quote(r)))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// COPYs one table's buffered rows into `target`. A refused row is named by its input line.
+fn copy_rows(
+    transaction: &mut Transaction<'_>,
+    stream: &str,
+    target: &str,
+    table: &TableLoad,
+) -> Result<(), Error> {
+    if table.buffer.rows == 0 {
+        return Ok(());
+    }
+    let sql = format!("copy {target} ({}) from stdin", quoted_list(&table.columns));
+    let copy_error = |source: postgres::Error| {
+        let line = source
+            .as_db_error()
+            .and_then(|db| db.where_())
+            .and_then(copy_line)
+            .and_then(|row| table.buffer.lines.get(row.checked_sub(1)?))
+            .copied();
+        Error::Copy {
+            stream: stream.to_owned(),
+            table: table.table.clone(),
+            line,
+            source,
+        }
+    };
+    let mut writer = transaction.copy_in(&sql).map_err(copy_error)?;
+    let written = writer.write_all(&table.buffer.data);
+    let finished = writer.finish().map_err(copy_error)?;
+    written?;
+    debug_assert_eq!(finished, table.buffer.rows);
+    Ok(())
+}
+
+/// The row number in a COPY error's context: `COPY orders, line 3, column id: "x"`.
+fn copy_line(context: &str) -> Option<usize> {
+    let rest = &context[context.find(", line ")? + 7..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Stores `state` in the state table, in the caller's transaction.
+fn save_state(
+    transaction: &mut Transaction<'_>,
+    config: &LoaderConfig,
+    state: &Value,
+) -> Result<(), Error> {
+    let Some(table) = &config.state_table else {
+        return Ok(());
+    };
+    let sql = format!(
+        "insert into {} (id, value, updated_at) values ('state', $1::text::jsonb, now()) \
+         on conflict (id) do update set value = excluded.value, updated_at = excluded.updated_at",
+        qualified(&config.schema, table)
+    );
+    transaction
+        .execute(&sql, &[&state.to_string()])
+        .map_err(db("saving the state"))?;
+    Ok(())
+}
+
+/// The DDL of the state table.
+pub fn state_table_ddl(schema: &str, table: &str) -> String {
+    format!(
+        "create table if not exists {} (id text primary key, value jsonb not null, \
+         updated_at timestamp with time zone not null)",
+        qualified(schema, table)
+    )
+}
+
+fn db(what: &'static str) -> impl Fn(postgres::Error) -> Error {
+    move |source| Error::Database {
+        what: what.into(),
+        source,
+    }
+}
+
+impl Error {
+    /// A COPY that met an existing key.
+    fn is_unique_violation(&self) -> bool {
+        matches!(self, Error::Copy { source, .. } if source.code() == Some(&SqlState::UNIQUE_VIOLATION))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_error_context() {
+        assert_eq!(copy_line("COPY orders, line 3, column id: \"x\""), Some(3));
+        assert_eq!(copy_line("COPY orders, line 12"), Some(12));
+        assert_eq!(copy_line("SQL statement"), None);
+    }
+
+    #[test]
+    fn merge_sql() {
+        let table = |name: &str, columns: &[&str], key: &[&str], link: &[&str]| TableLoad {
+            table: name.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            primary_key: key.iter().map(|c| c.to_string()).collect(),
+            root_link: link.iter().map(|c| c.to_string()).collect(),
+            created_now: false,
+            buffer: TableBuffer::default(),
+        };
+        let load = Load {
+            stream: "orders".into(),
+            tables: vec![
+                table("orders", &["id", "name", "_sdc_sequence"], &["id"], &["id"]),
+                table(
+                    "orders__items",
+                    &["_sdc_source_key_id", "_sdc_level_0_id", "sku", "_sdc_sequence"],
+                    &["_sdc_source_key_id", "_sdc_level_0_id"],
+                    &["_sdc_source_key_id"],
+                ),
+            ],
+            has_key: true,
+            has_deletes: true,
+            state: None,
+        };
+        let statements = merge_statements("s", &load, true);
+        assert_eq!(
+            statements[0],
+            r#"insert into "s"."orders" ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "pg_temp"."orders" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
+        );
+        assert!(statements[1].starts_with(r#"delete from "s"."orders" t using"#));
+        assert_eq!(
+            statements[2],
+            r#"delete from "s"."orders__items" c using (select distinct "id" from "pg_temp"."orders") s where c."_sdc_source_key_id" = s."id""#
+        );
+        assert!(statements[3].ends_with(
+            r#"where exists (select from "s"."orders" t where c."_sdc_source_key_id" = t."id" and t._sdc_sequence = c._sdc_sequence)"#
+        ));
+    }
+}

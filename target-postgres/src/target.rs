@@ -1,0 +1,550 @@
+//! The message loop: what each Singer message does to the warehouse.
+//!
+//! Runs on the main thread: reads stdin, keeps each stream's shape, layout, validator and buffered
+//! rows, and sends DDL, batches and STATEs to the loader thread (`load`) in the order they must
+//! take effect. It plans DDL against its own model of the warehouse (`ddl::Warehouse`), so it never
+//! waits for the database except when the channel is full.
+//!
+//! On bad input the target first sends everything valid it has buffered, with the STATEs that
+//! covers, waits for the loader to commit it, and only then stops with the error.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use common::message::{ActivateVersionMessage, RecordMessage, SchemaMessage};
+use common::{Message, MessageReader};
+use crossbeam_channel::{Sender, bounded};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::Error;
+use crate::batch::{EncodeError, RecordMeta, StreamBatch, TableBuffer};
+use crate::check::check_permissions;
+use crate::config::{InvalidRecords, TargetConfig};
+use crate::connection::connect;
+use crate::ddl::{StreamLayout, Warehouse, read_warehouse};
+use crate::denest::{DELETED_AT, StreamShape};
+use crate::encode::{check_timestamp, shorten, write_text};
+use crate::load::{
+    ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad, state_table_ddl,
+};
+use crate::naming::{canonical_name, qualified, quote};
+use crate::state::PendingStates;
+use crate::validate::RecordValidator;
+
+/// Where records that cannot be loaded go with `invalid_records: "reject"`.
+pub const REJECTED_TABLE: &str = "_sdc_rejected";
+
+const REJECTED_COLUMNS: [&str; 5] = ["stream", "line", "reason", "record", "rejected_at"];
+
+/// Commands in flight between the threads: enough to overlap parsing with loading, few enough to
+/// bound memory to a few batches.
+const CHANNEL_CAPACITY: usize = 2;
+
+/// The running target.
+#[derive(Debug)]
+pub struct Target {
+    config: TargetConfig,
+    warehouse: Warehouse,
+    streams: HashMap<String, Stream>,
+    rejects: Rejects,
+    states: PendingStates,
+    commands: Option<Sender<Command>>,
+    loader: Option<JoinHandle<Result<LoadSummary, Error>>>,
+    clock: Clock,
+}
+
+/// What the target knows of one stream.
+#[derive(Debug)]
+struct Stream {
+    schema: Value,
+    key_properties: Vec<String>,
+    shape: StreamShape,
+    layout: StreamLayout,
+    validator: Option<RecordValidator>,
+    batch: StreamBatch,
+    /// When the current batch began, as `_sdc_batched_at`.
+    batched_at: String,
+    records: u64,
+}
+
+/// Rejected records waiting to be stored.
+#[derive(Debug, Default)]
+struct Rejects {
+    buffer: TableBuffer,
+    first_line: Option<u64>,
+    count: u64,
+}
+
+impl Target {
+    /// Connects, checks ownership and permissions, creates the schema, reads its tables and starts
+    /// the loader thread.
+    pub fn start(config: TargetConfig) -> Result<Self, Error> {
+        let schema = config.schema();
+        let mut client = connect(&config.connection)?;
+        let report = check_permissions(&mut client, &schema)?;
+        if !report.problems.is_empty() {
+            return Err(Error::Permissions {
+                schema,
+                problems: report.problems,
+            });
+        }
+        let state_table = config.state_table.as_deref().map(canonical_name);
+        let mut setup = vec![format!("create schema if not exists {}", quote(&schema))];
+        if config.invalid_records == InvalidRecords::Reject {
+            setup.push(format!(
+                "create table if not exists {} (stream text not null, line bigint, \
+                 reason text not null, record text, rejected_at timestamp with time zone not null)",
+                qualified(&schema, REJECTED_TABLE)
+            ));
+        }
+        if let Some(table) = &state_table {
+            setup.push(state_table_ddl(&schema, table));
+        }
+        client
+            .batch_execute(&setup.join(";\n"))
+            .map_err(|source| Error::Database {
+                what: format!("creating schema {}", quote(&schema)),
+                source,
+            })?;
+        let reserved = [Some(REJECTED_TABLE.to_owned()), state_table.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let warehouse =
+            read_warehouse(&mut client, &schema, reserved).map_err(|source| Error::Database {
+                what: "reading the warehouse tables".into(),
+                source,
+            })?;
+        info!(
+            warehouse = %config.connection,
+            schema,
+            tables = warehouse.tables.len(),
+            "connected"
+        );
+        let loader = Loader::new(
+            client,
+            LoaderConfig {
+                schema,
+                hard_delete: config.hard_delete,
+                state_table,
+            },
+        );
+        let (sender, receiver) = bounded(CHANNEL_CAPACITY);
+        let handle = std::thread::Builder::new()
+            .name("loader".into())
+            .spawn(move || loader.run(receiver))?;
+        Ok(Self {
+            config,
+            warehouse,
+            streams: HashMap::new(),
+            rejects: Rejects::default(),
+            states: PendingStates::default(),
+            commands: Some(sender),
+            loader: Some(handle),
+            clock: Clock::default(),
+        })
+    }
+
+    /// Reads every message of `input`, then commits what is left and prints the last STATE.
+    pub fn consume(mut self, input: impl BufRead) -> Result<(), Error> {
+        for item in MessageReader::new(input) {
+            let handled = item
+                .map_err(Error::from)
+                .and_then(|(line, message)| self.handle(line, message));
+            if let Err(error) = handled {
+                return self.stop(Some(error));
+            }
+        }
+        self.stop(None)
+    }
+
+    fn handle(&mut self, line: u64, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Schema(schema) => self.on_schema(line, schema),
+            Message::Record(record) => self.on_record(line, record),
+            Message::State(state) => {
+                self.states.push(line, state.value);
+                self.flush(Vec::new())
+            }
+            Message::ActivateVersion(activate) => self.on_activate_version(line, activate),
+        }
+    }
+
+    fn on_schema(&mut self, line: u64, message: SchemaMessage) -> Result<(), Error> {
+        let SchemaMessage {
+            stream: name,
+            schema,
+            key_properties,
+            ..
+        } = message;
+        if let Some(stream) = self.streams.get(&name) {
+            if stream.schema == schema && stream.key_properties == key_properties {
+                return Ok(());
+            }
+            // Rows buffered so far were encoded for the old layout.
+            self.flush(vec![name.clone()])?;
+        }
+        let shape = StreamShape::from_schema(&schema, self.config.nesting_for(&name));
+        let validator = if self.config.validate_records {
+            match RecordValidator::new(&schema) {
+                Ok(validator) => Some(validator),
+                Err(reason) => {
+                    warn!(stream = name, reason, "SCHEMA is not a valid JSON Schema: records are not validated");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let layout = self.plan(line, &name, &shape, &key_properties)?;
+        let tables = shape.tables.len();
+        let records = self.streams.get(&name).map_or(0, |s| s.records);
+        self.streams.insert(
+            name,
+            Stream {
+                schema,
+                key_properties,
+                shape,
+                layout,
+                validator,
+                batch: StreamBatch::new(tables),
+                batched_at: String::new(),
+                records,
+            },
+        );
+        Ok(())
+    }
+
+    /// Plans a stream's tables and sends the DDL.
+    fn plan(
+        &mut self,
+        line: u64,
+        name: &str,
+        shape: &StreamShape,
+        key_properties: &[String],
+    ) -> Result<StreamLayout, Error> {
+        let (layout, statements) = self
+            .warehouse
+            .plan_stream(name, shape, key_properties, self.config.add_metadata_columns)
+            .map_err(|source| Error::Schema {
+                line,
+                stream: name.to_owned(),
+                source,
+            })?;
+        if !statements.is_empty() {
+            self.send(Command::Execute {
+                stream: name.to_owned(),
+                statements,
+            })?;
+        }
+        Ok(layout)
+    }
+
+    fn on_record(&mut self, line: u64, message: RecordMessage) -> Result<(), Error> {
+        let RecordMessage {
+            stream: name,
+            record,
+            version,
+            time_extracted,
+        } = message;
+        let record = Value::Object(record);
+        let Some(stream) = self.streams.get(&name) else {
+            return Err(Error::RecordBeforeSchema { line, stream: name });
+        };
+        if let Some(violation) = stream.validator.as_ref().and_then(|v| v.check(&record).err()) {
+            let property = violation.path.trim_start_matches('/').replace('/', ".");
+            return self.invalid(line, &name, &record, property, violation.message);
+        }
+        let deleted_at = match record.get(DELETED_AT) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) if check_timestamp(text).is_ok() => Some(text.as_str()),
+            Some(other) => {
+                let reason = format!("{} is not a date-time", shorten(&other.to_string()));
+                return self.invalid(line, &name, &record, DELETED_AT.into(), reason);
+            }
+        };
+        let extracted_at = time_extracted
+            .as_deref()
+            .filter(|text| check_timestamp(text).is_ok());
+        let sequence = self.clock.tick();
+        loop {
+            let stream = self.streams.get_mut(&name).expect("checked above");
+            if stream.batch.is_empty() {
+                stream.batched_at = self.clock.now.clone();
+            }
+            let meta = RecordMeta {
+                line,
+                extracted_at,
+                received_at: &self.clock.now,
+                batched_at: &stream.batched_at,
+                sequence,
+                version,
+                deleted_at,
+            };
+            let added = stream.batch.add_record(
+                &stream.shape,
+                &stream.layout,
+                &stream.key_properties,
+                &record,
+                &meta,
+            );
+            match added {
+                Ok(()) => {
+                    stream.records += 1;
+                    break;
+                }
+                Err(EncodeError::Invalid { path, reason }) => {
+                    return self.invalid(line, &name, &record, path.join("."), reason.to_string());
+                }
+                Err(EncodeError::NeedsColumn {
+                    table,
+                    field,
+                    column_type,
+                }) => self.add_column(line, &name, table, field, column_type)?,
+            }
+        }
+        let stream = &self.streams[&name];
+        if stream.batch.records >= self.config.batch_size_rows
+            || stream.batch.bytes() as u64 >= self.config.max_batch_bytes
+        {
+            // With it go the other streams' rows a held STATE waits for.
+            let mut names = vec![name.clone()];
+            if let Some(newest) = self.states.newest_line() {
+                names.extend(
+                    self.streams
+                        .iter()
+                        .filter(|(other, s)| **other != name && s.batch.first_line.is_some_and(|l| l < newest))
+                        .map(|(other, _)| other.clone()),
+                );
+            }
+            self.flush(names)?;
+        }
+        Ok(())
+    }
+
+    /// A value none of its property's columns can hold: flush, then add a column of its type.
+    fn add_column(
+        &mut self,
+        line: u64,
+        name: &str,
+        table: usize,
+        field: usize,
+        column_type: crate::column_type::ColumnType,
+    ) -> Result<(), Error> {
+        self.flush(vec![name.to_owned()])?;
+        let stream = self.streams.get_mut(name).expect("the stream exists");
+        let field = &mut stream.shape.tables[table].fields[field];
+        info!(
+            stream = name,
+            property = field.path.join("."),
+            sql_type = column_type.sql,
+            "a value of another type: adding a column"
+        );
+        field.types.push(column_type);
+        let shape = stream.shape.clone();
+        let keys = stream.key_properties.clone();
+        let layout = self.plan(line, name, &shape, &keys)?;
+        self.streams.get_mut(name).expect("the stream exists").layout = layout;
+        Ok(())
+    }
+
+    /// A record that cannot be loaded: rejected, or the end of the run.
+    fn invalid(
+        &mut self,
+        line: u64,
+        stream: &str,
+        record: &Value,
+        property: String,
+        reason: String,
+    ) -> Result<(), Error> {
+        if self.config.invalid_records == InvalidRecords::Fail {
+            return Err(Error::InvalidRecord {
+                line,
+                stream: stream.to_owned(),
+                property,
+                reason,
+            });
+        }
+        warn!(line, stream, property, reason, "record rejected");
+        let rejects = &mut self.rejects;
+        let buffer = &mut rejects.buffer;
+        buffer.begin_row(line);
+        let reason = format!("{property}: {reason}").replace('\0', "\\0");
+        let fields = [
+            stream.replace('\0', "\\0"),
+            line.to_string(),
+            reason,
+            record.to_string(),
+            self.clock.now.clone(),
+        ];
+        for (index, field) in fields.iter().enumerate() {
+            if index > 0 {
+                buffer.data.push(b'\t');
+            }
+            write_text(&mut buffer.data, field).expect("NUL bytes were replaced");
+        }
+        buffer.end_row();
+        rejects.first_line.get_or_insert(line);
+        rejects.count += 1;
+        Ok(())
+    }
+
+    fn on_activate_version(&mut self, line: u64, message: ActivateVersionMessage) -> Result<(), Error> {
+        let Some(stream) = self.streams.get(&message.stream) else {
+            warn!(line, stream = message.stream, "ACTIVATE_VERSION for a stream without SCHEMA: ignored");
+            return Ok(());
+        };
+        let tables = stream.layout.tables.iter().map(|t| t.table.clone()).collect();
+        self.flush(vec![message.stream.clone()])?;
+        self.send(Command::ActivateVersion(ActivateVersion {
+            stream: message.stream,
+            tables,
+            version: message.version,
+        }))
+    }
+
+    /// Sends the named streams' batches (and any rejects) to the loader, with the newest STATE
+    /// that no longer waits for a buffered record. With no batches, sends that STATE alone.
+    fn flush(&mut self, names: Vec<String>) -> Result<(), Error> {
+        let mut loads: Vec<Load> = Vec::new();
+        if self.rejects.count > 0 {
+            loads.push(self.take_rejects());
+        }
+        for name in names {
+            if let Some(load) = self.take_batch(&name) {
+                loads.push(load);
+            }
+        }
+        let oldest = self
+            .streams
+            .values()
+            .filter_map(|s| s.batch.first_line)
+            .chain(self.rejects.first_line)
+            .min();
+        let state = self.states.release(oldest);
+        match loads.last_mut() {
+            Some(last) => last.state = state,
+            None => {
+                if let Some(state) = state {
+                    self.send(Command::EmitState(state))?;
+                }
+            }
+        }
+        for load in loads {
+            self.send(Command::Load(load))?;
+        }
+        Ok(())
+    }
+
+    fn take_batch(&mut self, name: &str) -> Option<Load> {
+        let stream = self.streams.get_mut(name)?;
+        if stream.batch.is_empty() {
+            return None;
+        }
+        let batch = stream.batch.take();
+        let tables = stream
+            .layout
+            .tables
+            .iter()
+            .zip(batch.tables)
+            .map(|(layout, buffer)| TableLoad {
+                table: layout.table.clone(),
+                columns: layout.columns.iter().map(|c| c.name.clone()).collect(),
+                primary_key: layout.primary_key.clone(),
+                root_link: layout.root_link.clone(),
+                created_now: layout.created_now,
+                buffer,
+            })
+            .collect();
+        Some(Load {
+            stream: name.to_owned(),
+            tables,
+            has_key: stream.layout.has_key,
+            has_deletes: batch.has_deletes,
+            state: None,
+        })
+    }
+
+    fn take_rejects(&mut self) -> Load {
+        let rejects = std::mem::take(&mut self.rejects);
+        Load {
+            stream: REJECTED_TABLE.into(),
+            tables: vec![TableLoad {
+                table: REJECTED_TABLE.into(),
+                columns: REJECTED_COLUMNS.map(str::to_owned).to_vec(),
+                primary_key: Vec::new(),
+                root_link: Vec::new(),
+                created_now: false,
+                buffer: rejects.buffer,
+            }],
+            has_key: false,
+            has_deletes: false,
+            state: None,
+        }
+    }
+
+    fn send(&mut self, command: Command) -> Result<(), Error> {
+        let sender = self.commands.as_ref().ok_or(Error::LoaderLost)?;
+        // A closed channel means the loader stopped on an error, which `stop` reports.
+        sender.send(command).map_err(|_| Error::LoaderLost)
+    }
+
+    /// Sends what is buffered, waits for the loader, and reports the first failure: the loader's
+    /// (the root cause when it stopped first), else `error`.
+    fn stop(mut self, error: Option<Error>) -> Result<(), Error> {
+        let names: Vec<String> = self.streams.keys().cloned().collect();
+        let flushed = self.flush(names);
+        self.commands = None;
+        let loaded = match self.loader.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) | None => Err(Error::LoaderLost),
+        };
+        let summary = match loaded {
+            Ok(summary) => summary,
+            Err(loader_error) => return Err(loader_error),
+        };
+        if let Some(error) = error {
+            return Err(error);
+        }
+        flushed?;
+        for (name, stream) in &self.streams {
+            info!(stream = name, records = stream.records, "stream loaded");
+        }
+        for (table, rows) in &summary {
+            info!(table, rows, "table loaded");
+        }
+        Ok(())
+    }
+}
+
+/// `_sdc_sequence` values and the current time as text.
+#[derive(Debug, Default)]
+struct Clock {
+    last_sequence: i64,
+    now_millis: i64,
+    /// RFC 3339, refreshed when the millisecond changes.
+    now: String,
+}
+
+impl Clock {
+    /// The next sequence number: nanoseconds since the epoch, strictly increasing, so a later
+    /// record always wins over an earlier one, within a run and across runs.
+    fn tick(&mut self) -> i64 {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        self.last_sequence = nanos.max(self.last_sequence + 1);
+        let millis = nanos / 1_000_000;
+        if millis != self.now_millis || self.now.is_empty() {
+            self.now_millis = millis;
+            self.now = DateTime::<Utc>::from_timestamp_nanos(nanos)
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string();
+        }
+        self.last_sequence
+    }
+}
