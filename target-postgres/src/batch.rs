@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::column_type::ColumnType;
 use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
 use crate::denest::{StreamShape, value_at};
-use crate::encode::{InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value};
+use crate::encode::{
+    InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
+};
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]
@@ -311,7 +313,9 @@ mod tests {
             schema: "s".into(),
             ..Warehouse::default()
         };
-        let (layout, _) = warehouse.plan_stream("orders", &shape, &keys, false).unwrap();
+        let (layout, _) = warehouse
+            .plan_stream("orders", &shape, &keys, false)
+            .unwrap();
         (shape, layout, keys)
     }
 
@@ -333,18 +337,28 @@ mod tests {
         let mut batch = StreamBatch::new(shape.tables.len());
         let record = json!({"id": 1, "customer": {"name": "Ada"},
             "items": [{"sku": "A", "discounts": [5, 2.5]}, {"sku": "B"}], "tags": ["x"]});
-        batch.add_record(&shape, &layout, &keys, &record, &meta(4)).unwrap();
+        batch
+            .add_record(&shape, &layout, &keys, &record, &meta(4))
+            .unwrap();
         // Root: id, customer__name, _sdc_deleted_at, _sdc_sequence, _sdc_table_version.
         assert_eq!(text(&batch.tables[0]), "1\tAda\t\\N\t7\t3\n");
-        assert_eq!(text(&batch.tables[1]), "1\t0\tA\t\\N\t7\t3\n1\t1\tB\t\\N\t7\t3\n");
-        assert_eq!(text(&batch.tables[2]), "1\t0\t0\t5\t\\N\t7\t3\n1\t0\t1\t2.5\t\\N\t7\t3\n");
+        assert_eq!(
+            text(&batch.tables[1]),
+            "1\t0\tA\t\\N\t7\t3\n1\t1\tB\t\\N\t7\t3\n"
+        );
+        assert_eq!(
+            text(&batch.tables[2]),
+            "1\t0\t0\t5\t\\N\t7\t3\n1\t0\t1\t2.5\t\\N\t7\t3\n"
+        );
         assert_eq!(text(&batch.tables[3]), "1\t0\tx\t\\N\t7\t3\n");
         assert_eq!(batch.tables[1].lines, [4, 4]);
         assert_eq!((batch.records, batch.first_line), (1, Some(4)));
 
         // A bad value deep inside leaves nothing behind.
         let bad = json!({"id": 2, "items": [{"sku": "C"}, {"sku": "bad\0"}]});
-        let error = batch.add_record(&shape, &layout, &keys, &bad, &meta(5)).unwrap_err();
+        let error = batch
+            .add_record(&shape, &layout, &keys, &bad, &meta(5))
+            .unwrap_err();
         assert_eq!(
             error,
             EncodeError::Invalid {
@@ -358,7 +372,10 @@ mod tests {
         let null_key = json!({"id": null});
         assert!(matches!(
             batch.add_record(&shape, &layout, &keys, &null_key, &meta(6)),
-            Err(EncodeError::Invalid { reason: InvalidValue::NullKey, .. })
+            Err(EncodeError::Invalid {
+                reason: InvalidValue::NullKey,
+                ..
+            })
         ));
     }
 
@@ -367,9 +384,13 @@ mod tests {
         let (shape, layout, keys) = setup(json!({"properties": {"n": {"type": "integer"}}}), &[]);
         let mut batch = StreamBatch::new(1);
         let wide: Value = serde_json::from_str(r#"{"n": 123456789012345678901234567890}"#).unwrap();
-        let error = batch.add_record(&shape, &layout, &keys, &wide, &meta(1)).unwrap_err();
-        assert!(matches!(error, EncodeError::NeedsColumn { table: 0, field: 0, ref column_type }
-            if column_type.sql == "numeric"));
+        let error = batch
+            .add_record(&shape, &layout, &keys, &wide, &meta(1))
+            .unwrap_err();
+        assert!(
+            matches!(error, EncodeError::NeedsColumn { table: 0, field: 0, ref column_type }
+            if column_type.sql == "numeric")
+        );
         assert!(batch.is_empty());
     }
 }

@@ -97,7 +97,8 @@ pub fn check_permissions(client: &mut Client, schema: &str) -> Result<CheckRepor
         )
         .map_err(query("table ownership check"))?;
     for table in &tables {
-        let (name, owner, owned): (String, String, bool) = (table.get(0), table.get(1), table.get(2));
+        let (name, owner, owned): (String, String, bool) =
+            (table.get(0), table.get(1), table.get(2));
         if !owned {
             problems.push(Problem {
                 object: format!("table {}", qualified(schema, &name)),

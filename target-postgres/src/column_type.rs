@@ -152,7 +152,10 @@ pub fn column_types_where(property: &Value, keep: impl Fn(JsonType) -> bool) -> 
             JsonType::Object | JsonType::Null => ColumnType::general(Family::Json),
         })
         .fold(Vec::new(), |mut found, column_type| {
-            if !found.iter().any(|t: &ColumnType| t.family == column_type.family) {
+            if !found
+                .iter()
+                .any(|t: &ColumnType| t.family == column_type.family)
+            {
                 found.push(column_type);
             }
             found
@@ -181,7 +184,9 @@ fn number_type(hint: Option<&str>) -> ColumnType {
     let Some(hint) = hint else {
         return ColumnType::general(Family::Numeric);
     };
-    let hint = hint.trim_end_matches(" unsigned").trim_end_matches(" zerofill");
+    let hint = hint
+        .trim_end_matches(" unsigned")
+        .trim_end_matches(" zerofill");
     if hint == "real" || hint == "float" || hint.starts_with("float(") {
         return ColumnType::new("real", Family::Double);
     }
@@ -194,7 +199,10 @@ fn number_type(hint: Option<&str>) -> ColumnType {
                 .split(',')
                 .all(|part| part.trim().parse::<u32>().is_ok_and(|n| n <= 1000));
             if valid {
-                return ColumnType::new(format!("numeric({})", args.replace(' ', "")), Family::Numeric);
+                return ColumnType::new(
+                    format!("numeric({})", args.replace(' ', "")),
+                    Family::Numeric,
+                );
             }
         }
     }
@@ -251,7 +259,10 @@ fn exact_text_type(hint: &str) -> Option<String> {
     // PostgreSQL's and MySQL's `varchar(n)` both count characters.
     for prefix in ["character varying(", "varchar("] {
         if let Some(length) = hint.strip_prefix(prefix).and_then(|a| a.strip_suffix(')')) {
-            if length.parse::<u32>().is_ok_and(|n| n > 0 && n <= 10_485_760) {
+            if length
+                .parse::<u32>()
+                .is_ok_and(|n| n > 0 && n <= 10_485_760)
+            {
                 return Some(format!("character varying({length})"));
             }
         }
@@ -348,7 +359,10 @@ mod tests {
             sql(json!({"type": ["null", json_type], "x-sql-datatype": hint}))
         };
         assert_eq!(hinted("number", "numeric(12,2)"), ["numeric(12,2)"]);
-        assert_eq!(hinted("number", "decimal(65,30) unsigned"), ["numeric(65,30)"]);
+        assert_eq!(
+            hinted("number", "decimal(65,30) unsigned"),
+            ["numeric(65,30)"]
+        );
         assert_eq!(hinted("number", "double precision"), ["double precision"]);
         assert_eq!(hinted("number", "float"), ["real"]);
         assert_eq!(hinted("integer", "bigint(20) unsigned"), ["numeric(20,0)"]);
@@ -383,17 +397,33 @@ mod tests {
         assert_eq!(Family::of_sql_type("numeric(12,2)"), Family::Numeric);
         assert_eq!(Family::of_sql_type("integer[]"), Family::Array);
         assert_eq!(Family::of_sql_type("character varying(20)"), Family::Text);
-        assert_eq!(Family::of_sql_type("timestamp without time zone"), Family::Timestamp);
+        assert_eq!(
+            Family::of_sql_type("timestamp without time zone"),
+            Family::Timestamp
+        );
         let numeric_14 = ColumnType::new("numeric(14,2)", Family::Numeric);
-        assert_eq!(widening("numeric(12,2)", &numeric_14).unwrap().sql, "numeric");
+        assert_eq!(
+            widening("numeric(12,2)", &numeric_14).unwrap().sql,
+            "numeric"
+        );
         assert_eq!(widening("numeric", &numeric_14), None);
         assert_eq!(widening("numeric(14,2)", &numeric_14), None);
-        assert_eq!(widening("text", &ColumnType::new("uuid", Family::Text)), None);
         assert_eq!(
-            widening("uuid", &ColumnType::general(Family::Text)).unwrap().sql,
+            widening("text", &ColumnType::new("uuid", Family::Text)),
+            None
+        );
+        assert_eq!(
+            widening("uuid", &ColumnType::general(Family::Text))
+                .unwrap()
+                .sql,
             "text"
         );
-        assert_eq!(widening("integer", &ColumnType::general(Family::BigInt)).unwrap().sql, "bigint");
+        assert_eq!(
+            widening("integer", &ColumnType::general(Family::BigInt))
+                .unwrap()
+                .sql,
+            "bigint"
+        );
         assert_eq!(
             ColumnType::new("numeric(12,2)", Family::Numeric).numeric_limits(),
             Some((12, 2))

@@ -140,7 +140,10 @@ mod tests {
     fn config(extra: Value) -> Result<TargetConfig, (String, String)> {
         let mut value = json!({"host": "localhost", "user": "loader", "dbname": "warehouse",
                                "default_target_schema": "Stitch RDS"});
-        value.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        value
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         TargetConfig::from_json(value)
     }
 

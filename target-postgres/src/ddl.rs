@@ -32,15 +32,6 @@ pub struct WarehouseTable {
     pub created_now: bool,
 }
 
-impl WarehouseTable {
-    fn column_type(&self, name: &str) -> Option<&str> {
-        self.columns
-            .iter()
-            .find(|(column, _)| column == name)
-            .map(|(_, sql_type)| sql_type.as_str())
-    }
-}
-
 /// What a table's comment records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableComment {
@@ -244,7 +235,9 @@ impl Warehouse {
         }
         let wanted = match root {
             None => canonical_name(stream),
-            Some(root) => canonical_name(&format!("{}__{}", root.table, shape.source_path.join("__"))),
+            Some(root) => {
+                canonical_name(&format!("{}__{}", root.table, shape.source_path.join("__")))
+            }
         };
         // A table of that name without our comment (made by another loader) is adopted.
         if self
@@ -354,9 +347,10 @@ impl Warehouse {
                     None => {
                         table.comment.is_none()
                             && (column.name == base
-                                || field.types.iter().any(|t| {
-                                    column.name == with_suffix(&base, t.family.suffix())
-                                }))
+                                || field
+                                    .types
+                                    .iter()
+                                    .any(|t| column.name == with_suffix(&base, t.family.suffix())))
                     }
                 })
                 .map(|(index, _)| index)
@@ -427,28 +421,35 @@ impl Warehouse {
             }
             let key_altered = altered.iter().any(|(name, _)| primary_key.contains(name));
             if existing.is_some() && (table.primary_key != primary_key || key_altered) {
-                let error = match plan.key_properties.iter().zip(plan.key_fields).find(|(_, field)| {
-                    let column = &columns[field_columns[**field][0].1];
-                    !table.primary_key.contains(&column.name)
-                        || altered.iter().any(|(name, _)| *name == column.name)
-                }) {
-                    Some((key, field)) if !table.primary_key.is_empty() && table.comment.is_some() => {
-                        let column = &columns[field_columns[*field][0].1];
-                        DdlError::KeyTypeChanged {
-                            stream: plan.stream.to_owned(),
-                            key: key.clone(),
-                            table: qualified_name,
-                            column: column.name.clone(),
-                            sql_type: column.column_type.sql.clone(),
+                let error =
+                    match plan
+                        .key_properties
+                        .iter()
+                        .zip(plan.key_fields)
+                        .find(|(_, field)| {
+                            let column = &columns[field_columns[**field][0].1];
+                            !table.primary_key.contains(&column.name)
+                                || altered.iter().any(|(name, _)| *name == column.name)
+                        }) {
+                        Some((key, field))
+                            if !table.primary_key.is_empty() && table.comment.is_some() =>
+                        {
+                            let column = &columns[field_columns[*field][0].1];
+                            DdlError::KeyTypeChanged {
+                                stream: plan.stream.to_owned(),
+                                key: key.clone(),
+                                table: qualified_name,
+                                column: column.name.clone(),
+                                sql_type: column.column_type.sql.clone(),
+                            }
                         }
-                    }
-                    _ => DdlError::KeyPropertiesChanged {
-                        stream: plan.stream.to_owned(),
-                        table: qualified_name,
-                        old: table.primary_key.clone(),
-                        new: plan.key_properties.to_vec(),
-                    },
-                };
+                        _ => DdlError::KeyPropertiesChanged {
+                            stream: plan.stream.to_owned(),
+                            table: qualified_name,
+                            old: table.primary_key.clone(),
+                            new: plan.key_properties.to_vec(),
+                        },
+                    };
                 return Err(error);
             }
         }
@@ -470,19 +471,31 @@ impl Warehouse {
         } else {
             let changes: Vec<String> = added
                 .iter()
-                .map(|&i| format!("add column {} {}", quote(&columns[i].name), columns[i].column_type.sql))
+                .map(|&i| {
+                    format!(
+                        "add column {} {}",
+                        quote(&columns[i].name),
+                        columns[i].column_type.sql
+                    )
+                })
                 .chain(altered.iter().map(|(name, sql_type)| {
                     format!("alter column {} type {sql_type}", quote(name))
                 }))
                 .collect();
             if !changes.is_empty() {
-                statements.push(format!("alter table {qualified_name} {}", changes.join(", ")));
+                statements.push(format!(
+                    "alter table {qualified_name} {}",
+                    changes.join(", ")
+                ));
             }
         }
         comment.key_properties = plan.key_properties.to_vec();
         if table.comment.as_ref() != Some(&comment) {
             let text = serde_json::to_string(&comment).expect("a comment serialises");
-            statements.push(format!("comment on table {qualified_name} is {}", literal(&text)));
+            statements.push(format!(
+                "comment on table {qualified_name} is {}",
+                literal(&text)
+            ));
         }
         table.columns = columns
             .iter()
@@ -612,7 +625,11 @@ fn ensure_column(
 
 /// `"a", "b"`.
 pub fn quoted_list(names: &[String]) -> String {
-    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -621,10 +638,16 @@ mod tests {
     use crate::config::Nesting;
     use serde_json::{Value, json};
 
-    fn plan(warehouse: &mut Warehouse, schema: Value, keys: &[&str]) -> (StreamLayout, Vec<String>) {
+    fn plan(
+        warehouse: &mut Warehouse,
+        schema: Value,
+        keys: &[&str],
+    ) -> (StreamLayout, Vec<String>) {
         let shape = StreamShape::from_schema(&schema, Nesting::Denest);
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        warehouse.plan_stream("Orders", &shape, &keys, true).unwrap()
+        warehouse
+            .plan_stream("Orders", &shape, &keys, true)
+            .unwrap()
     }
 
     fn names(layout: &TableLayout) -> Vec<&str> {
@@ -651,19 +674,38 @@ mod tests {
             "tags": {"type": "array", "items": {"type": "string"}}}});
         let (layout, statements) = plan(&mut warehouse, schema.clone(), &["id"]);
         let tables: Vec<&str> = layout.tables.iter().map(|t| t.table.as_str()).collect();
-        assert_eq!(tables, ["orders", "orders__items", "orders__items__discounts", "orders__tags"]);
         assert_eq!(
-            names(&layout.tables[0])[..2],
-            ["id", "customer__name"]
+            tables,
+            [
+                "orders",
+                "orders__items",
+                "orders__items__discounts",
+                "orders__tags"
+            ]
         );
+        assert_eq!(names(&layout.tables[0])[..2], ["id", "customer__name"]);
         assert_eq!(
             names(&layout.tables[2])[..4],
-            ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id", "pct"]
+            [
+                "_sdc_source_key_id",
+                "_sdc_level_0_id",
+                "_sdc_level_1_id",
+                "pct"
+            ]
         );
-        assert_eq!(names(&layout.tables[3])[..3], ["_sdc_source_key_id", "_sdc_level_0_id", "value"]);
-        assert_eq!(layout.tables[2].primary_key, ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id"]);
+        assert_eq!(
+            names(&layout.tables[3])[..3],
+            ["_sdc_source_key_id", "_sdc_level_0_id", "value"]
+        );
+        assert_eq!(
+            layout.tables[2].primary_key,
+            ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id"]
+        );
         assert_eq!(layout.tables[2].root_link, ["_sdc_source_key_id"]);
-        assert!(statements[0].starts_with(r#"create table "shop"."orders" ("id" bigint, "customer__name" text"#));
+        assert!(
+            statements[0]
+                .starts_with(r#"create table "shop"."orders" ("id" bigint, "customer__name" text"#)
+        );
         assert!(statements[0].ends_with(r#"primary key ("id"))"#));
         assert!(statements[1].starts_with(r#"comment on table "shop"."orders" is '{"stream":"Orders","path":[],"key_properties":["id"],"columns":{"id":["id"],"customer__name":["customer","Name"]"#));
         // The same schema again: nothing to do.
@@ -675,11 +717,19 @@ mod tests {
     #[test]
     fn type_changes_add_suffixed_columns() {
         let mut warehouse = warehouse();
-        plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
-            "code": {"type": "integer"}, "amount": {"type": "number", "x-sql-datatype": "numeric(12,2)"}}}), &["id"]);
-        let (layout, statements) = plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
+        plan(
+            &mut warehouse,
+            json!({"properties": {"id": {"type": "integer"},
+            "code": {"type": "integer"}, "amount": {"type": "number", "x-sql-datatype": "numeric(12,2)"}}}),
+            &["id"],
+        );
+        let (layout, statements) = plan(
+            &mut warehouse,
+            json!({"properties": {"id": {"type": "integer"},
             "code": {"type": "string"}, "amount": {"type": "number", "x-sql-datatype": "numeric(14,2)"},
-            "multi": {"type": ["null", "string", "boolean"]}}}), &["id"]);
+            "multi": {"type": ["null", "string", "boolean"]}}}),
+            &["id"],
+        );
         let root = &layout.tables[0];
         assert_eq!(
             statements[0],
@@ -687,17 +737,34 @@ mod tests {
         );
         let code = root.columns.iter().position(|c| c.name == "code").unwrap();
         assert_eq!(root.columns[code].source, ColumnSource::Unused);
-        assert_eq!(root.field_columns[1], [(Family::Text, root.columns.iter().position(|c| c.name == "code__st").unwrap())]);
+        assert_eq!(
+            root.field_columns[1],
+            [(
+                Family::Text,
+                root.columns
+                    .iter()
+                    .position(|c| c.name == "code__st")
+                    .unwrap()
+            )]
+        );
         // Back to integer: the original column is found again.
-        let (layout, _) = plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"},
-            "code": {"type": "integer"}}}), &["id"]);
+        let (layout, _) = plan(
+            &mut warehouse,
+            json!({"properties": {"id": {"type": "integer"},
+            "code": {"type": "integer"}}}),
+            &["id"],
+        );
         assert_eq!(layout.tables[0].field_columns[1], [(Family::BigInt, code)]);
     }
 
     #[test]
     fn keys_cannot_change() {
         let mut warehouse = warehouse();
-        plan(&mut warehouse, json!({"properties": {"id": {"type": "integer"}, "b": {"type": "integer"}}}), &["id"]);
+        plan(
+            &mut warehouse,
+            json!({"properties": {"id": {"type": "integer"}, "b": {"type": "integer"}}}),
+            &["id"],
+        );
         let shape = StreamShape::from_schema(
             &json!({"properties": {"id": {"type": "integer"}, "b": {"type": "integer"}}}),
             Nesting::Denest,
@@ -705,21 +772,41 @@ mod tests {
         let error = warehouse
             .plan_stream("Orders", &shape, &["id".into(), "b".into()], true)
             .unwrap_err();
-        assert!(matches!(error, DdlError::KeyPropertiesChanged { .. }), "{error}");
-        let shape = StreamShape::from_schema(&json!({"properties": {"id": {"type": "string"}}}), Nesting::Denest);
-        let error = warehouse.plan_stream("Orders", &shape, &["id".into()], true).unwrap_err();
+        assert!(
+            matches!(error, DdlError::KeyPropertiesChanged { .. }),
+            "{error}"
+        );
+        let shape = StreamShape::from_schema(
+            &json!({"properties": {"id": {"type": "string"}}}),
+            Nesting::Denest,
+        );
+        let error = warehouse
+            .plan_stream("Orders", &shape, &["id".into()], true)
+            .unwrap_err();
         assert!(matches!(error, DdlError::KeyTypeChanged { .. }), "{error}");
-        let error = warehouse.plan_stream("Orders", &shape, &["nope".into()], true).unwrap_err();
+        let error = warehouse
+            .plan_stream("Orders", &shape, &["nope".into()], true)
+            .unwrap_err();
         assert!(matches!(error, DdlError::BadKeyProperty { .. }), "{error}");
     }
 
     #[test]
     fn colliding_names() {
         let mut warehouse = warehouse();
-        let (layout, _) = plan(&mut warehouse, json!({"properties": {"Name": {"type": "string"},
-            "name": {"type": "string"}, "NAME": {"type": "integer"}}}), &[]);
-        assert_eq!(names(&layout.tables[0])[..3], ["name", "name__2", "name__3"]);
-        let other = StreamShape::from_schema(&json!({"properties": {"x": {"type": "string"}}}), Nesting::Denest);
+        let (layout, _) = plan(
+            &mut warehouse,
+            json!({"properties": {"Name": {"type": "string"},
+            "name": {"type": "string"}, "NAME": {"type": "integer"}}}),
+            &[],
+        );
+        assert_eq!(
+            names(&layout.tables[0])[..3],
+            ["name", "name__2", "name__3"]
+        );
+        let other = StreamShape::from_schema(
+            &json!({"properties": {"x": {"type": "string"}}}),
+            Nesting::Denest,
+        );
         let (layout, _) = warehouse.plan_stream("orders", &other, &[], true).unwrap();
         assert_eq!(layout.tables[0].table, "orders__2");
     }

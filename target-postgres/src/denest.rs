@@ -137,7 +137,13 @@ impl StreamShape {
     }
 
     /// A child table for the array at `array_path` in rows of `parent`.
-    fn add_child(&mut self, parent: usize, array_path: Vec<String>, items: &Value, nesting: Nesting) {
+    fn add_child(
+        &mut self,
+        parent: usize,
+        array_path: Vec<String>,
+        items: &Value,
+        nesting: Nesting,
+    ) {
         let index = self.tables.len();
         let source_path = self.tables[parent]
             .source_path
@@ -220,11 +226,21 @@ mod tests {
     #[test]
     fn the_worked_example() {
         let shape = StreamShape::from_schema(&order_schema(), Nesting::Denest);
-        let sources: Vec<String> = shape.tables.iter().map(|t| t.source_path.join("/")).collect();
+        let sources: Vec<String> = shape
+            .tables
+            .iter()
+            .map(|t| t.source_path.join("/"))
+            .collect();
         assert_eq!(sources, ["", "items", "items/discounts", "tags"]);
         assert_eq!(
             paths(shape.root()),
-            ["id", "customer.name", "customer.address.city", "attributes", "scores"]
+            [
+                "id",
+                "customer.name",
+                "customer.address.city",
+                "attributes",
+                "scores"
+            ]
         );
         assert_eq!(shape.root().fields[3].types[0].sql, "jsonb");
         assert_eq!(shape.root().fields[4].types[0].sql, "integer[]");
@@ -247,8 +263,16 @@ mod tests {
             paths(shape.root()),
             ["id", "customer", "items", "tags", "attributes", "scores"]
         );
-        let sql: Vec<&str> = shape.root().fields.iter().map(|f| f.types[0].sql.as_str()).collect();
-        assert_eq!(sql, ["bigint", "jsonb", "jsonb", "jsonb", "jsonb", "integer[]"]);
+        let sql: Vec<&str> = shape
+            .root()
+            .fields
+            .iter()
+            .map(|f| f.types[0].sql.as_str())
+            .collect();
+        assert_eq!(
+            sql,
+            ["bigint", "jsonb", "jsonb", "jsonb", "jsonb", "integer[]"]
+        );
     }
 
     #[test]

@@ -179,7 +179,8 @@ fn contains_nul(value: &Value) -> bool {
 }
 
 fn check_number(number: &Number, column_type: &ColumnType) -> Result<(), InvalidValue> {
-    let out_of_range = || InvalidValue::OutOfRange(shorten(number.as_str()), column_type.sql.clone());
+    let out_of_range =
+        || InvalidValue::OutOfRange(shorten(number.as_str()), column_type.sql.clone());
     match column_type.family {
         Family::BigInt => {
             integer_i64(number).ok_or_else(out_of_range)?;
@@ -239,15 +240,20 @@ fn decimal_digits(text: &str) -> (u32, u32) {
 pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|t| t.naive_utc())
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z").map(|t| t.naive_utc()))
+        .or_else(|_| {
+            DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z").map(|t| t.naive_utc())
+        })
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
     match parsed {
         Ok(timestamp) if (1..=9999).contains(&chrono::Datelike::year(&timestamp)) => Ok(()),
-        Ok(_) => Err(InvalidValue::OutOfRange(shorten(text), "a timestamp".into())),
-        Err(_) if text.contains("infinity") || text.ends_with(" BC") => {
-            Err(InvalidValue::OutOfRange(shorten(text), "a timestamp".into()))
-        }
+        Ok(_) => Err(InvalidValue::OutOfRange(
+            shorten(text),
+            "a timestamp".into(),
+        )),
+        Err(_) if text.contains("infinity") || text.ends_with(" BC") => Err(
+            InvalidValue::OutOfRange(shorten(text), "a timestamp".into()),
+        ),
         Err(_) => Err(InvalidValue::Malformed(shorten(text), "date-time")),
     }
 }
@@ -372,10 +378,16 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_nul_refused() {
-        assert_eq!(encode("text", json!("a\tb\nc\\d\re")).unwrap(), "a\\tb\\nc\\\\d\\re");
+        assert_eq!(
+            encode("text", json!("a\tb\nc\\d\re")).unwrap(),
+            "a\\tb\\nc\\\\d\\re"
+        );
         assert_eq!(encode("text", json!("naïve ☃")).unwrap(), "naïve ☃");
         assert_eq!(encode("text", json!("a\0b")), Err(InvalidValue::NulByte));
-        assert_eq!(encode("jsonb", json!({"a": "x\0"})), Err(InvalidValue::NulByte));
+        assert_eq!(
+            encode("jsonb", json!({"a": "x\0"})),
+            Err(InvalidValue::NulByte)
+        );
         assert_eq!(encode("text", Value::Null).unwrap(), "\\N");
         assert!(matches!(
             encode("character varying(3)", json!("abcd")),
@@ -391,12 +403,18 @@ mod tests {
             encode("numeric", number("123456789012345678901234567890.5")).unwrap(),
             "123456789012345678901234567890.5"
         );
-        assert_eq!(encode("numeric(12,2)", number("9999999999.99")).unwrap(), "9999999999.99");
+        assert_eq!(
+            encode("numeric(12,2)", number("9999999999.99")).unwrap(),
+            "9999999999.99"
+        );
         assert_eq!(encode("numeric(12,2)", number("1.50")).unwrap(), "1.50");
         assert!(encode("numeric(12,2)", number("99999999999.5")).is_err());
         assert!(encode("numeric(12,2)", number("1.005")).is_err());
         assert_eq!(encode("numeric(12,2)", number("1.2e3")).unwrap(), "1.2e+3");
-        assert_eq!(encode("bigint", number("-9223372036854775808")).unwrap(), "-9223372036854775808");
+        assert_eq!(
+            encode("bigint", number("-9223372036854775808")).unwrap(),
+            "-9223372036854775808"
+        );
         assert!(encode("bigint", number("9223372036854775808")).is_err());
         assert!(encode("double precision", number("1e400")).is_err());
         assert!(encode("real", number("1e39")).is_err());
@@ -409,8 +427,20 @@ mod tests {
 
     #[test]
     fn temporal_values() {
-        assert!(encode("timestamp with time zone", json!("2026-11-21T10:00:00.123456Z")).is_ok());
-        assert!(encode("timestamp with time zone", json!("2026-11-21T10:00:00+05:30")).is_ok());
+        assert!(
+            encode(
+                "timestamp with time zone",
+                json!("2026-11-21T10:00:00.123456Z")
+            )
+            .is_ok()
+        );
+        assert!(
+            encode(
+                "timestamp with time zone",
+                json!("2026-11-21T10:00:00+05:30")
+            )
+            .is_ok()
+        );
         assert!(encode("timestamp with time zone", json!("2026-11-21 10:00:00")).is_ok());
         assert!(matches!(
             encode("timestamp with time zone", json!("infinity")),
@@ -425,7 +455,10 @@ mod tests {
             Err(InvalidValue::Malformed(..))
         ));
         assert_eq!(encode("date", json!("2026-11-21")).unwrap(), "2026-11-21");
-        assert_eq!(encode("date", json!("2026-11-21T00:00:00+00:00")).unwrap(), "2026-11-21");
+        assert_eq!(
+            encode("date", json!("2026-11-21T00:00:00+00:00")).unwrap(),
+            "2026-11-21"
+        );
         assert!(encode("date", json!("2026-11-21T10:00:00Z")).is_err());
         assert!(encode("time without time zone", json!("23:59:59.5")).is_ok());
         assert!(encode("time without time zone", json!("25:00")).is_err());
@@ -460,7 +493,10 @@ mod tests {
         assert!(!accepts(Family::BigInt, &number("12.5")));
         assert!(!accepts(Family::BigInt, &number("99999999999999999999")));
         assert!(accepts(Family::Numeric, &number("99999999999999999999")));
-        assert_eq!(natural_family(&number("99999999999999999999")), Some(Family::Numeric));
+        assert_eq!(
+            natural_family(&number("99999999999999999999")),
+            Some(Family::Numeric)
+        );
         assert_eq!(natural_family(&json!("x")), Some(Family::Text));
         assert!(accepts(Family::Json, &json!({"a": 1})));
     }

@@ -86,7 +86,10 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
-    #[error("the target cannot load into schema {schema}; nothing was loaded:\n{}", list(problems))]
+    #[error(
+        "the target cannot load into schema {schema}; nothing was loaded:\n{}",
+        list(problems)
+    )]
     Permissions {
         schema: String,
         problems: Vec<Problem>,
@@ -116,7 +119,8 @@ pub enum Error {
 }
 
 fn line_prefix(line: Option<u64>) -> String {
-    line.map(|line| format!("line {line}: ")).unwrap_or_default()
+    line.map(|line| format!("line {line}: "))
+        .unwrap_or_default()
 }
 
 fn list(problems: &[Problem]) -> String {

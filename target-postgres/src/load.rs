@@ -133,7 +133,9 @@ impl Loader {
                     if self.config.state_table.is_some() {
                         let mut transaction = self.client.transaction().map_err(db("begin"))?;
                         save_state(&mut transaction, &self.config, &state)?;
-                        transaction.commit().map_err(db("commit of the state table"))?;
+                        transaction
+                            .commit()
+                            .map_err(db("commit of the state table"))?;
                     }
                     self.out.write_state_value(&state)?;
                 }
@@ -238,7 +240,9 @@ impl Loader {
                     name = quote(&table.table),
                     target = qualified(&schema, &table.table),
                 );
-                transaction.batch_execute(&sql).map_err(db("creating a staging table"))?;
+                transaction
+                    .batch_execute(&sql)
+                    .map_err(db("creating a staging table"))?;
             }
             let staging = qualified("pg_temp", &table.table);
             copy_rows(&mut transaction, &load.stream, &staging, table)?;
@@ -249,14 +253,17 @@ impl Loader {
         };
         for statement in merge_statements(&schema, load, self.config.hard_delete) {
             debug!(stream = load.stream, statement, "merge");
-            transaction.batch_execute(&statement).map_err(merging(&statement))?;
+            transaction
+                .batch_execute(&statement)
+                .map_err(merging(&statement))?;
         }
         if let Some(state) = &load.state {
             save_state(&mut transaction, &self.config, state)?;
         }
         transaction.commit().map_err(db("commit"))?;
         for table in &load.tables {
-            self.staged.insert(table.table.clone(), table.columns.clone());
+            self.staged
+                .insert(table.table.clone(), table.columns.clone());
         }
         Ok(())
     }
@@ -327,7 +334,11 @@ fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String>
         ));
         // Only the rows of the record that won its key (and was not hard-deleted).
         let winner = join_condition("c", &child.root_link, "t", &root.primary_key);
-        let prefixed: Vec<String> = child.columns.iter().map(|c| format!("c.{}", quote(c))).collect();
+        let prefixed: Vec<String> = child
+            .columns
+            .iter()
+            .map(|c| format!("c.{}", quote(c)))
+            .collect();
         statements.push(format!(
             "insert into {child_target} ({child_columns}) select {} from {child_staging} c \
              where exists (select from {target} t where {winner} and t._sdc_sequence = c._sdc_sequence)",
@@ -338,7 +349,12 @@ fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String>
 }
 
 /// `a."x" = b."y" and …`, pairing the two column lists.
-fn join_condition(left: &str, left_columns: &[String], right: &str, right_columns: &[String]) -> String {
+fn join_condition(
+    left: &str,
+    left_columns: &[String],
+    right: &str,
+    right_columns: &[String],
+) -> String {
     left_columns
         .iter()
         .zip(right_columns)
@@ -457,7 +473,12 @@ mod tests {
                 table("orders", &["id", "name", "_sdc_sequence"], &["id"], &["id"]),
                 table(
                     "orders__items",
-                    &["_sdc_source_key_id", "_sdc_level_0_id", "sku", "_sdc_sequence"],
+                    &[
+                        "_sdc_source_key_id",
+                        "_sdc_level_0_id",
+                        "sku",
+                        "_sdc_sequence",
+                    ],
                     &["_sdc_source_key_id", "_sdc_level_0_id"],
                     &["_sdc_source_key_id"],
                 ),

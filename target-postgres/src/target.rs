@@ -193,7 +193,10 @@ impl Target {
             match RecordValidator::new(&schema) {
                 Ok(validator) => Some(validator),
                 Err(reason) => {
-                    warn!(stream = name, reason, "SCHEMA is not a valid JSON Schema: records are not validated");
+                    warn!(
+                        stream = name,
+                        reason, "SCHEMA is not a valid JSON Schema: records are not validated"
+                    );
                     None
                 }
             }
@@ -229,7 +232,12 @@ impl Target {
     ) -> Result<StreamLayout, Error> {
         let (layout, statements) = self
             .warehouse
-            .plan_stream(name, shape, key_properties, self.config.add_metadata_columns)
+            .plan_stream(
+                name,
+                shape,
+                key_properties,
+                self.config.add_metadata_columns,
+            )
             .map_err(|source| Error::Schema {
                 line,
                 stream: name.to_owned(),
@@ -255,7 +263,11 @@ impl Target {
         let Some(stream) = self.streams.get(&name) else {
             return Err(Error::RecordBeforeSchema { line, stream: name });
         };
-        if let Some(violation) = stream.validator.as_ref().and_then(|v| v.check(&record).err()) {
+        if let Some(violation) = stream
+            .validator
+            .as_ref()
+            .and_then(|v| v.check(&record).err())
+        {
             let property = violation.path.trim_start_matches('/').replace('/', ".");
             return self.invalid(line, &name, &record, property, violation.message);
         }
@@ -317,7 +329,9 @@ impl Target {
                 names.extend(
                     self.streams
                         .iter()
-                        .filter(|(other, s)| **other != name && s.batch.first_line.is_some_and(|l| l < newest))
+                        .filter(|(other, s)| {
+                            **other != name && s.batch.first_line.is_some_and(|l| l < newest)
+                        })
                         .map(|(other, _)| other.clone()),
                 );
             }
@@ -348,7 +362,10 @@ impl Target {
         let shape = stream.shape.clone();
         let keys = stream.key_properties.clone();
         let layout = self.plan(line, name, &shape, &keys)?;
-        self.streams.get_mut(name).expect("the stream exists").layout = layout;
+        self.streams
+            .get_mut(name)
+            .expect("the stream exists")
+            .layout = layout;
         Ok(())
     }
 
@@ -393,12 +410,25 @@ impl Target {
         Ok(())
     }
 
-    fn on_activate_version(&mut self, line: u64, message: ActivateVersionMessage) -> Result<(), Error> {
+    fn on_activate_version(
+        &mut self,
+        line: u64,
+        message: ActivateVersionMessage,
+    ) -> Result<(), Error> {
         let Some(stream) = self.streams.get(&message.stream) else {
-            warn!(line, stream = message.stream, "ACTIVATE_VERSION for a stream without SCHEMA: ignored");
+            warn!(
+                line,
+                stream = message.stream,
+                "ACTIVATE_VERSION for a stream without SCHEMA: ignored"
+            );
             return Ok(());
         };
-        let tables = stream.layout.tables.iter().map(|t| t.table.clone()).collect();
+        let tables = stream
+            .layout
+            .tables
+            .iter()
+            .map(|t| t.table.clone())
+            .collect();
         self.flush(vec![message.stream.clone()])?;
         self.send(Command::ActivateVersion(ActivateVersion {
             stream: message.stream,

@@ -70,13 +70,23 @@ mod tests {
             "items": {"type": "array", "items": {"type": "object", "properties": {
                 "sku": {"type": "string"}}}}}}))
         .unwrap();
-        assert_eq!(validator.check(&json!({"id": 1, "items": [{"sku": "a"}]})), Ok(()));
+        assert_eq!(
+            validator.check(&json!({"id": 1, "items": [{"sku": "a"}]})),
+            Ok(())
+        );
         let violation = validator
             .check(&json!({"id": 1, "items": [{"sku": 5}]}))
             .unwrap_err();
         assert_eq!(violation.path, "/items/0/sku");
-        assert!(violation.message.contains("string"), "{}", violation.message);
-        assert_eq!(validator.check(&json!({"id": "x"})).unwrap_err().path, "/id");
+        assert!(
+            violation.message.contains("string"),
+            "{}",
+            violation.message
+        );
+        assert_eq!(
+            validator.check(&json!({"id": "x"})).unwrap_err().path,
+            "/id"
+        );
         let huge: Value = serde_json::from_str(r#"{"id": 1e400}"#).unwrap();
         assert_eq!(validator.check(&huge), Ok(()));
     }
@@ -86,6 +96,9 @@ mod tests {
         let validator = RecordValidator::new(&json!({"properties": {
             "at": {"type": "string", "format": "date-time"}}}))
         .unwrap();
-        assert_eq!(validator.check(&json!({"at": "2026-11-21 10:00:00"})), Ok(()));
+        assert_eq!(
+            validator.check(&json!({"at": "2026-11-21 10:00:00"})),
+            Ok(())
+        );
     }
 }

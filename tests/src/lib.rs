@@ -24,6 +24,7 @@ mod lifecycle;
 pub mod mariadb;
 pub mod postgres;
 pub mod singer;
+pub mod warehouse;
 
 pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
 pub use mariadb::{MariaDb, MysqlDatabase};
