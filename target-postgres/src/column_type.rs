@@ -270,8 +270,18 @@ fn exact_text_type(hint: &str) -> Option<String> {
     None
 }
 
-/// A native array for a PostgreSQL array source (`integer[]`), else `jsonb`.
+/// Whether an array property's source type is stored as a native array rather than de-nested:
+/// PostgreSQL arrays (`integer[]`) and MySQL `set(…)`.
+pub fn is_native_array(hint: &str) -> bool {
+    let hint = hint.to_ascii_lowercase();
+    hint.ends_with("[]") || hint.starts_with("set(")
+}
+
+/// A native array for a PostgreSQL array or MySQL set source, else `jsonb`.
 fn array_type(hint: Option<&str>) -> ColumnType {
+    if hint.is_some_and(|hint| hint.starts_with("set(")) {
+        return ColumnType::new("text[]", Family::Array);
+    }
     let Some(element) = hint.and_then(|hint| hint.strip_suffix("[]")) else {
         return ColumnType::general(Family::Json);
     };
@@ -373,7 +383,8 @@ mod tests {
         assert_eq!(hinted("string", "time"), ["interval"]);
         assert_eq!(hinted("array", "integer[]"), ["integer[]"]);
         assert_eq!(hinted("array", "mood[]"), ["text[]"]);
-        assert_eq!(hinted("array", "set('a','b')"), ["jsonb"]);
+        assert_eq!(hinted("array", "set('a','b')"), ["text[]"]);
+        assert_eq!(hinted("array", "json"), ["jsonb"]);
         assert_eq!(
             sql(json!({"type": "string", "format": "date-time",
                        "x-sql-datatype": "timestamp without time zone"})),

@@ -17,7 +17,7 @@
 use common::json_schema::{JsonType, PropertyTypes, properties, sql_datatype};
 use serde_json::{Map, Value};
 
-use crate::column_type::{ColumnType, column_types, column_types_where};
+use crate::column_type::{ColumnType, column_types, column_types_where, is_native_array};
 use crate::config::Nesting;
 
 /// System columns the target fills itself; a source property of the same name is not a column
@@ -114,7 +114,7 @@ impl StreamShape {
         let child_items = property
             .get("items")
             .filter(|_| denest && types.types.contains(&JsonType::Array))
-            .filter(|_| !sql_datatype(property).is_some_and(|hint| hint.ends_with("[]")))
+            .filter(|_| !sql_datatype(property).is_some_and(is_native_array))
             .filter(|items| !PropertyTypes::of(items).types.is_empty());
         if let Some(object) = properties(property).filter(|_| nested_object) {
             self.add_object(table, &path, object, nesting);

@@ -1,0 +1,201 @@
+//! Whole pipelines, `tap | target-postgres`, checked type for type and value for value: what
+//! arrives in the warehouse is what the source holds.
+
+use mysql::prelude::Queryable;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::bin::{Pipeline, write_json};
+use tests::warehouse::{SCHEMA, columns, emitted_states, query_text};
+use tests::{MysqlDatabase, PgDatabase};
+
+/// The PostgreSQL source table: one column per type family, edge values, NULLs.
+const PG_SOURCE: &str = r#"
+    create type mood as enum ('sad', 'happy');
+    create table kinds (
+        id integer primary key,
+        small smallint, big bigint, exact numeric(12,2), wide numeric, dbl double precision,
+        flt real, flag boolean, label text, code varchar(10), initials char(3), uid uuid,
+        born date, alarm time, seen timestamp, seen_tz timestamptz, span interval,
+        blob bytea, doc jsonb, raw_json json, ints integer[], words text[], feeling mood,
+        addr inet, price money
+    );
+    insert into kinds values
+      (1, -32768, -9223372036854775808, 1234567890.12, 123456789012345678901234567890.123456789,
+       0.1, 3.14159, true, 'tab	and
+newline \ backslash "quote"', 'short', 'ab', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+       '2026-02-28', '23:59:59.999999', '2026-11-21 10:00:00.123456', '2026-11-21 10:00:00+02',
+       '1 year 2 mons 3 days 04:05:06', '\xdeadbeef00', '{"a": {"b": [1, 2.50, null]}, "u": "ü"}',
+       '{"k":  1}', '{1,NULL,3}', '{"a b","c,d","e\"f"}', 'happy', '192.168.0.1/24', 12.34),
+      (2, 32767, 9223372036854775807, -0.01, 0, -1.5e300, -0, false, '', 'ten chars!', 'xyz',
+       '00000000-0000-0000-0000-000000000000', '1900-01-01', '00:00:00', '1970-01-01 00:00:00',
+       '1999-12-31 23:59:59.5-08', '-1 days', '\x', '[]', '"text"', '{}', '{}', 'sad',
+       '::1', -0.5),
+      (3, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+       null, null, null, null, null, null, null, null, null, null)
+"#;
+
+/// Each column's warehouse type, and how to read source and warehouse values as comparable text.
+const PG_EXPECTED: &[(&str, &str, &str)] = &[
+    ("small", "bigint", "small::text"),
+    ("big", "bigint", "big::text"),
+    ("exact", "numeric(12,2)", "exact::text"),
+    ("wide", "numeric", "wide::text"),
+    ("dbl", "double precision", "dbl::text"),
+    ("flt", "real", "flt::text"),
+    ("flag", "boolean", "flag::text"),
+    ("label", "text", "label"),
+    ("code", "character varying(10)", "code::text"),
+    // char(n) arrives as text with its padding, which `::text` of a char drops on both sides.
+    ("initials", "text", "rpad(initials::text, 3)"),
+    ("uid", "uuid", "uid::text"),
+    ("born", "date", "born::text"),
+    ("alarm", "time without time zone", "alarm::text"),
+    ("seen", "timestamp without time zone", "seen::text"),
+    ("seen_tz", "timestamp with time zone", "seen_tz::text"),
+    ("span", "interval", "span::text"),
+    ("blob", "bytea", "blob::text"),
+    ("doc", "jsonb", "doc::text"),
+    ("raw_json", "jsonb", "raw_json::jsonb::text"),
+    ("ints", "integer[]", "ints::text"),
+    ("words", "text[]", "words::text"),
+    ("feeling", "text", "feeling::text"),
+    ("addr", "inet", "addr::text"),
+    ("price", "numeric", "price::numeric::text"),
+];
+
+fn pipeline_configs(dir: &TempDir, tap: Value, warehouse: &PgDatabase) -> (String, String) {
+    let tap = write_json(dir.path(), "tap.json", &tap);
+    let target = write_json(
+        dir.path(),
+        "target.json",
+        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
+    );
+    (tap, target)
+}
+
+#[test]
+fn postgres_to_postgres_type_for_type() {
+    let source = PgDatabase::new();
+    let warehouse = PgDatabase::new();
+    source.client().batch_execute(PG_SOURCE).unwrap();
+    let dir = TempDir::new().unwrap();
+    let (tap, target) = pipeline_configs(
+        &dir,
+        source.connection_config(json!({"select": ["public.kinds"]})),
+        &warehouse,
+    );
+    let output = Pipeline::new(
+        "tap-postgres",
+        &["--config", &tap],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+    assert!(!emitted_states(&output.target).is_empty());
+
+    let mut warehouse_client = warehouse.client();
+    let mut source_client = source.client();
+    let types: Vec<(String, String)> = columns(&mut warehouse_client, "kinds");
+    for (column, sql_type, read) in PG_EXPECTED {
+        let found = types.iter().find(|(name, _)| name == column);
+        assert_eq!(
+            found.map(|(_, t)| t.as_str()),
+            Some(*sql_type),
+            "type of {column}"
+        );
+        let query = |schema: &str| format!("select id, {read} from {schema}.kinds order by id");
+        let expected = query_text(&mut source_client, &query("public"));
+        let arrived = query_text(&mut warehouse_client, &query(SCHEMA));
+        assert_eq!(arrived, expected, "values of {column}");
+    }
+}
+
+/// The MariaDB source table and, per column, the warehouse type and the source values as the
+/// warehouse shows them (`::text`).
+const MYSQL_SOURCE: &str = r#"
+    create table kinds (
+        id int primary key,
+        tiny tinyint, flag tinyint(1), ubig bigint unsigned, exact decimal(12,2), dbl double,
+        label varchar(20), body text, born date, seen datetime(6), stamp timestamp(6) null,
+        span time, bin varbinary(8), doc json, colour enum('red','green'), tags set('a','b')
+    );
+    insert into kinds values
+      (1, -128, 1, 18446744073709551615, 1234567890.12, 0.1, 'tab	x', 'naïve ☃ "q" \\ b',
+       '2026-02-28', '2026-11-21 10:00:00.123456', '2026-11-21 10:00:00.5', '-838:59:59',
+       x'00ff10', '{"a": [1, 2.5, null], "b": {"c": "ü"}}', 'green', 'a,b'),
+      (2, 127, 0, 0, -0.01, -1.5e300, '', '', '1000-01-01', '1970-01-01 00:00:00',
+       '1999-12-31 23:59:59', '12:30:00', x'', '[]', 'red', ''),
+      (3, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null)
+"#;
+
+const MYSQL_EXPECTED: &[(&str, &str, &[&str])] = &[
+    ("tiny", "bigint", &["-128", "127"]),
+    ("flag", "boolean", &["true", "false"]),
+    ("ubig", "numeric(20,0)", &["18446744073709551615", "0"]),
+    ("exact", "numeric(12,2)", &["1234567890.12", "-0.01"]),
+    ("dbl", "double precision", &["0.1", "-1.5e+300"]),
+    ("label", "character varying(20)", &["tab\tx", ""]),
+    ("body", "text", &["naïve ☃ \"q\" \\ b", ""]),
+    ("born", "date", &["2026-02-28", "1000-01-01"]),
+    (
+        "seen",
+        "timestamp without time zone",
+        &["2026-11-21 10:00:00.123456", "1970-01-01 00:00:00"],
+    ),
+    (
+        "stamp",
+        "timestamp with time zone",
+        &["2026-11-21 10:00:00.5+00", "1999-12-31 23:59:59+00"],
+    ),
+    ("span", "interval", &["-838:59:59", "12:30:00"]),
+    ("bin", "bytea", &["\\x00ff10", "\\x"]),
+    (
+        "doc",
+        "jsonb",
+        &[r#"{"a": [1, 2.5, null], "b": {"c": "ü"}}"#, "[]"],
+    ),
+    ("colour", "text", &["green", "red"]),
+    ("tags", "text[]", &["{a,b}", "{}"]),
+];
+
+#[test]
+fn mysql_to_postgres_type_for_type() {
+    let source = MysqlDatabase::new();
+    let warehouse = PgDatabase::new();
+    source.conn().query_drop(MYSQL_SOURCE).unwrap();
+    let dir = TempDir::new().unwrap();
+    let (tap, target) = pipeline_configs(
+        &dir,
+        source.connection_config(json!({"select": [format!("{}.kinds", source.name)]})),
+        &warehouse,
+    );
+    let output = Pipeline::new(
+        "tap-mysql",
+        &["--config", &tap],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+
+    let mut client = warehouse.client();
+    client.batch_execute("set timezone = 'UTC'").unwrap();
+    let types = columns(&mut client, "kinds");
+    for (column, sql_type, values) in MYSQL_EXPECTED {
+        let found = types.iter().find(|(name, _)| name == column);
+        assert_eq!(
+            found.map(|(_, t)| t.as_str()),
+            Some(*sql_type),
+            "type of {column}"
+        );
+        let arrived = query_text(
+            &mut client,
+            &format!("select {column}::text from {SCHEMA}.kinds order by id"),
+        );
+        let mut expected: Vec<Vec<Option<String>>> =
+            values.iter().map(|v| vec![Some(v.to_string())]).collect();
+        expected.push(vec![None]);
+        assert_eq!(arrived, expected, "values of {column}");
+    }
+}
