@@ -8,12 +8,13 @@
 //! On bad input the target first sends everything valid it has buffered, with the STATEs that
 //! covers, waits for the loader to commit it, and only then stops with the error.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
+use common::json_schema::properties;
 use common::message::{ActivateVersionMessage, RecordMessage, SchemaMessage};
 use common::{Message, MessageReader};
 use crossbeam_channel::{Sender, bounded};
@@ -69,6 +70,31 @@ struct Stream {
     /// When the current batch began, as `_sdc_batched_at`.
     batched_at: String,
     records: u64,
+    /// Record properties the SCHEMA does not declare, warned about once each.
+    undeclared: HashSet<String>,
+}
+
+impl Stream {
+    /// Properties outside the SCHEMA are not loaded (there is no column type to give them); say so
+    /// once per property rather than drop them silently.
+    fn warn_undeclared(&mut self, record: &Value, line: u64, name: &str) {
+        let (Some(record), Some(declared)) = (record.as_object(), properties(&self.schema)) else {
+            return;
+        };
+        for property in record.keys() {
+            if !declared.contains_key(property)
+                && property != DELETED_AT
+                && self.undeclared.insert(property.clone())
+            {
+                warn!(
+                    line,
+                    stream = name,
+                    property,
+                    "property not in the SCHEMA: not loaded"
+                );
+            }
+        }
+    }
 }
 
 /// Rejected records waiting to be stored.
@@ -205,7 +231,10 @@ impl Target {
         };
         let layout = self.plan(line, &name, &shape, &key_properties)?;
         let tables = shape.tables.len();
-        let records = self.streams.get(&name).map_or(0, |s| s.records);
+        let (records, undeclared) = self
+            .streams
+            .remove(&name)
+            .map_or_else(Default::default, |s| (s.records, s.undeclared));
         self.streams.insert(
             name,
             Stream {
@@ -217,6 +246,7 @@ impl Target {
                 batch: StreamBatch::new(tables),
                 batched_at: String::new(),
                 records,
+                undeclared,
             },
         );
         Ok(())
@@ -260,9 +290,10 @@ impl Target {
             time_extracted,
         } = message;
         let record = Value::Object(record);
-        let Some(stream) = self.streams.get(&name) else {
+        let Some(stream) = self.streams.get_mut(&name) else {
             return Err(Error::RecordBeforeSchema { line, stream: name });
         };
+        stream.warn_undeclared(&record, line, &name);
         if let Some(violation) = stream
             .validator
             .as_ref()

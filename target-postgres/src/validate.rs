@@ -5,7 +5,7 @@
 //! accepts, and the encoder checks each value against the column it goes to.
 
 use jsonschema::{Draft, Validator};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 /// A stream's compiled SCHEMA.
 #[derive(Debug)]
@@ -34,11 +34,16 @@ impl RecordValidator {
     }
 
     pub fn check(&self, record: &Value) -> Result<(), Violation> {
-        // A number beyond a double's range cannot be compared by the validator; the encoder checks
-        // it against its column instead.
-        if has_huge_number(record) {
-            return Ok(());
-        }
+        // The validator reads numbers as i64, u64 or f64: a wider one would fail "integer" in a
+        // type list, or could not be compared at all. It is checked in a stand-in of the same JSON
+        // type; the encoder checks the real value against its column.
+        let stand_in;
+        let record = if has_wide_number(record) {
+            stand_in = with_narrow_numbers(record);
+            &stand_in
+        } else {
+            record
+        };
         match self.validator.validate(record) {
             Ok(()) => Ok(()),
             Err(error) => Err(Violation {
@@ -49,12 +54,40 @@ impl RecordValidator {
     }
 }
 
-fn has_huge_number(value: &Value) -> bool {
+fn is_wide(number: &Number) -> bool {
+    let integral = !number.as_str().contains(['.', 'e', 'E']);
+    (integral && !number.is_i64() && !number.is_u64()) || number.as_f64().is_none()
+}
+
+fn has_wide_number(value: &Value) -> bool {
     match value {
-        Value::Number(number) => number.as_f64().is_none(),
-        Value::Array(items) => items.iter().any(has_huge_number),
-        Value::Object(object) => object.values().any(has_huge_number),
+        Value::Number(number) => is_wide(number),
+        Value::Array(items) => items.iter().any(has_wide_number),
+        Value::Object(object) => object.values().any(has_wide_number),
         _ => false,
+    }
+}
+
+/// `value` with every wide number replaced by the widest one of its kind the validator reads.
+fn with_narrow_numbers(value: &Value) -> Value {
+    match value {
+        Value::Number(number) if is_wide(number) => {
+            if number.as_str().contains(['.', 'e', 'E']) {
+                Number::from_f64(f64::MAX).map_or(Value::Null, Value::Number)
+            } else if number.as_str().starts_with('-') {
+                Value::from(i64::MIN)
+            } else {
+                Value::from(u64::MAX)
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(with_narrow_numbers).collect()),
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| (key.clone(), with_narrow_numbers(value)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -87,8 +120,20 @@ mod tests {
             validator.check(&json!({"id": "x"})).unwrap_err().path,
             "/id"
         );
+        // 1e400 is an integer, as JSON Schema counts them; its column decides where it goes.
         let huge: Value = serde_json::from_str(r#"{"id": 1e400}"#).unwrap();
         assert_eq!(validator.check(&huge), Ok(()));
+        let nullable = RecordValidator::new(&json!({"properties": {
+            "n": {"type": ["null", "integer"]}, "x": {"type": "number"}}}))
+        .unwrap();
+        let wide: Value =
+            serde_json::from_str(r#"{"n": 123456789012345678901234567890, "x": 1e400}"#).unwrap();
+        assert_eq!(nullable.check(&wide), Ok(()));
+        let negative: Value =
+            serde_json::from_str(r#"{"n": -123456789012345678901234567890}"#).unwrap();
+        assert_eq!(nullable.check(&negative), Ok(()));
+        let wrong: Value = serde_json::from_str(r#"{"n": "1e400"}"#).unwrap();
+        assert!(nullable.check(&wrong).is_err());
     }
 
     #[test]
