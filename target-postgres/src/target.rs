@@ -119,7 +119,12 @@ impl Target {
             });
         }
         let state_table = config.state_table.as_deref().map(canonical_name);
-        let mut setup = vec![format!("create schema if not exists {}", quote(&schema))];
+        // `create schema if not exists` needs CREATE on the database even when the schema exists,
+        // and a user owning (or a member of the owner of) an existing schema may lack it.
+        let mut setup = Vec::new();
+        if !report.schema_exists {
+            setup.push(format!("create schema if not exists {}", quote(&schema)));
+        }
         if config.invalid_records == InvalidRecords::Reject {
             setup.push(format!(
                 "create table if not exists {} (stream text not null, line bigint, \

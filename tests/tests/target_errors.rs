@@ -1,0 +1,661 @@
+//! target-postgres when things go wrong: bad input (malformed JSON, a RECORD before its SCHEMA, a
+//! schema violation, a NUL byte) stops the load after committing what came before it;
+//! `invalid_records: "reject"` sends bad records to `_sdc_rejected` and loads the rest; schemas and
+//! tables owned by other roles, or a missing `CREATE` grant, stop the load (and fail `--check`) with
+//! the SQL that fixes them; and a target killed mid-load has printed no STATE whose records are not
+//! committed.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tests::bin::{command, run_binary};
+use tests::warehouse::{
+    TargetRun, columns, emitted_states, lines, query_rows, record, schema, state, tables,
+};
+use tests::{PgDatabase, RunOutput};
+
+// ---------------------------------------------------------------------------------------------
+// Malformed input with invalid_records = fail
+
+fn t_schema() -> Value {
+    schema(
+        "t",
+        json!({"id": {"type": "integer"}, "name": {"type": ["null", "string"]},
+               "n": {"type": ["null", "integer"]}}),
+        &["id"],
+    )
+}
+
+fn t_record(id: i64) -> Value {
+    record(
+        "t",
+        json!({"id": id, "name": format!("name {id}"), "n": id * 10}),
+    )
+}
+
+fn t_state(id: i64) -> Value {
+    state(json!({"bookmarks": {"t": {"id": id}}}))
+}
+
+/// Runs the target over valid lines, then `bad` as line 6, then more valid lines (records, a STATE,
+/// a new stream), and checks what every fatal input error must leave: a failed exit naming line 6,
+/// the records of lines 2, 3 and 5 committed, the STATE of line 4 printed, nothing after line 6.
+fn fails_at_line_6(bad: &str) -> RunOutput {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let before = lines(&[
+        t_schema(),
+        t_record(1),
+        t_record(2),
+        t_state(2),
+        t_record(3),
+    ]);
+    let after = lines(&[
+        t_record(4),
+        t_state(4),
+        schema("later", json!({"id": {"type": "integer"}}), &["id"]),
+        record("later", json!({"id": 1})),
+        t_state(5),
+    ]);
+    let output = target.load_text(&format!("{before}{bad}\n{after}"));
+    assert!(
+        !output.status.success(),
+        "the target accepted line 6 {bad:?}:\n{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("line 6"),
+        "stderr does not name line 6:\n{}",
+        output.stderr
+    );
+    assert_eq!(
+        emitted_states(&output),
+        [json!({"bookmarks": {"t": {"id": 2}}})],
+        "exactly the STATE before the bad line is printed; stderr:\n{}",
+        output.stderr
+    );
+    let mut client = db.client();
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select id, name, n from warehouse.t order by id"
+        ),
+        [
+            ["1", "name 1", "10"],
+            ["2", "name 2", "20"],
+            ["3", "name 3", "30"]
+        ],
+        "the records before the bad line are committed, none after; stderr:\n{}",
+        output.stderr
+    );
+    assert_eq!(tables(&mut client), ["t"]);
+    output
+}
+
+fn assert_stderr_has(output: &RunOutput, parts: &[&str]) {
+    for part in parts {
+        assert!(
+            output.stderr.contains(part),
+            "stderr lacks {part:?}:\n{}",
+            output.stderr
+        );
+    }
+}
+
+#[test]
+fn malformed_json_stops_after_committing_what_came_before() {
+    let output = fails_at_line_6(r#"{"type": "RECORD", "stream": "t", "record": {"id": 99,"#);
+    assert_stderr_has(&output, &["line 6: malformed JSON"]);
+}
+
+#[test]
+fn a_record_before_its_schema_stops_after_committing_what_came_before() {
+    let output = fails_at_line_6(r#"{"type": "RECORD", "stream": "u", "record": {"id": 99}}"#);
+    assert_stderr_has(&output, &["line 6", "stream u", "before any SCHEMA"]);
+}
+
+#[test]
+fn a_schema_violation_stops_after_committing_what_came_before() {
+    let output = fails_at_line_6(
+        r#"{"type": "RECORD", "stream": "t", "record": {"id": 99, "name": "x", "n": "abc"}}"#,
+    );
+    assert_stderr_has(&output, &["line 6", "stream t", "property n"]);
+}
+
+#[test]
+fn a_nul_byte_stops_after_committing_what_came_before() {
+    let output = fails_at_line_6(
+        r#"{"type": "RECORD", "stream": "t", "record": {"id": 99, "name": "a\u0000b", "n": 1}}"#,
+    );
+    assert_stderr_has(&output, &["line 6", "stream t", "property name", "NUL"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// invalid_records = reject
+
+fn order(id: i64) -> Value {
+    json!({"id": id, "name": format!("order {id}"), "at": "2026-03-01T10:00:00Z", "amount": 12.5,
+           "qty": id, "items": [{"sku": format!("A{id}")}, {"sku": format!("B{id}")}]})
+}
+
+fn with(mut record: Value, key: &str, value: Value) -> Value {
+    record[key] = value;
+    record
+}
+
+#[test]
+fn rejected_records_go_to_sdc_rejected_and_the_rest_loads() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({"invalid_records": "reject"}));
+    let orders_schema = schema(
+        "orders",
+        json!({
+            "id": {"type": "integer"},
+            "name": {"type": ["null", "string"]},
+            "at": {"type": ["null", "string"], "format": "date-time"},
+            "amount": {"type": ["null", "number"], "x-sql-datatype": "numeric(5,2)"},
+            "qty": {"type": ["null", "integer"]},
+            "items": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+                "sku": {"type": "string"}}}}
+        }),
+        &["id"],
+    );
+    // (input line, record, property the reason must name)
+    let rejected = [
+        (4, with(order(2), "name", json!("a\u{0}b")), "name"),
+        (5, with(order(3), "at", json!("infinity")), "at"),
+        (7, with(order(5), "amount", json!(1234.5)), "amount"),
+        (8, with(order(6), "qty", json!("seven")), "qty"),
+        // The root row and the first child row are written before the NUL byte is met.
+        (
+            9,
+            with(order(7), "items", json!([{"sku": "A7"}, {"sku": "B\u{0}"}])),
+            "sku",
+        ),
+    ];
+    let bad = |index: usize| record("orders", rejected[index].1.clone());
+    let output = target.load(&[
+        orders_schema,
+        record("orders", order(1)),
+        state(json!({"n": 1})),
+        bad(0),
+        bad(1),
+        record("orders", order(4)),
+        bad(2),
+        bad(3),
+        bad(4),
+        state(json!({"n": 2})),
+        record("orders", order(8)),
+        state(json!({"n": 3})),
+    ]);
+    output.assert_success();
+    let states = emitted_states(&output);
+    assert_eq!(states.last(), Some(&json!({"n": 3})), "printed {states:?}");
+    for printed in &states {
+        assert!(
+            [json!({"n": 1}), json!({"n": 2}), json!({"n": 3})].contains(printed),
+            "printed {printed}, never sent"
+        );
+    }
+
+    let mut client = db.client();
+    assert_eq!(
+        columns(&mut client, "orders")
+            .into_iter()
+            .find(|(name, _)| name == "amount"),
+        Some(("amount".into(), "numeric(5,2)".into()))
+    );
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select id, name, at at time zone 'UTC', amount, qty from warehouse.orders order by id"
+        ),
+        [
+            ["1", "order 1", "2026-03-01 10:00:00", "12.50", "1"],
+            ["4", "order 4", "2026-03-01 10:00:00", "12.50", "4"],
+            ["8", "order 8", "2026-03-01 10:00:00", "12.50", "8"]
+        ]
+    );
+    // No child rows of rejected records, in particular none of order 7's first item.
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select _sdc_source_key_id, _sdc_level_0_id, sku from warehouse.orders__items \
+             order by 1, 2"
+        ),
+        [
+            ["1", "0", "A1"],
+            ["1", "1", "B1"],
+            ["4", "0", "A4"],
+            ["4", "1", "B4"],
+            ["8", "0", "A8"],
+            ["8", "1", "B8"]
+        ]
+    );
+
+    let stored = query_rows(
+        &mut client,
+        "select stream, line, reason, record, rejected_at is not null \
+         from warehouse._sdc_rejected order by line",
+    );
+    assert_eq!(
+        stored.len(),
+        rejected.len(),
+        "rejected rows: {stored:?}\nstderr:\n{}",
+        output.stderr
+    );
+    for (row, (line, original, property)) in stored.iter().zip(&rejected) {
+        assert_eq!(row[0], "orders", "{row:?}");
+        assert_eq!(row[1], line.to_string(), "{row:?}");
+        assert!(
+            row[2].contains(property),
+            "line {line}: reason {:?} does not name {property}",
+            row[2]
+        );
+        let parsed: Value = serde_json::from_str(&row[3])
+            .unwrap_or_else(|err| panic!("line {line}: record {:?} is not JSON: {err}", row[3]));
+        assert_eq!(&parsed, original, "line {line}");
+        assert_eq!(row[4], "t", "{row:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ownership and permissions
+
+/// Two roles of one test: `loader_<db>`, which the target logs in as, and `other_<db>`, which owns
+/// what the loader must not use. Dropped (with what they own) before the database is.
+struct Roles<'d> {
+    db: &'d PgDatabase,
+    loader: String,
+    other: String,
+}
+
+impl<'d> Roles<'d> {
+    /// Creates both roles; the loader may connect (PUBLIC may) but has no `CREATE` yet.
+    fn new(db: &'d PgDatabase) -> Self {
+        let roles = Self {
+            db,
+            loader: format!("loader_{}", db.name),
+            other: format!("other_{}", db.name),
+        };
+        db.client()
+            .batch_execute(&format!(
+                "create role \"{}\" login password 'pw'; create role \"{}\"",
+                roles.loader, roles.other
+            ))
+            .expect("cannot create the roles");
+        roles
+    }
+
+    fn grant_create(&self) {
+        self.sql(&format!(
+            "grant create on database \"{}\" to \"{}\"",
+            self.db.name, self.loader
+        ));
+    }
+
+    /// Runs SQL as the superuser in the test database.
+    fn sql(&self, sql: &str) {
+        self.db
+            .client()
+            .batch_execute(sql)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+
+    /// A target config logging in as the loader.
+    fn target(&self) -> TargetRun {
+        TargetRun::new(self.db, json!({"user": self.loader, "password": "pw"}))
+    }
+}
+
+impl std::fmt::Debug for Roles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Roles({}, {})", self.loader, self.other)
+    }
+}
+
+impl Drop for Roles<'_> {
+    fn drop(&mut self) {
+        let names = format!("\"{}\", \"{}\"", self.loader, self.other);
+        let dropped = self
+            .db
+            .client()
+            .batch_execute(&format!("drop owned by {names} cascade"))
+            .and_then(|()| {
+                self.db
+                    .server
+                    .admin_client()
+                    .batch_execute(&format!("drop role if exists {names}"))
+            });
+        if let Err(err) = dropped {
+            eprintln!("could not drop roles {names}: {err}");
+        }
+    }
+}
+
+fn small_load() -> Vec<Value> {
+    vec![t_schema(), t_record(1), t_state(1)]
+}
+
+fn assert_refused(output: &RunOutput, parts: &[&str]) {
+    assert!(
+        !output.status.success(),
+        "the target loaded:\n{}",
+        output.stderr
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "printed {:?}",
+        output.stdout_text()
+    );
+    assert_stderr_has(output, &["the target cannot load into schema"]);
+    assert_stderr_has(output, parts);
+}
+
+#[test]
+fn a_schema_owned_by_another_role_stops_the_load() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    roles.grant_create();
+    roles.sql(&format!(
+        "create schema warehouse authorization \"{}\"",
+        roles.other
+    ));
+    let output = roles.target().load(&small_load());
+    assert_refused(
+        &output,
+        &[
+            "schema \"warehouse\"",
+            &format!("\"{}\"", roles.other),
+            &format!("alter schema \"warehouse\" owner to \"{}\";", roles.loader),
+        ],
+    );
+    assert_eq!(tables(&mut db.client()), Vec::<String>::new());
+}
+
+#[test]
+fn a_table_owned_by_another_role_stops_the_load() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    roles.grant_create();
+    roles.sql(&format!(
+        "create schema warehouse authorization \"{loader}\";
+         create table warehouse.t (id bigint);
+         alter table warehouse.t owner to \"{other}\"",
+        loader = roles.loader,
+        other = roles.other
+    ));
+    let output = roles.target().load(&small_load());
+    assert_refused(
+        &output,
+        &[
+            "table \"warehouse\".\"t\"",
+            &format!("\"{}\"", roles.other),
+            &format!(
+                "alter table \"warehouse\".\"t\" owner to \"{}\";",
+                roles.loader
+            ),
+        ],
+    );
+    let mut client = db.client();
+    assert_eq!(tables(&mut client), ["t"]);
+    assert_eq!(
+        columns(&mut client, "t"),
+        [("id".to_owned(), "bigint".to_owned())],
+        "the table was changed"
+    );
+    assert_eq!(
+        query_rows(&mut client, "select count(*) from warehouse.t"),
+        [["0"]]
+    );
+}
+
+#[test]
+fn a_missing_create_grant_stops_the_load() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    let output = roles.target().load(&small_load());
+    assert_refused(
+        &output,
+        &[&format!(
+            "grant create on database \"{}\" to \"{}\";",
+            db.name, roles.loader
+        )],
+    );
+    assert_eq!(
+        query_rows(
+            &mut db.client(),
+            "select count(*) from pg_namespace where nspname = 'warehouse'"
+        ),
+        [["0"]]
+    );
+}
+
+#[test]
+fn a_member_of_the_owning_role_loads() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    roles.sql(&format!(
+        "create schema warehouse authorization \"{other}\"; grant \"{other}\" to \"{loader}\"",
+        other = roles.other,
+        loader = roles.loader
+    ));
+    // The schema exists: no CREATE on the database is needed, and --check agrees.
+    let target = roles.target();
+    let checked = check(&target);
+    assert!(
+        checked.status.success() && checked.stdout_text().contains("ok: ready to load"),
+        "{}",
+        checked.stdout_text()
+    );
+    let output = target.load(&small_load());
+    output.assert_success();
+    assert_eq!(
+        emitted_states(&output),
+        [json!({"bookmarks": {"t": {"id": 1}}})]
+    );
+    assert_eq!(
+        query_rows(&mut db.client(), "select id, name, n from warehouse.t"),
+        [["1", "name 1", "10"]]
+    );
+}
+
+fn check(target: &TargetRun) -> RunOutput {
+    run_binary(
+        "target-postgres",
+        &["--config", &target.config, "--check"],
+        b"",
+    )
+}
+
+#[test]
+fn check_reports_problems_with_their_fix_and_ok_once_fixed() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    roles.grant_create();
+    let target = roles.target();
+
+    let output = check(&target);
+    let text = output.stdout_text();
+    assert!(
+        output.status.success(),
+        "check failed:\n{text}\n{}",
+        output.stderr
+    );
+    assert!(text.starts_with("connected to database"), "{text}");
+    assert!(text.contains("ok: ready to load"), "{text}");
+    assert!(!text.contains("problem:"), "{text}");
+    assert_eq!(
+        query_rows(
+            &mut db.client(),
+            "select count(*) from pg_namespace where nspname = 'warehouse'"
+        ),
+        [["0"]],
+        "--check created the schema"
+    );
+
+    roles.sql(&format!(
+        "create schema warehouse authorization \"{other}\";
+         create table warehouse.t (id bigint);
+         alter table warehouse.t owner to \"{other}\"",
+        other = roles.other
+    ));
+    let output = check(&target);
+    let text = output.stdout_text();
+    assert!(!output.status.success(), "check passed:\n{text}");
+    let problems: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("problem:"))
+        .collect();
+    assert_eq!(problems.len(), 2, "{text}");
+    assert!(
+        problems.iter().any(|p| p.contains(&format!(
+            "alter schema \"warehouse\" owner to \"{}\";",
+            roles.loader
+        ))),
+        "{text}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains(&format!(
+            "alter table \"warehouse\".\"t\" owner to \"{}\";",
+            roles.loader
+        ))),
+        "{text}"
+    );
+    assert!(text.contains("failed: 2 problem(s)"), "{text}");
+
+    // The SQL printed is what an admin runs: after it, the check passes.
+    for problem in problems {
+        let (_, fix) = problem
+            .split_once("fix: ")
+            .unwrap_or_else(|| panic!("no fix in {problem:?}"));
+        roles.sql(fix);
+    }
+    let output = check(&target);
+    let text = output.stdout_text();
+    assert!(
+        output.status.success(),
+        "check failed after the fix:\n{text}"
+    );
+    assert!(text.contains("ok: ready to load"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// STATE ordering when the target is killed
+
+const KILL_RECORDS: i64 = 200_000;
+
+/// One stream `t` keyed by `id`, ids 1..=KILL_RECORDS, a STATE every 1,000 records.
+fn kill_input() -> String {
+    let mut input = lines(&[schema(
+        "t",
+        json!({"id": {"type": "integer"}, "name": {"type": "string"}, "n": {"type": "integer"}}),
+        &["id"],
+    )]);
+    for id in 1..=KILL_RECORDS {
+        input.push_str(&format!(
+            "{{\"type\":\"RECORD\",\"stream\":\"t\",\"record\":{{\"id\":{id},\"name\":\"name {id}\",\"n\":{}}}}}\n",
+            id * 3
+        ));
+        if id % 1000 == 0 {
+            input.push_str(&format!(
+                "{{\"type\":\"STATE\",\"value\":{{\"bookmarks\":{{\"t\":{{\"id\":{id}}}}}}}}}\n"
+            ));
+        }
+    }
+    input
+}
+
+fn state_id(line: &str) -> i64 {
+    let message: Value =
+        serde_json::from_str(line).unwrap_or_else(|err| panic!("printed {line:?}: {err}"));
+    assert_eq!(message["type"], "STATE", "printed {line}");
+    message["value"]["bookmarks"]["t"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("printed a STATE never sent: {line}"))
+}
+
+#[test]
+fn states_printed_before_a_kill_cover_only_committed_rows() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({"batch_size_rows": 5000}));
+    let input = kill_input();
+
+    let mut child = command("target-postgres")
+        .args(["--config", &target.config])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start target-postgres");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let bytes = input.clone().into_bytes();
+    // Fails with a broken pipe once the target is killed: expected.
+    let writer = std::thread::spawn(move || {
+        let _ignored = stdin.write_all(&bytes);
+    });
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ignored = stderr.read_to_string(&mut text);
+        text
+    });
+    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut printed = Vec::new();
+    for line in stdout.lines() {
+        let line = line.expect("cannot read the target's stdout");
+        printed.push(state_id(&line));
+        if printed.len() == 3 {
+            child.kill().expect("cannot kill the target");
+        }
+    }
+    let status = child.wait().expect("cannot wait for the target");
+    let _ignored = writer.join();
+    let stderr = stderr.join().unwrap_or_default();
+    assert!(
+        printed.len() >= 3,
+        "only {printed:?} printed, {status}:\n{stderr}"
+    );
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the target was not killed mid-load (printed {printed:?}):\n{stderr}"
+    );
+    assert!(
+        printed.windows(2).all(|pair| pair[0] < pair[1]),
+        "STATEs out of order: {printed:?}"
+    );
+
+    let mut client = db.client();
+    for &n in &printed {
+        assert_eq!(
+            query_rows(
+                &mut client,
+                &format!(
+                    "select count(*) from warehouse.t \
+                     where id <= {n} and name = 'name ' || id and n = id * 3"
+                )
+            ),
+            [[n.to_string()]],
+            "a STATE for id {n} was printed before ids 1..={n} were committed (printed {printed:?})"
+        );
+    }
+
+    // A second run over the whole input leaves exactly the source.
+    let output = target.load_text(&input);
+    output.assert_success();
+    assert_eq!(
+        emitted_states(&output).last(),
+        Some(&json!({"bookmarks": {"t": {"id": KILL_RECORDS}}}))
+    );
+    let rows = client
+        .query("select id, name, n from warehouse.t order by id", &[])
+        .expect("cannot read warehouse.t");
+    assert_eq!(rows.len() as i64, KILL_RECORDS);
+    for (row, id) in rows.iter().zip(1..) {
+        let found: (i64, String, i64) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(found, (id, format!("name {id}"), id * 3));
+    }
+}
