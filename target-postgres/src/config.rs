@@ -164,10 +164,10 @@ mod tests {
 
     #[test]
     fn nesting_per_stream() {
-        let config = config(json!({"nesting": {"events": "jsonb", "*": "denest"}})).unwrap();
-        assert_eq!(config.nesting_for("events"), Nesting::Jsonb);
-        assert_eq!(config.nesting_for("orders"), Nesting::Denest);
-        let all = super::tests::config(json!({"nesting": "jsonb"})).unwrap();
+        let per_stream = config(json!({"nesting": {"events": "jsonb", "*": "denest"}})).unwrap();
+        assert_eq!(per_stream.nesting_for("events"), Nesting::Jsonb);
+        assert_eq!(per_stream.nesting_for("orders"), Nesting::Denest);
+        let all = config(json!({"nesting": "jsonb"})).unwrap();
         assert_eq!(all.nesting_for("orders"), Nesting::Jsonb);
     }
 

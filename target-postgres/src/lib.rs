@@ -105,7 +105,7 @@ pub enum Error {
         line: u64,
         stream: String,
         #[source]
-        source: DdlError,
+        source: Box<DdlError>,
     },
     #[error("line {line}: stream {stream}: property {property}: {reason}")]
     InvalidRecord {

@@ -276,7 +276,7 @@ impl Target {
             .map_err(|source| Error::Schema {
                 line,
                 stream: name.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
         if !statements.is_empty() {
             self.send(Command::Execute {
@@ -569,10 +569,8 @@ impl Target {
             Some(Ok(result)) => result,
             Some(Err(_)) | None => Err(Error::LoaderLost),
         };
-        let summary = match loaded {
-            Ok(summary) => summary,
-            Err(loader_error) => return Err(loader_error),
-        };
+        // The loader's failure is the root cause when it stopped first.
+        let summary = loaded?;
         if let Some(error) = error {
             return Err(error);
         }
