@@ -171,7 +171,31 @@ pub struct ConnectionConfig {
     pub ssh_tunnel: Option<SshTunnel>,
 }
 
+/// A way of reaching a database the programs cannot open yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UnsupportedTransport {
+    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
+    Tls,
+    #[error("SSH tunnels are not supported yet: open the tunnel outside the program")]
+    Ssh,
+}
+
 impl ConnectionConfig {
+    /// Refuses what cannot be honoured rather than silently connecting in the clear: `sslmode`
+    /// `require` and stricter, and SSH tunnels.
+    pub fn check_transport(&self) -> Result<(), UnsupportedTransport> {
+        if matches!(
+            self.ssl_mode(),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        ) {
+            return Err(UnsupportedTransport::Tls);
+        }
+        if self.ssh_tunnel.is_some() {
+            return Err(UnsupportedTransport::Ssh);
+        }
+        Ok(())
+    }
+
     /// The TLS mode to use: `sslmode` if given, `require` if `ssl` is on, else `prefer`.
     pub fn ssl_mode(&self) -> SslMode {
         match (self.sslmode, self.ssl) {

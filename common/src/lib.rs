@@ -18,6 +18,8 @@ pub mod logging;
 pub mod message;
 pub mod metrics;
 pub mod output;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod state;
 pub mod streams;
 

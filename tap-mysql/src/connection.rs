@@ -4,7 +4,7 @@
 //! server's zone), an empty `sql_mode` (legacy zero dates compare instead of failing), utf8mb4, and
 //! long network timeouts (a slow target must not make the server drop an unbuffered read).
 
-use common::config::{ConnectionConfig, SslMode};
+use common::config::ConnectionConfig;
 use mysql::{Conn, OptsBuilder};
 
 use crate::Error;
@@ -18,15 +18,7 @@ const SESSION_SETUP: [&str; 4] = [
 
 /// Opens a session; `dbname` is optional for MySQL.
 pub fn connect(config: &ConnectionConfig) -> Result<Conn, Error> {
-    if matches!(
-        config.ssl_mode(),
-        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-    ) {
-        return Err(Error::TlsUnavailable);
-    }
-    if config.ssh_tunnel.is_some() {
-        return Err(Error::SshUnavailable);
-    }
+    config.check_transport()?;
     let opts = OptsBuilder::new()
         .ip_or_hostname(Some(config.host.clone()))
         .tcp_port(config.port.unwrap_or(3306))

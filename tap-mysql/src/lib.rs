@@ -68,10 +68,8 @@ pub enum Error {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
-    TlsUnavailable,
-    #[error("SSH tunnels are not supported yet: open the tunnel outside the tap")]
-    SshUnavailable,
+    #[error(transparent)]
+    Transport(#[from] common::config::UnsupportedTransport),
     #[error("could not connect to {target}")]
     Connect {
         target: String,

@@ -37,18 +37,8 @@ pub enum Error {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("config key `dbname` is required: the PostgreSQL database to read")]
-    MissingDatabase,
-    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
-    TlsUnavailable,
-    #[error("SSH tunnels are not supported yet: open the tunnel outside the tap")]
-    SshUnavailable,
-    #[error("could not connect to {target}")]
-    Connect {
-        target: String,
-        #[source]
-        source: postgres::Error,
-    },
+    #[error(transparent)]
+    Connect(#[from] common::postgres::ConnectError),
     #[error("{what} failed")]
     Query {
         what: String,

@@ -55,16 +55,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
-    #[error("could not connect to the warehouse {target}")]
-    Connect {
-        target: String,
-        #[source]
-        source: postgres::Error,
-    },
-    #[error("TLS connections (sslmode require, verify-ca, verify-full) are not supported yet")]
-    TlsUnavailable,
-    #[error("SSH tunnels are not supported yet")]
-    SshUnavailable,
+    #[error("the warehouse")]
+    Connect(#[from] common::postgres::ConnectError),
     #[error("{what} failed")]
     Database {
         what: String,
