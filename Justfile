@@ -47,6 +47,15 @@ release:
 test: deps build
     cargo test --workspace
 
+# The main job on an embedded default: throwaway MariaDB and PostgreSQL under .local/demo, a small
+# shop in both, both taps piped into target-postgres, then an incremental run; ends with a summary.
+demo: deps release
+    bash tests/demo/demo.sh
+
+# Stop the demo's servers and remove .local/demo.
+demo-clean:
+    bash tests/demo/demo-clean.sh
+
 # Formatting and clippy, warnings as errors.
 lint:
     cargo fmt --all -- --check

@@ -39,12 +39,15 @@ where
         out.write_state(state)?;
         let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
         let result = sync_stream(selection, state, out);
+        let seconds = timer.elapsed().as_secs_f64();
         timer.finish(result.is_ok()).emit();
         let rows = result?;
         info!(
             stream = %selection.stream,
             method = %selection.replication_method,
             rows,
+            seconds = (seconds * 100.0).round() / 100.0,
+            rows_per_second = (rows as f64 / seconds.max(1e-3)).round() as u64,
             "stream synced"
         );
     }

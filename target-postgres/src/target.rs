@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use common::json_schema::properties;
@@ -575,23 +575,57 @@ impl Target {
             return Err(error);
         }
         flushed?;
-        for (name, stream) in &self.streams {
-            info!(stream = name, records = stream.records, "stream loaded");
+        let seconds = self.clock.started.elapsed().as_secs_f64();
+        let mut names: Vec<&String> = self.streams.keys().collect();
+        names.sort();
+        for name in names {
+            let stream = &self.streams[name];
+            let tables: Vec<String> = stream
+                .layout
+                .tables
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}={}",
+                        t.table,
+                        summary.get(&t.table).copied().unwrap_or(0)
+                    )
+                })
+                .collect();
+            info!(
+                stream = name,
+                records = stream.records,
+                tables = tables.join(","),
+                seconds = (seconds * 100.0).round() / 100.0,
+                "stream loaded"
+            );
         }
-        for (table, rows) in &summary {
-            info!(table, rows, "table loaded");
+        if let Some(rejected) = summary.get(REJECTED_TABLE) {
+            warn!(rejected, table = REJECTED_TABLE, "records rejected");
         }
         Ok(())
     }
 }
 
 /// `_sdc_sequence` values and the current time as text.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Clock {
+    started: Instant,
     last_sequence: i64,
     now_millis: i64,
     /// RFC 3339, refreshed when the millisecond changes.
     now: String,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            started: Instant::now(),
+            last_sequence: 0,
+            now_millis: 0,
+            now: String::new(),
+        }
+    }
 }
 
 impl Clock {

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# `just demo`: throwaway MariaDB and PostgreSQL servers under .local/demo, a small shop in both,
+# both taps piped into target-postgres, then an incremental second run after some changes.
+# Servers are reused when already running; `just demo-clean` stops and removes everything.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+demo="$root/.local/demo"
+bin="$root/target/release"
+pg_port="${DEMO_PG_PORT:-54329}"
+my_port="${DEMO_MYSQL_PORT:-33069}"
+mkdir -p "$demo/runs"
+
+as_root=false
+[ "$(id -u)" -eq 0 ] && as_root=true
+# PostgreSQL refuses to run as root: as root, its commands run as the `postgres` system user.
+pg_run() { if $as_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_bin="$(dirname "$(command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+mariadbd="$(command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd)"
+install_db="$(command -v mariadb-install-db 2>/dev/null || echo /usr/bin/mariadb-install-db)"
+psql_at() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
+mariadb_at() { mariadb --protocol=tcp -h 127.0.0.1 -P "$my_port" -u demo -pdemo "$@"; }
+
+start_postgres() {
+    if [ -f "$demo/pg/data/postmaster.pid" ] && pg_run "$pg_bin/pg_ctl" -D "$demo/pg/data" status >/dev/null 2>&1; then
+        echo "postgres: reusing the server on port $pg_port"; return
+    fi
+    if [ ! -d "$demo/pg/data" ]; then
+        mkdir -p "$demo/pg"
+        $as_root && chown postgres "$demo/pg" && chmod o+x "$root/.local" "$demo"
+        pg_run "$pg_bin/initdb" -D "$demo/pg/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+        printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = logical\nfsync = off\nsynchronous_commit = off\n" \
+            "$pg_port" "$demo/pg" | pg_run tee -a "$demo/pg/data/postgresql.auto.conf" >/dev/null
+    fi
+    pg_run "$pg_bin/pg_ctl" -D "$demo/pg/data" -l "$demo/pg/server.log" -w start >/dev/null
+    echo "postgres: started on port $pg_port"
+}
+
+start_mariadb() {
+    if [ -f "$demo/mariadb/mysqld.pid" ] && kill -0 "$(cat "$demo/mariadb/mysqld.pid")" 2>/dev/null; then
+        echo "mariadb: reusing the server on port $my_port"; return
+    fi
+    local dir="$demo/mariadb" user=()
+    $as_root && user=(--user=root)
+    if [ ! -d "$dir/data" ]; then
+        mkdir -p "$dir/binlog"
+        "$install_db" --no-defaults --datadir="$dir/data" \
+            --auth-root-authentication-method=normal --skip-test-db "${user[@]}" >/dev/null
+        printf "create user if not exists 'demo'@'%%' identified by 'demo';\ngrant all privileges on *.* to 'demo'@'%%';\n" > "$dir/init.sql"
+    fi
+    "$mariadbd" --no-defaults --init-file="$dir/init.sql" --datadir="$dir/data" --socket="$dir/mysqld.sock" \
+        --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --port="$my_port" \
+        --bind-address=127.0.0.1 --skip-name-resolve --log-bin="$dir/binlog/mysql-bin" \
+        --binlog-format=ROW --server-id=1 --character-set-server=utf8mb4 \
+        --collation-server=utf8mb4_unicode_ci "${user[@]}" </dev/null >/dev/null 2>&1 &
+    for _ in $(seq 120); do mariadb_at -e 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
+    mariadb_at -e 'select 1' >/dev/null || { echo "mariadb did not start: see $dir/error.log" >&2; exit 1; }
+    echo "mariadb: started on port $my_port"
+}
+
+load_sources() {
+    mariadb_at -e 'drop database if exists shop; create database shop'
+    mariadb_at shop < "$root/tests/demo/shop_mysql.sql"
+    psql_at -d postgres -c 'drop database if exists shop with (force)' -c 'create database shop'
+    psql_at -d shop -f "$root/tests/demo/shop_postgres.sql" >/dev/null
+    psql_at -d postgres -c 'drop database if exists warehouse with (force)' -c 'create database warehouse'
+    rm -f "$demo"/runs/*
+    echo "sources: shop loaded into MariaDB and PostgreSQL; empty warehouse database created"
+}
+
+# Config and catalog of one tap; `attributes` gets its structure declared so it is de-nested.
+prepare() {
+    local tap="$1" namespace="$2" port="$3" user="$4" password="$5" schema="$6"
+    cat > "$demo/runs/$tap.json" <<JSON
+{"host": "127.0.0.1", "port": $port, "user": "$user", "password": "$password", "dbname": "shop",
+ "select": [
+   {"table": "$namespace.customers", "replication_method": "INCREMENTAL", "replication_key": "updated_at"},
+   {"table": "$namespace.orders", "replication_method": "INCREMENTAL", "replication_key": "updated_at"},
+   {"table": "$namespace.products", "replication_method": "FULL_TABLE"},
+   {"table": "$namespace.page_views", "replication_method": "FULL_TABLE"},
+   {"table": "$namespace.paid_orders", "replication_method": "FULL_TABLE"}]}
+JSON
+    cat > "$demo/runs/target-$tap.json" <<JSON
+{"host": "127.0.0.1", "port": $pg_port, "user": "postgres", "dbname": "warehouse",
+ "default_target_schema": "$schema"}
+JSON
+    local structure='"attributes": {"type": ["null", "object"], "properties": {"channel": {"type": ["null", "string"]}, "shipping": {"type": ["null", "object"], "properties": {"carrier": {"type": ["null", "string"]}, "express": {"type": ["null", "boolean"]}}}, "items": {"type": ["null", "array"], "items": {"type": "object", "properties": {"sku": {"type": ["null", "string"]}, "qty": {"type": ["null", "integer"]}}}}}},'
+    "$bin/$tap" --config "$demo/runs/$tap.json" --discover 2>/dev/null \
+        | sed "/\"attributes\": {/,/}/c\\            $structure" > "$demo/runs/$tap.catalog.json"
+}
+
+# tap | target, state in and out; prints the tap's per-stream lines for the summary.
+run_pipeline() {
+    local tap="$1" label="$2"
+    local state="$demo/runs/$tap.state.json"
+    local state_args=()
+    [ -s "$state" ] && state_args=(--state "$state")
+    local started ended
+    started=$(date +%s.%N)
+    "$bin/$tap" --config "$demo/runs/$tap.json" --catalog "$demo/runs/$tap.catalog.json" "${state_args[@]}" \
+        2> "$demo/runs/$tap.$label.tap.log" \
+        | "$bin/target-postgres" --config "$demo/runs/target-$tap.json" \
+        2> "$demo/runs/$tap.$label.target.log" > "$demo/runs/$tap.$label.states"
+    ended=$(date +%s.%N)
+    tail -n 1 "$demo/runs/$tap.$label.states" > "$state.tmp" && mv "$state.tmp" "$state"
+    grep -h 'stream synced' "$demo/runs/$tap.$label.tap.log" | sed -E 's/\x1b\[[0-9;]*m//g' \
+        | sed -E 's/.*stream=([^ ]+) method=([^ ]+) rows=([0-9]+) seconds=([^ ]+) rows_per_second=([0-9]+).*/\1 \2 \3 \4 \5/' \
+        | while read -r stream method rows seconds rate; do
+            printf "  %-13s %-12s %-12s %6s rows %6.2f s %8s rows/s\n" "$tap" "$stream" "$method" "$rows" "$seconds" "$rate"
+        done
+    awk -v tap="$tap" -v s="$started" -v e="$ended" 'BEGIN { printf "  %-13s tap | target-postgres: %.2f s in all\n", tap, e - s }'
+}
+
+tables_of() {
+    psql_at -d warehouse -At -F ' ' -c "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = '$1' and c.relkind = 'r' order by 1" | while read -r table; do
+        printf "    %-40s %s\n" "$1.$table" "$(psql_at -d warehouse -At -c "select count(*) || ' rows, ' || count(_sdc_deleted_at) || ' marked deleted' from \"$1\".\"$table\"")"
+    done
+}
+
+start_postgres
+start_mariadb
+load_sources
+prepare tap-mysql shop "$my_port" demo demo shop_mysql
+prepare tap-postgres public "$pg_port" postgres "" shop_postgres
+
+echo
+echo "== first run: full load =="
+run_pipeline tap-mysql first
+run_pipeline tap-postgres first
+
+{ echo "set sql_mode = 'ANSI_QUOTES';"; cat "$root/tests/demo/changes.sql"; } | mariadb_at shop
+psql_at -d shop -f "$root/tests/demo/changes.sql" >/dev/null
+echo
+echo "== second run: incremental from the saved state, after 1 insert and 26 updates per source =="
+run_pipeline tap-mysql second
+run_pipeline tap-postgres second
+
+echo
+echo "== warehouse tables (child tables from de-nesting included) =="
+tables_of shop_mysql
+tables_of shop_postgres
+echo
+echo "state files: $demo/runs/tap-mysql.state.json, $demo/runs/tap-postgres.state.json"
+echo "logs:        $demo/runs/*.log"
+echo "look around: psql -h 127.0.0.1 -p $pg_port -U postgres warehouse"
+echo "             e.g. select * from shop_mysql.orders__attributes__items limit 5;"
+echo "clean up:    just demo-clean"
