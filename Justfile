@@ -47,10 +47,13 @@ release:
 test: deps build
     cargo test --workspace
 
-# The main job on an embedded default: throwaway MariaDB and PostgreSQL under .local/demo, a small
-# shop in both, both taps piped into target-postgres, then an incremental run; ends with a summary.
+# Throwaway MariaDB + PostgreSQL under .local/demo, a shop in both, both taps into the target, a summary.
 demo: deps release
     bash tests/demo/demo.sh
+
+# One `tap | target-postgres` run resuming from STATE_FILE, saving the new state atomically (README).
+sync tap tap_config catalog target_config state_file:
+    bash tests/sync/sync.sh {{quote(tap)}} {{quote(tap_config)}} {{quote(catalog)}} {{quote(target_config)}} {{quote(state_file)}}
 
 # Stop the demo's servers and remove .local/demo.
 demo-clean:

@@ -1,0 +1,147 @@
+//! `just sync` (tests/sync/sync.sh): state kept across runs, saved atomically, also when a run dies
+//! part way, so that the next run completes the table exactly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::PgDatabase;
+use tests::bin::{binary_path, write_json};
+use tests::warehouse::{SCHEMA, query_text};
+
+fn sync_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sync/sync.sh")
+}
+
+/// Runs sync.sh; returns its exit status and stderr.
+fn sync(tap: &str, tap_config: &str, target_config: &str, state: &Path) -> (bool, String) {
+    let bin_dir = binary_path("target-postgres").parent().unwrap().to_owned();
+    let output = Command::new("bash")
+        .arg(sync_script())
+        .args([tap, tap_config, "-", target_config])
+        .arg(state)
+        .env("SINGER_BIN_DIR", bin_dir)
+        .output()
+        .expect("cannot run sync.sh");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_run_killed_part_way_is_completed_exactly_by_the_next() {
+    let source = PgDatabase::new();
+    let warehouse = PgDatabase::new();
+    source
+        .client()
+        .batch_execute(
+            "create table items (id integer primary key, name text, price numeric(8,2)); \
+             insert into items select g, 'item ' || g, g / 100.0 from generate_series(1, 30000) g",
+        )
+        .unwrap();
+    let dir = TempDir::new().unwrap();
+    let tap_config = write_json(
+        dir.path(),
+        "tap.json",
+        &source.connection_config(json!({"select": ["public.items"], "state_every_rows": 1000})),
+    );
+    let target_config = write_json(
+        dir.path(),
+        "target.json",
+        &warehouse
+            .connection_config(json!({"default_target_schema": SCHEMA, "batch_size_rows": 2000})),
+    );
+    let state = dir.path().join("state.json");
+
+    // A tap that dies after 9,000 lines of output: what reached the target is committed and the
+    // state it printed is saved; the failure is reported as the tap's.
+    let dying_tap = dir.path().join("dying-tap");
+    std::fs::write(
+        &dying_tap,
+        format!(
+            "#!/usr/bin/env bash\n{} \"$@\" | head -n 9000\nexit 3\n",
+            binary_path("tap-postgres").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &dying_tap,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let (succeeded, stderr) = sync(
+        dying_tap.to_str().unwrap(),
+        &tap_config,
+        &target_config,
+        &state,
+    );
+    assert!(!succeeded);
+    assert!(stderr.contains("the tap"), "{stderr}");
+    assert!(stderr.contains("exit code 3"), "{stderr}");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let bookmark = &saved["bookmarks"]["public-items"];
+    let resumed_after = bookmark["last_pk_fetched"]["id"]
+        .as_i64()
+        .expect(&saved.to_string());
+    assert!(resumed_after >= 1000 && resumed_after < 30000, "{saved}");
+    let mut client = warehouse.client();
+    let loaded = query_text(&mut client, "select count(*) from warehouse.items");
+    let loaded: i64 = loaded[0][0].as_deref().unwrap().parse().unwrap();
+    assert!(
+        loaded >= resumed_after,
+        "every row the saved state covers is loaded"
+    );
+
+    // The next run resumes from the saved state and finishes the table.
+    let (succeeded, stderr) = sync("tap-postgres", &tap_config, &target_config, &state);
+    assert!(succeeded, "{stderr}");
+    let query = "select id, name, price::text from {schema}.items order by id";
+    let expected = query_text(&mut source.client(), &query.replace("{schema}", "public"));
+    let arrived = query_text(
+        &mut client,
+        &query
+            .replace("{schema}", SCHEMA)
+            .replace("order by", "where _sdc_deleted_at is null order by"),
+    );
+    assert_eq!(arrived.len(), 30000);
+    assert_eq!(arrived, expected);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(
+        saved["bookmarks"]["public-items"]
+            .get("last_pk_fetched")
+            .is_none(),
+        "{saved}"
+    );
+}
+
+#[test]
+fn a_failing_target_is_named() {
+    let source = PgDatabase::new();
+    source
+        .client()
+        .batch_execute("create table t (id integer primary key)")
+        .unwrap();
+    let dir = TempDir::new().unwrap();
+    let tap_config = write_json(
+        dir.path(),
+        "tap.json",
+        &source.connection_config(json!({"select": ["public.t"]})),
+    );
+    // A warehouse that refuses the connection.
+    let target_config = write_json(
+        dir.path(),
+        "target.json",
+        &json!({"host": "127.0.0.1", "port": 1, "user": "nobody", "dbname": "none",
+                "default_target_schema": "w"}),
+    );
+    let state = dir.path().join("state.json");
+    let (succeeded, stderr) = sync("tap-postgres", &tap_config, &target_config, &state);
+    assert!(!succeeded);
+    assert!(
+        stderr.contains("the target (target-postgres) failed"),
+        "{stderr}"
+    );
+    assert!(!state.exists(), "no state without a committed STATE");
+}
