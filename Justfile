@@ -35,6 +35,10 @@ deps:
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
+# Install the Python Singer tools the interop tests run (Meltano, singer-io tap-mysql, MeltanoLabs tap-postgres, target-jsonl).
+interop-deps:
+    bash tests/interop/install.sh
+
 # Build every program (debug).
 build:
     cargo build --workspace --bins
@@ -44,7 +48,7 @@ release:
     cargo build --workspace --bins --release
 
 # Install what is missing, then run every test in the workspace against real servers.
-test: deps build
+test: deps interop-deps build
     cargo test --workspace
 
 # Throwaway MariaDB + PostgreSQL under .local/demo, a shop in both, both taps into the target, a summary.

@@ -22,8 +22,9 @@ pub struct TapArgs {
     /// JSON config file: connection, filters, selection shortcuts.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print the catalog of every readable table and view, then exit.
-    #[arg(short, long, conflicts_with_all = ["catalog", "state"])]
+    /// Print the catalog of every readable table and view, then exit. A `--state` given too is
+    /// ignored (Meltano passes its saved state to discovery as well).
+    #[arg(short, long, conflicts_with = "catalog")]
     pub discover: bool,
     /// Catalog with the streams and columns to sync, as printed by --discover and then edited.
     #[arg(long, visible_alias = "properties", short = 'p', value_name = "FILE")]
@@ -383,6 +384,12 @@ mod tests {
         assert_eq!(
             parse(&["-c", "c.json", "--properties", "cat.json", "-s", "s.json"]),
             Ok(sync)
+        );
+        assert_eq!(
+            parse(&["--config", "c.json", "--discover", "--state", "s.json"]),
+            Ok(TapCommand::Discover {
+                config: "c.json".into()
+            })
         );
         assert_eq!(
             parse(&["--config", "c.json"]),

@@ -128,6 +128,14 @@ impl<W: Write> MessageWriter<W> {
         self.flush()
     }
 
+    /// Writes a state value alone on a line, as Singer targets report committed state (Meltano
+    /// saves that line and hands it to the tap's `--state` next run), and flushes.
+    pub fn write_bare_state(&mut self, value: &Value) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        self.flush()
+    }
+
     pub fn write_activate_version(&mut self, stream: &str, version: u64) -> io::Result<()> {
         self.write_line(&ActivateVersionRef { stream, version })
     }

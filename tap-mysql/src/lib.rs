@@ -121,6 +121,7 @@ pub fn about() -> About {
         version: VERSION,
         description: DESCRIPTION,
         capabilities: vec![
+            "about",
             "catalog",
             "discover",
             "state",

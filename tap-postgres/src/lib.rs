@@ -82,6 +82,7 @@ pub fn about() -> About {
         version: VERSION,
         description: DESCRIPTION,
         capabilities: vec![
+            "about",
             "catalog",
             "discover",
             "state",

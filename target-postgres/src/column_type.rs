@@ -138,10 +138,16 @@ pub fn column_types_where(property: &Value, keep: impl Fn(JsonType) -> bool) -> 
         return vec![ColumnType::general(Family::Json)];
     }
     let base16 = property.get("contentEncoding").and_then(Value::as_str) == Some("base16");
-    types
-        .types
-        .iter()
-        .filter(|json_type| keep(**json_type))
+    let kept: Vec<JsonType> = types.types.iter().copied().filter(|t| keep(*t)).collect();
+    // An object or array kept here has no structure to de-nest: with other types beside it (the
+    // SDK's `json` columns allow every type) the value is one JSON document, stored whole.
+    let schemaless = kept.iter().any(|t| {
+        *t == JsonType::Object || (*t == JsonType::Array && array_type(hint).family == Family::Json)
+    });
+    if schemaless && kept.len() > 1 {
+        return vec![ColumnType::general(Family::Json)];
+    }
+    kept.iter()
         .map(|json_type| match json_type {
             JsonType::Integer => integer_type(property, hint),
             JsonType::Number => number_type(hint),
@@ -360,6 +366,14 @@ mod tests {
         assert_eq!(
             sql(json!({"anyOf": [{"type": "integer"}, {"type": "string"}]})),
             ["bigint", "text"]
+        );
+        // The Meltano SDK's `json`/`jsonb` columns.
+        assert_eq!(
+            sql(
+                json!({"type": ["string", "number", "integer", "array", "object", "boolean", "null"],
+                       "additionalProperties": true})
+            ),
+            ["jsonb"]
         );
     }
 

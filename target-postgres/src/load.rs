@@ -137,7 +137,7 @@ impl Loader {
                             .commit()
                             .map_err(db("commit of the state table"))?;
                     }
-                    self.out.write_state_value(&state)?;
+                    self.out.write_bare_state(&state)?;
                 }
             }
         }
@@ -192,7 +192,7 @@ impl Loader {
             "batch committed"
         );
         if let Some(state) = &load.state {
-            self.out.write_state_value(state)?;
+            self.out.write_bare_state(state)?;
         }
         Ok(())
     }

@@ -29,7 +29,9 @@ impl RecordValidator {
             // What Singer taps write, whatever their age.
             options = options.with_draft(Draft::Draft7);
         }
-        let validator = options.build(schema).map_err(|error| error.to_string())?;
+        let validator = options
+            .build(&without_multiple_of(schema))
+            .map_err(|error| error.to_string())?;
         Ok(Self { validator })
     }
 
@@ -51,6 +53,23 @@ impl RecordValidator {
                 message: error.to_string(),
             }),
         }
+    }
+}
+
+/// `schema` without `multipleOf`: the validator checks it in floating point (`-0.01` fails
+/// `multipleOf: 0.01`, as does `1070468.14`), and singer-io taps put it on every decimal. The
+/// encoder checks decimals exactly against their `numeric(p,s)` instead.
+fn without_multiple_of(schema: &Value) -> Value {
+    match schema {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .filter(|(key, _)| *key != "multipleOf")
+                .map(|(key, value)| (key.clone(), without_multiple_of(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_multiple_of).collect()),
+        other => other.clone(),
     }
 }
 
@@ -134,6 +153,18 @@ mod tests {
         assert_eq!(nullable.check(&negative), Ok(()));
         let wrong: Value = serde_json::from_str(r#"{"n": "1e400"}"#).unwrap();
         assert!(nullable.check(&wrong).is_err());
+    }
+
+    #[test]
+    fn multiple_of_is_left_to_the_encoder() {
+        let validator = RecordValidator::new(&json!({"properties": {
+            "amount": {"type": ["null", "number"], "multipleOf": 0.01}}}))
+        .unwrap();
+        for amount in ["-0.01", "1070468.14", "0.5"] {
+            let record: Value =
+                serde_json::from_str(&format!(r#"{{"amount": {amount}}}"#)).unwrap();
+            assert_eq!(validator.check(&record), Ok(()), "{amount}");
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
 }
 
-# The interpreter, and its venv module with ensurepip (Debian splits both into python3-venv).
+# The interpreter, and venv with ensurepip (which Debian moves out into python3-venv).
 if ! command -v "$python" >/dev/null; then
     apt_install python3 python3-venv
 fi

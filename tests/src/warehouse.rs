@@ -147,17 +147,22 @@ pub fn tables(client: &mut Client) -> Vec<String> {
     .collect()
 }
 
-/// The STATE values a target printed.
+/// The state values a target printed.
 pub fn emitted_states(output: &RunOutput) -> Vec<Value> {
     output
         .stdout_text()
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
-            let message: Value = serde_json::from_str(line)
+            // Singer targets print the state value alone, one per line.
+            let value: Value = serde_json::from_str(line)
                 .unwrap_or_else(|err| panic!("target printed a non-JSON line {line:?}: {err}"));
-            assert_eq!(message["type"], "STATE", "target printed {line}");
-            message["value"].clone()
+            assert!(value.is_object(), "target printed {line}");
+            assert!(
+                value.get("type").is_none(),
+                "a bare state value, not a message: {line}"
+            );
+            value
         })
         .collect()
 }

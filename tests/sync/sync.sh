@@ -33,10 +33,10 @@ trap 'rm -f "$out" "$state.tmp"' EXIT
 "$tap_bin" "${tap_args[@]}" | "$target_bin" --config "$target_config" > "$out"
 statuses=("${PIPESTATUS[@]}")
 
-# The target prints only STATE lines, each after the data it covers is committed.
+# The target prints only state values, one per line, each after the data it covers is committed.
 last="$(grep -v '^[[:space:]]*$' "$out" | tail -n 1)"
 if [ -n "$last" ]; then
-    printf '%s\n' "$last" | sed -E 's/^\{"type":"STATE","value":(.*)\}$/\1/' > "$state.tmp"
+    printf '%s\n' "$last" > "$state.tmp"
     sync "$state.tmp"
     mv -f "$state.tmp" "$state"
     sync "$(dirname "$state")" 2>/dev/null || true
