@@ -172,6 +172,8 @@ pub struct StreamSelection {
     pub is_view: bool,
     /// The entry's JSON Schema narrowed to the selected columns: what the SCHEMA message carries.
     pub schema: Value,
+    /// Discovery's `row-count` estimate, for progress bars.
+    pub row_count: Option<u64>,
 }
 
 /// A table or view as a tap's discovery found it: what a catalog entry is made of.
@@ -576,6 +578,10 @@ impl CatalogEntry {
             replication_key,
             is_view: self.is_view(),
             schema,
+            row_count: self
+                .metadata
+                .table_value("row-count")
+                .and_then(Value::as_u64),
         })
     }
 

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod output;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod progress;
 pub mod state;
 pub mod streams;
 

@@ -57,6 +57,10 @@ fn tags(pairs: &[(&str, &str)]) -> Map<String, Value> {
 #[derive(Debug)]
 pub struct RecordCounter {
     stream: String,
+    /// Discovery's estimate of the stream's rows.
+    total: Option<u64>,
+    /// Made on the first row, once the total is known.
+    progress: Option<crate::progress::Progress>,
     count: u64,
     reported: u64,
     last_report: Instant,
@@ -71,6 +75,8 @@ impl RecordCounter {
     pub fn with_interval(stream: &str, interval: Duration) -> Self {
         Self {
             stream: stream.to_owned(),
+            total: None,
+            progress: None,
             count: 0,
             reported: 0,
             last_report: Instant::now(),
@@ -78,9 +84,19 @@ impl RecordCounter {
         }
     }
 
+    /// Shows progress out of `total` rows (discovery's estimate).
+    pub fn with_total(mut self, total: Option<u64>) -> Self {
+        self.total = total;
+        self
+    }
+
     /// Adds `rows`; returns the metric to emit when a report is due.
     pub fn add(&mut self, rows: u64) -> Option<Metric> {
         self.count += rows;
+        let (stream, total) = (&self.stream, self.total);
+        self.progress
+            .get_or_insert_with(|| crate::progress::Progress::new(stream, "rows", total))
+            .add(rows);
         (self.last_report.elapsed() >= self.interval).then(|| self.report())
     }
 
@@ -90,7 +106,11 @@ impl RecordCounter {
 
     /// The final report: the rows counted since the last one (singer-python counts per interval).
     pub fn finish(mut self) -> Metric {
-        self.report()
+        let metric = self.report();
+        if let Some(progress) = &self.progress {
+            progress.finish();
+        }
+        metric
     }
 
     fn report(&mut self) -> Metric {

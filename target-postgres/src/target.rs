@@ -35,6 +35,7 @@ use crate::load::{
 use crate::naming::{canonical_name, qualified, quote};
 use crate::state::PendingStates;
 use crate::validate::RecordValidator;
+use common::progress::Progress;
 
 /// Where records that cannot be loaded go with `invalid_records: "reject"`.
 pub const REJECTED_TABLE: &str = "_sdc_rejected";
@@ -72,6 +73,7 @@ struct Stream {
     records: u64,
     /// Record properties the SCHEMA does not declare, warned about once each.
     undeclared: HashSet<String>,
+    progress: Progress,
 }
 
 impl Stream {
@@ -236,10 +238,10 @@ impl Target {
         };
         let layout = self.plan(line, &name, &shape, &key_properties)?;
         let tables = shape.tables.len();
-        let (records, undeclared) = self
-            .streams
-            .remove(&name)
-            .map_or_else(Default::default, |s| (s.records, s.undeclared));
+        let (records, undeclared, progress) = match self.streams.remove(&name) {
+            Some(old) => (old.records, old.undeclared, old.progress),
+            None => (0, HashSet::new(), Progress::new(&name, "records", None)),
+        };
         self.streams.insert(
             name,
             Stream {
@@ -252,6 +254,7 @@ impl Target {
                 batched_at: String::new(),
                 records,
                 undeclared,
+                progress,
             },
         );
         Ok(())
@@ -343,6 +346,7 @@ impl Target {
             match added {
                 Ok(()) => {
                     stream.records += 1;
+                    stream.progress.add(1);
                     break;
                 }
                 Err(EncodeError::Invalid { path, reason }) => {
@@ -576,6 +580,9 @@ impl Target {
         }
         flushed?;
         let seconds = self.clock.started.elapsed().as_secs_f64();
+        for stream in self.streams.values() {
+            stream.progress.finish();
+        }
         let mut names: Vec<&String> = self.streams.keys().collect();
         names.sort();
         for name in names {

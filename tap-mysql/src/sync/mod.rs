@@ -237,7 +237,7 @@ impl<'a, W: Write> StreamSync<'a, W> {
             what: format!("reading {}", selection.tap_stream_id),
             source,
         };
-        let mut counter = RecordCounter::new(&selection.stream);
+        let mut counter = RecordCounter::new(&selection.stream).with_total(selection.row_count);
         let mut record = Vec::new();
         let mut last_row: Vec<MysqlValue> = Vec::new();
         let mut rows = 0_u64;

@@ -214,7 +214,7 @@ impl<'a, W: std::io::Write> StreamSync<'a, W> {
             stream: selection.tap_stream_id.clone(),
             source,
         };
-        let mut counter = RecordCounter::new(&selection.stream);
+        let mut counter = RecordCounter::new(&selection.stream).with_total(selection.row_count);
         let mut row = CopyRow::default();
         let mut line = Vec::new();
         let mut record = Vec::new();
