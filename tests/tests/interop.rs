@@ -14,7 +14,7 @@ use mysql::prelude::Queryable;
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
 use tests::bin::{Pipeline, RunOutput, binary_path, run, run_binary, write_json};
-use tests::warehouse::{SCHEMA, columns, query_rows, tables};
+use tests::warehouse::{SCHEMA, columns, emitted_states, query_rows, tables};
 use tests::{MysqlDatabase, PgDatabase};
 
 // ---------------------------------------------------------------------------------------------
@@ -100,20 +100,6 @@ fn state_value(line: &Value) -> &Value {
     } else {
         line
     }
-}
-
-/// The STATE values a target printed, one per stdout line.
-fn printed_states(output: &RunOutput) -> Vec<Value> {
-    output
-        .stdout_text()
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let value: Value = serde_json::from_str(line)
-                .unwrap_or_else(|err| panic!("target printed a non-JSON line {line:?}: {err}"));
-            state_value(&value).clone()
-        })
-        .collect()
 }
 
 fn target_config(dir: &TempDir, warehouse: &PgDatabase) -> String {
@@ -489,14 +475,25 @@ fn singer_io_config(dir: &TempDir, source: &MysqlDatabase) -> String {
 fn singer_io_tap_mysql_into_target(source: &MysqlDatabase, warehouse: &PgDatabase) -> RunOutput {
     let dir = TempDir::new().unwrap();
     let config = singer_io_config(&dir, source);
-    let discovered = run_ok(singer_io_tap_mysql(), &["--config", &config, "--discover"]);
+    python_tap_into_target(singer_io_tap_mysql, &config, &dir, warehouse)
+}
+
+/// Discovery with a Python tap, every stream selected with `FULL_TABLE`, then the tap piped into
+/// our target.
+fn python_tap_into_target(
+    tap: fn() -> Command,
+    config: &str,
+    dir: &TempDir,
+    warehouse: &PgDatabase,
+) -> RunOutput {
+    let discovered = run_ok(tap(), &["--config", config, "--discover"]);
     let mut catalog: Value = serde_json::from_slice(&discovered.stdout).expect("a catalog");
     select_all(&mut catalog, "FULL_TABLE");
     let catalog = write_json(dir.path(), "catalog.json", &catalog);
-    let mut tap = singer_io_tap_mysql();
-    tap.args(["--config", &config, "--catalog", &catalog]);
+    let mut tap = tap();
+    tap.args(["--config", config, "--catalog", &catalog]);
     let mut target = Command::new(binary_path("target-postgres"));
-    target.args(["--config", &target_config(&dir, warehouse)]);
+    target.args(["--config", &target_config(dir, warehouse)]);
     let output = Pipeline::of(tap, target).run();
     output.assert_success();
     output.target
@@ -605,7 +602,7 @@ fn singer_io_tap_mysql_loads_through_our_target() {
         ),
         [["3", "1", "0"]]
     );
-    let states = printed_states(&output);
+    let states = emitted_states(&output);
     let last = states.last().expect("the target printed no STATE");
     assert_eq!(last["currently_syncing"], Value::Null, "{last}");
     assert_eq!(
@@ -658,20 +655,7 @@ fn meltanolabs_config(source: &PgDatabase) -> Value {
 fn meltanolabs_tap_postgres_into_target(source: &PgDatabase, warehouse: &PgDatabase) -> RunOutput {
     let dir = TempDir::new().unwrap();
     let config = write_json(dir.path(), "tap.json", &meltanolabs_config(source));
-    let discovered = run_ok(
-        meltanolabs_tap_postgres(),
-        &["--config", &config, "--discover"],
-    );
-    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).expect("a catalog");
-    select_all(&mut catalog, "FULL_TABLE");
-    let catalog = write_json(dir.path(), "catalog.json", &catalog);
-    let mut tap = meltanolabs_tap_postgres();
-    tap.args(["--config", &config, "--catalog", &catalog]);
-    let mut target = Command::new(binary_path("target-postgres"));
-    target.args(["--config", &target_config(&dir, warehouse)]);
-    let output = Pipeline::of(tap, target).run();
-    output.assert_success();
-    output.target
+    python_tap_into_target(meltanolabs_tap_postgres, &config, &dir, warehouse)
 }
 
 #[test]
@@ -814,7 +798,7 @@ fn meltanolabs_tap_postgres_loads_through_our_target() {
         ),
         [["1", "0", "a b"], ["1", "1", "c,d"]]
     );
-    let states = printed_states(&output);
+    let states = emitted_states(&output);
     let last = states.last().expect("the target printed no STATE");
     assert!(
         last["bookmarks"].get("public-kinds").is_some(),
