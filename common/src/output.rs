@@ -10,7 +10,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::message::{Message, SchemaMessage};
-use crate::state::State;
 
 /// Large enough that a pipe write carries many records at once.
 const BUFFER_BYTES: usize = 256 * 1024;
@@ -116,15 +115,10 @@ impl<W: Write> MessageWriter<W> {
         self.out.write_all(b"}\n")
     }
 
-    /// Writes a STATE and flushes, so everything before it has left the process.
-    pub fn write_state(&mut self, state: &State) -> io::Result<()> {
+    /// Writes a STATE (a [`crate::State`], or any value serialising as one) and flushes, so everything
+    /// before it has left the process.
+    pub fn write_state<S: Serialize + ?Sized>(&mut self, state: &S) -> io::Result<()> {
         self.write_line(&StateRef { value: state })?;
-        self.flush()
-    }
-
-    /// Writes a STATE from a raw value (the target passes the tap's state through untouched).
-    pub fn write_state_value(&mut self, value: &Value) -> io::Result<()> {
-        self.write_line(&StateRef { value })?;
         self.flush()
     }
 
@@ -160,6 +154,7 @@ mod tests {
     use super::*;
     use crate::message::{MessageReader, ParsedLine};
     use crate::state::Bookmark;
+    use crate::state::State;
     use serde_json::json;
     use std::collections::BTreeMap;
 
@@ -260,7 +255,7 @@ mod tests {
         let mut sink = Vec::new();
         {
             let mut writer = MessageWriter::new(BufWriter::new(&mut sink));
-            writer.write_state_value(&json!({"bookmarks": {}})).unwrap();
+            writer.write_state(&json!({"bookmarks": {}})).unwrap();
             // No explicit flush: STATE must already have reached the sink.
             std::mem::forget(writer);
         }

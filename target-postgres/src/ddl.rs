@@ -419,38 +419,36 @@ impl Warehouse {
             if root_link.is_empty() {
                 root_link.push(SystemColumn::Sequence.name().to_owned());
             }
-            let key_altered = altered.iter().any(|(name, _)| primary_key.contains(name));
-            if existing.is_some() && (table.primary_key != primary_key || key_altered) {
-                let error =
-                    match plan
-                        .key_properties
-                        .iter()
-                        .zip(plan.key_fields)
-                        .find(|(_, field)| {
-                            let column = &columns[field_columns[**field][0].1];
-                            !table.primary_key.contains(&column.name)
-                                || altered.iter().any(|(name, _)| *name == column.name)
-                        }) {
-                        Some((key, field))
-                            if !table.primary_key.is_empty() && table.comment.is_some() =>
-                        {
-                            let column = &columns[field_columns[*field][0].1];
-                            DdlError::KeyTypeChanged {
-                                stream: plan.stream.to_owned(),
-                                key: key.clone(),
-                                table: qualified_name,
-                                column: column.name.clone(),
-                                sql_type: column.column_type.sql.clone(),
-                            }
-                        }
-                        _ => DdlError::KeyPropertiesChanged {
+            // The first key whose column is not the table's key column as it was.
+            let changed_key = plan
+                .key_properties
+                .iter()
+                .zip(plan.key_fields)
+                .map(|(key, &field)| (key, &columns[field_columns[field][0].1]))
+                .find(|(_, column)| {
+                    !table.primary_key.contains(&column.name)
+                        || altered.iter().any(|(name, _)| *name == column.name)
+                });
+            if existing.is_some() && (table.primary_key != primary_key || changed_key.is_some()) {
+                return Err(match changed_key {
+                    Some((key, column))
+                        if !table.primary_key.is_empty() && table.comment.is_some() =>
+                    {
+                        DdlError::KeyTypeChanged {
                             stream: plan.stream.to_owned(),
+                            key: key.clone(),
                             table: qualified_name,
-                            old: table.primary_key.clone(),
-                            new: plan.key_properties.to_vec(),
-                        },
-                    };
-                return Err(error);
+                            column: column.name.clone(),
+                            sql_type: column.column_type.sql.clone(),
+                        }
+                    }
+                    _ => DdlError::KeyPropertiesChanged {
+                        stream: plan.stream.to_owned(),
+                        table: qualified_name,
+                        old: table.primary_key.clone(),
+                        new: plan.key_properties.to_vec(),
+                    },
+                });
             }
         }
 
