@@ -2,7 +2,7 @@
 //!
 //! On a terminal, an `indicatif` bar shows rows, rows/s and, when the total is known (discovery's
 //! `row-count`), how far along the stream is. When stderr is a file or a pipe (cron, Meltano, CI)
-//! a plain log line every [`LOG_INTERVAL`] says the same. Either way it costs a counter per row.
+//! a plain log line every [`LOG_INTERVAL`] (or `SINGER_PROGRESS_SECONDS`) says the same. Either way it costs a counter per row.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -10,8 +10,16 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::info;
 
-/// How often the plain progress line is written.
+/// How often the plain progress line is written, unless `SINGER_PROGRESS_SECONDS` says otherwise.
 pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+fn log_interval() -> Duration {
+    std::env::var("SINGER_PROGRESS_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map_or(LOG_INTERVAL, Duration::from_secs_f64)
+}
 
 /// Rows between clock reads in the plain mode.
 const CHECK_EVERY: u64 = 4096;
@@ -24,6 +32,7 @@ pub struct Progress {
     rows: u64,
     started: Instant,
     last_line: Instant,
+    interval: Duration,
     bar: Option<ProgressBar>,
 }
 
@@ -52,6 +61,7 @@ impl Progress {
             rows: 0,
             started: now,
             last_line: now,
+            interval: log_interval(),
             bar,
         }
     }
@@ -62,7 +72,7 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.inc(rows),
             None if before / CHECK_EVERY != self.rows / CHECK_EVERY
-                && self.last_line.elapsed() >= LOG_INTERVAL =>
+                && self.last_line.elapsed() >= self.interval =>
             {
                 self.last_line = Instant::now();
                 let seconds = self.started.elapsed().as_secs_f64();

@@ -126,3 +126,58 @@ fn a_failing_side_of_a_pipe_is_reported() {
     };
     assert_eq!(record.record["n"].to_string(), "1.000000000000000000001");
 }
+
+/// Without a terminal, progress is a log line at the configured interval, for taps and target.
+#[test]
+fn progress_lines_when_stderr_is_not_a_terminal() {
+    use tests::bin::Pipeline;
+    let db = tests::PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create table t (id integer primary key, name text); \
+             insert into t select g, 'n' || g from generate_series(1, 20000) g",
+        )
+        .unwrap();
+    let dir = tempfile::TempDir::new().unwrap();
+    let tap = tests::bin::write_json(
+        dir.path(),
+        "tap.json",
+        &db.connection_config(serde_json::json!({"select": ["public.t"]})),
+    );
+    let target = tests::bin::write_json(
+        dir.path(),
+        "target.json",
+        &db.connection_config(serde_json::json!({"default_target_schema": "w"})),
+    );
+    let mut tap_command = command("tap-postgres");
+    tap_command
+        .args(["--config", &tap])
+        .env("SINGER_PROGRESS_SECONDS", "0");
+    let mut target_command = command("target-postgres");
+    target_command
+        .args(["--config", &target])
+        .env("SINGER_PROGRESS_SECONDS", "0");
+    let output = Pipeline::of(tap_command, target_command).run();
+    output.assert_success();
+    let counts = |stderr: &str, what: &str| -> Vec<u64> {
+        stderr
+            .lines()
+            .filter(|line| {
+                line.contains(" progress ") && line.contains(&format!("what=\"{what}\""))
+            })
+            .map(|line| {
+                let count = line.split("count=").nth(1).expect("a count");
+                count.split(' ').next().unwrap().parse().unwrap()
+            })
+            .collect()
+    };
+    // A line every 4,096 rows at interval 0: 4096, 8192, 12288, 16384 for 20,000 rows.
+    assert_eq!(
+        counts(&output.tap_stderr, "rows"),
+        [4096, 8192, 12288, 16384]
+    );
+    assert_eq!(
+        counts(&output.target.stderr, "records"),
+        [4096, 8192, 12288, 16384]
+    );
+}
