@@ -7,14 +7,13 @@
 
 use std::io::Write;
 
-use serde_json::Value;
-
 use crate::column_type::ColumnType;
 use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
-use crate::denest::{StreamShape, value_at};
+use crate::denest::StreamShape;
 use crate::encode::{
     InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
 };
+use crate::json::{Json, Kind, Object};
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]
@@ -112,11 +111,11 @@ impl StreamBatch {
         shape: &StreamShape,
         layout: &StreamLayout,
         key_properties: &[String],
-        record: &Value,
+        record: &Object<'_>,
         meta: &RecordMeta<'_>,
     ) -> Result<(), EncodeError> {
         for key in key_properties {
-            if record.get(key).is_none_or(Value::is_null) {
+            if record.get(key).is_none_or(Json::is_null) {
                 return Err(EncodeError::Invalid {
                     path: vec![key.clone()],
                     reason: InvalidValue::NullKey,
@@ -133,7 +132,7 @@ impl StreamBatch {
             meta,
             levels: Vec::new(),
         };
-        match writer.write_row(&mut self.tables, 0, record) {
+        match writer.write_row(&mut self.tables, 0, Row::Object(record)) {
             Ok(()) => {
                 self.records += 1;
                 self.first_line.get_or_insert(meta.line);
@@ -156,24 +155,44 @@ impl StreamBatch {
     }
 }
 
+/// What one row is written from: the record itself, or an element of one of its arrays.
+#[derive(Clone, Copy)]
+enum Row<'r, 'a> {
+    Object(&'r Object<'a>),
+    Element(Json<'a>),
+}
+
 /// Writes the rows of one record.
-struct RowWriter<'r> {
+struct RowWriter<'r, 'a> {
     shape: &'r StreamShape,
     layout: &'r StreamLayout,
     key_properties: &'r [String],
-    record: &'r Value,
+    record: &'r Object<'a>,
     meta: &'r RecordMeta<'r>,
     /// Positions in the arrays above the row being written.
     levels: Vec<u64>,
 }
 
-impl RowWriter<'_> {
+impl<'a> RowWriter<'_, 'a> {
     fn write_row(
         &mut self,
         buffers: &mut [TableBuffer],
         table: usize,
-        row: &Value,
+        row: Row<'_, 'a>,
     ) -> Result<(), EncodeError> {
+        // An element object is split into its properties once for all of its columns.
+        let element_object;
+        let (element, object) = match row {
+            Row::Object(object) => (None, Some(object)),
+            Row::Element(element) => {
+                element_object = element.as_object();
+                (Some(element), element_object.as_ref())
+            }
+        };
+        let value_at = |path: &[String]| match path {
+            [] => element,
+            path => object?.at(path),
+        };
         let shape = &self.shape.tables[table];
         let layout = &self.layout.tables[table];
         let buffer = &mut buffers[table];
@@ -186,7 +205,7 @@ impl RowWriter<'_> {
             match column.source {
                 ColumnSource::Field(field) => {
                     let path = &shape.fields[field].path;
-                    let value = value_at(row, path).filter(|v| !v.is_null());
+                    let value = value_at(path).filter(|v| !v.is_null());
                     let Some(value) = value else {
                         out.extend_from_slice(NULL);
                         continue;
@@ -213,7 +232,10 @@ impl RowWriter<'_> {
                     }
                 }
                 ColumnSource::SourceKey(key) => {
-                    let value = &self.record[&self.key_properties[key]];
+                    let value = self
+                        .record
+                        .get(&self.key_properties[key])
+                        .expect("key properties were checked");
                     write_value(out, &column.column_type, value).map_err(|reason| {
                         EncodeError::Invalid {
                             path: vec![self.key_properties[key].clone()],
@@ -231,16 +253,19 @@ impl RowWriter<'_> {
         buffer.end_row();
         for &child in &shape.children {
             let array_path = &self.shape.tables[child].array_path;
-            match value_at(row, array_path) {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(elements)) => {
-                    for (position, element) in elements.iter().enumerate() {
+            let array = value_at(array_path);
+            match array.map(Json::kind) {
+                None | Some(Kind::Null) => {}
+                Some(Kind::Array) => {
+                    let elements = array.and_then(Json::as_array).unwrap_or_default();
+                    for (position, element) in elements.into_iter().enumerate() {
                         self.levels.push(position as u64);
-                        self.write_row(buffers, child, element)?;
+                        self.write_row(buffers, child, Row::Element(element))?;
                         self.levels.pop();
                     }
                 }
-                Some(other) => {
+                Some(_) => {
+                    let other = array.expect("not None");
                     return Err(EncodeError::Invalid {
                         path: self.full_path(table, array_path),
                         reason: InvalidValue::WrongType {
@@ -292,7 +317,7 @@ mod tests {
     use super::*;
     use crate::config::Nesting;
     use crate::ddl::Warehouse;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn meta(line: u64) -> RecordMeta<'static> {
         RecordMeta {
@@ -319,13 +344,25 @@ mod tests {
         (shape, layout, keys)
     }
 
+    /// Adds `record` as the target reads it: from its JSON text.
+    fn add(
+        batch: &mut StreamBatch,
+        (shape, layout, keys): &(StreamShape, StreamLayout, Vec<String>),
+        record: &Value,
+        meta: &RecordMeta<'_>,
+    ) -> Result<(), EncodeError> {
+        let text = record.to_string();
+        let object: Object = serde_json::from_str(&text).unwrap();
+        batch.add_record(shape, layout, keys, &object, meta)
+    }
+
     fn text(buffer: &TableBuffer) -> String {
         String::from_utf8(buffer.data.clone()).unwrap()
     }
 
     #[test]
     fn a_record_with_children() {
-        let (shape, layout, keys) = setup(
+        let setup = setup(
             json!({"properties": {"id": {"type": "integer"},
                 "customer": {"type": "object", "properties": {"name": {"type": "string"}}},
                 "items": {"type": "array", "items": {"type": "object", "properties": {
@@ -334,12 +371,10 @@ mod tests {
                 "tags": {"type": "array", "items": {"type": "string"}}}}),
             &["id"],
         );
-        let mut batch = StreamBatch::new(shape.tables.len());
+        let mut batch = StreamBatch::new(setup.0.tables.len());
         let record = json!({"id": 1, "customer": {"name": "Ada"},
             "items": [{"sku": "A", "discounts": [5, 2.5]}, {"sku": "B"}], "tags": ["x"]});
-        batch
-            .add_record(&shape, &layout, &keys, &record, &meta(4))
-            .unwrap();
+        add(&mut batch, &setup, &record, &meta(4)).unwrap();
         // Root: id, customer__name, _sdc_deleted_at, _sdc_sequence, _sdc_table_version.
         assert_eq!(text(&batch.tables[0]), "1\tAda\t\\N\t7\t3\n");
         assert_eq!(
@@ -356,9 +391,7 @@ mod tests {
 
         // A bad value deep inside leaves nothing behind.
         let bad = json!({"id": 2, "items": [{"sku": "C"}, {"sku": "bad\0"}]});
-        let error = batch
-            .add_record(&shape, &layout, &keys, &bad, &meta(5))
-            .unwrap_err();
+        let error = add(&mut batch, &setup, &bad, &meta(5)).unwrap_err();
         assert_eq!(
             error,
             EncodeError::Invalid {
@@ -371,7 +404,7 @@ mod tests {
         assert_eq!(text(&batch.tables[0]), "1\tAda\t\\N\t7\t3\n");
         let null_key = json!({"id": null});
         assert!(matches!(
-            batch.add_record(&shape, &layout, &keys, &null_key, &meta(6)),
+            add(&mut batch, &setup, &null_key, &meta(6)),
             Err(EncodeError::Invalid {
                 reason: InvalidValue::NullKey,
                 ..
@@ -381,12 +414,10 @@ mod tests {
 
     #[test]
     fn values_outside_the_declared_types_ask_for_a_column() {
-        let (shape, layout, keys) = setup(json!({"properties": {"n": {"type": "integer"}}}), &[]);
+        let setup = setup(json!({"properties": {"n": {"type": "integer"}}}), &[]);
         let mut batch = StreamBatch::new(1);
         let wide: Value = serde_json::from_str(r#"{"n": 123456789012345678901234567890}"#).unwrap();
-        let error = batch
-            .add_record(&shape, &layout, &keys, &wide, &meta(1))
-            .unwrap_err();
+        let error = add(&mut batch, &setup, &wide, &meta(1)).unwrap_err();
         assert!(
             matches!(error, EncodeError::NeedsColumn { table: 0, field: 0, ref column_type }
             if column_type.sql == "numeric")

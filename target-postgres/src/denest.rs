@@ -192,11 +192,6 @@ impl TableShape {
     }
 }
 
-/// The value at `path` inside `row`; `row` itself for an empty path. Missing is `None`.
-pub fn value_at<'v>(row: &'v Value, path: &[String]) -> Option<&'v Value> {
-    path.iter().try_fold(row, |value, name| value.get(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,13 +280,5 @@ mod tests {
         assert_eq!(shape.root().fields[1].types[0].sql, "text");
         assert_eq!(shape.root().fields[2].types[0].sql, "bigint");
         assert_eq!(shape.tables[1].source_path, ["list"]);
-    }
-
-    #[test]
-    fn values_by_path() {
-        let row = json!({"a": {"b": 1}});
-        assert_eq!(value_at(&row, &["a".into(), "b".into()]), Some(&json!(1)));
-        assert_eq!(value_at(&row, &[]), Some(&row));
-        assert_eq!(value_at(&row, &["x".into()]), None);
     }
 }

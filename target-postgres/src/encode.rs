@@ -8,9 +8,9 @@
 //! parsing, and numbers keep every digit.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
-use serde_json::{Number, Value};
 
 use crate::column_type::{ColumnType, Family};
+use crate::json::{Json, Kind};
 
 /// COPY's NULL.
 pub const NULL: &[u8] = b"\\N";
@@ -36,37 +36,36 @@ pub enum InvalidValue {
 }
 
 /// The column family a value naturally belongs to, for a property whose columns cannot hold it.
-pub fn natural_family(value: &Value) -> Option<Family> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(_) => Family::Boolean,
-        Value::Number(number) if integer_i64(number).is_some() => Family::BigInt,
-        Value::Number(_) => Family::Numeric,
-        Value::String(_) => Family::Text,
-        Value::Array(_) | Value::Object(_) => Family::Json,
+pub fn natural_family(value: Json<'_>) -> Option<Family> {
+    Some(match value.kind() {
+        Kind::Null => return None,
+        Kind::Bool => Family::Boolean,
+        Kind::Number if integer_i64(value.raw()).is_some() => Family::BigInt,
+        Kind::Number => Family::Numeric,
+        Kind::String => Family::Text,
+        Kind::Array | Kind::Object => Family::Json,
     })
 }
 
 /// Which of a property's columns (by family, in order of preference) takes `value`.
-pub fn accepts(family: Family, value: &Value) -> bool {
-    match (family, value) {
-        (_, Value::Null) => false,
+pub fn accepts(family: Family, value: Json<'_>) -> bool {
+    match (family, value.kind()) {
+        (_, Kind::Null) => false,
         (Family::Json, _) => true,
-        (Family::Boolean, Value::Bool(_)) => true,
-        (Family::BigInt, Value::Number(number)) => integer_i64(number).is_some(),
-        (Family::Numeric, Value::Number(_)) => true,
-        (Family::Double, Value::Number(number)) => !is_wide_integer(number),
+        (Family::Boolean, Kind::Bool) => true,
+        (Family::BigInt, Kind::Number) => integer_i64(value.raw()).is_some(),
+        (Family::Numeric, Kind::Number) => true,
+        (Family::Double, Kind::Number) => !is_wide_integer(value.raw()),
         (
             Family::Text | Family::Timestamp | Family::Date | Family::Time | Family::Bytes,
-            Value::String(_),
+            Kind::String,
         ) => true,
-        (Family::Array, Value::Array(_)) => true,
+        (Family::Array, Kind::Array) => true,
         _ => false,
     }
 }
 
-fn integer_i64(number: &Number) -> Option<i64> {
-    let text = number.as_str();
+fn integer_i64(text: &str) -> Option<i64> {
     if text.contains(['.', 'e', 'E']) {
         return None;
     }
@@ -74,8 +73,7 @@ fn integer_i64(number: &Number) -> Option<i64> {
 }
 
 /// An integer beyond what a double holds exactly.
-fn is_wide_integer(number: &Number) -> bool {
-    let text = number.as_str();
+fn is_wide_integer(text: &str) -> bool {
     !text.contains(['.', 'e', 'E']) && text.trim_start_matches('-').len() > 15
 }
 
@@ -83,56 +81,75 @@ fn is_wide_integer(number: &Number) -> bool {
 pub fn write_value(
     out: &mut Vec<u8>,
     column_type: &ColumnType,
-    value: &Value,
+    value: Json<'_>,
 ) -> Result<(), InvalidValue> {
-    match (column_type.family, value) {
-        (_, Value::Null) => out.extend_from_slice(NULL),
-        (Family::Json, value) => write_json(out, value)?,
-        (Family::Boolean, Value::Bool(flag)) => out.push(if *flag { b't' } else { b'f' }),
-        (Family::BigInt | Family::Numeric | Family::Double, Value::Number(number)) => {
-            check_number(number, column_type)?;
-            out.extend_from_slice(number.as_str().as_bytes());
+    let wrong_type = || InvalidValue::WrongType {
+        expected: expected_name(column_type.family),
+        found: json_type_name(value),
+    };
+    match (column_type.family, value.kind()) {
+        (_, Kind::Null) => out.extend_from_slice(NULL),
+        (Family::Json, _) => {
+            if value.contains_nul() {
+                return Err(InvalidValue::NulByte);
+            }
+            write_text(out, value.raw())?;
         }
-        (Family::Text, Value::String(text)) => {
+        (Family::Boolean, Kind::Bool) => {
+            out.push(if value.as_bool() == Some(true) {
+                b't'
+            } else {
+                b'f'
+            });
+        }
+        (Family::BigInt | Family::Numeric | Family::Double, Kind::Number) => {
+            let number = value.raw();
+            check_number(number, column_type)?;
+            out.extend_from_slice(number.as_bytes());
+        }
+        (Family::Text, Kind::String) => {
+            let text = value.as_str().ok_or_else(wrong_type)?;
             if let Some(limit) = column_type.max_chars() {
-                if text.chars().count() > limit {
+                // Bytes bound characters from above: count only when it could matter.
+                if text.len() > limit && text.chars().count() > limit {
                     return Err(InvalidValue::TooLong {
-                        value: shorten(text),
+                        value: shorten(&text),
                         sql_type: column_type.sql.clone(),
                     });
                 }
             }
-            write_text(out, text)?;
+            write_text(out, &text)?;
         }
-        (Family::Timestamp, Value::String(text)) => {
-            check_timestamp(text)?;
-            write_text(out, text)?;
+        (Family::Timestamp, Kind::String) => {
+            let text = value.as_str().ok_or_else(wrong_type)?;
+            check_timestamp(&text)?;
+            write_text(out, &text)?;
         }
-        (Family::Date, Value::String(text)) => write_text(out, date_part(text)?)?,
-        (Family::Time, Value::String(text)) => {
-            check_time(text)?;
-            write_text(out, text)?;
+        (Family::Date, Kind::String) => {
+            let text = value.as_str().ok_or_else(wrong_type)?;
+            write_text(out, date_part(&text)?)?;
         }
-        (Family::Bytes, Value::String(hex)) => {
+        (Family::Time, Kind::String) => {
+            let text = value.as_str().ok_or_else(wrong_type)?;
+            check_time(&text)?;
+            write_text(out, &text)?;
+        }
+        (Family::Bytes, Kind::String) => {
+            let hex = value.as_str().ok_or_else(wrong_type)?;
             if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(InvalidValue::Malformed(shorten(hex), "hex string"));
+                return Err(InvalidValue::Malformed(shorten(&hex), "hex string"));
             }
             // `\x` introduces bytea hex input; the backslash is doubled for COPY.
             out.extend_from_slice(b"\\\\x");
             out.extend_from_slice(hex.as_bytes());
         }
-        (Family::Array, Value::Array(elements)) => {
+        (Family::Array, Kind::Array) => {
             let element_type = column_type.sql.trim_end_matches("[]");
             let mut literal = String::new();
-            write_array_literal(&mut literal, elements, element_type)?;
+            write_array_literal(&mut literal, value, element_type)?;
             write_text(out, &literal)?;
         }
-        (_, other) => {
-            return Err(InvalidValue::WrongType {
-                expected: expected_name(column_type.family),
-                found: json_type_name(other),
-            });
-        }
+        _ => return Err(wrong_type()),
     }
     Ok(())
 }
@@ -158,35 +175,14 @@ pub fn write_text(out: &mut Vec<u8>, text: &str) -> Result<(), InvalidValue> {
     Ok(())
 }
 
-/// A JSON value, compact, as jsonb input. `\u0000` is refused: jsonb cannot hold it.
-fn write_json(out: &mut Vec<u8>, value: &Value) -> Result<(), InvalidValue> {
-    if contains_nul(value) {
-        return Err(InvalidValue::NulByte);
-    }
-    let text = serde_json::to_string(value).expect("a JSON value serialises");
-    write_text(out, &text)
-}
-
-fn contains_nul(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains('\0'),
-        Value::Array(items) => items.iter().any(contains_nul),
-        Value::Object(object) => object
-            .iter()
-            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
-        _ => false,
-    }
-}
-
-fn check_number(number: &Number, column_type: &ColumnType) -> Result<(), InvalidValue> {
-    let out_of_range =
-        || InvalidValue::OutOfRange(shorten(number.as_str()), column_type.sql.clone());
+fn check_number(number: &str, column_type: &ColumnType) -> Result<(), InvalidValue> {
+    let out_of_range = || InvalidValue::OutOfRange(shorten(number), column_type.sql.clone());
     match column_type.family {
         Family::BigInt => {
             integer_i64(number).ok_or_else(out_of_range)?;
         }
         Family::Double => {
-            let parsed: f64 = number.as_str().parse().map_err(|_| out_of_range())?;
+            let parsed: f64 = number.parse().map_err(|_| out_of_range())?;
             let finite = if column_type.sql == "real" {
                 (parsed as f32).is_finite()
             } else {
@@ -197,7 +193,7 @@ fn check_number(number: &Number, column_type: &ColumnType) -> Result<(), Invalid
             }
         }
         _ => {
-            let (integer_digits, fraction_digits) = decimal_digits(number.as_str());
+            let (integer_digits, fraction_digits) = decimal_digits(number);
             let (max_integer, max_fraction) = match column_type.numeric_limits() {
                 Some((precision, scale)) => (precision.saturating_sub(scale), scale),
                 // PostgreSQL's own limits for an unconstrained numeric.
@@ -212,7 +208,7 @@ fn check_number(number: &Number, column_type: &ColumnType) -> Result<(), Invalid
 }
 
 /// Significant digits before and after the decimal point of a JSON number, exponent applied.
-fn decimal_digits(text: &str) -> (u32, u32) {
+pub(crate) fn decimal_digits(text: &str) -> (u32, u32) {
     let unsigned = text.trim_start_matches('-');
     let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
         Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().unwrap_or(i64::MAX)),
@@ -288,27 +284,34 @@ fn check_time(text: &str) -> Result<(), InvalidValue> {
 /// A PostgreSQL array literal: `{1,NULL,"a \"b\""}`; nested arrays for more dimensions.
 fn write_array_literal(
     out: &mut String,
-    elements: &[Value],
+    array: Json<'_>,
     element_type: &str,
 ) -> Result<(), InvalidValue> {
     out.push('{');
-    for (index, element) in elements.iter().enumerate() {
+    for (index, element) in array.as_array().unwrap_or_default().into_iter().enumerate() {
         if index > 0 {
             out.push(',');
         }
-        match element {
-            Value::Null => out.push_str("NULL"),
-            Value::Array(inner) if element_type != "jsonb" => {
-                write_array_literal(out, inner, element_type)?;
+        match element.kind() {
+            Kind::Null => out.push_str("NULL"),
+            Kind::Array if element_type != "jsonb" => {
+                write_array_literal(out, element, element_type)?;
             }
-            Value::Bool(flag) => out.push_str(if *flag { "t" } else { "f" }),
-            Value::Number(number) => out.push_str(number.as_str()),
-            Value::String(text) => quote_array_element(out, text)?,
-            other => {
-                if contains_nul(other) {
+            Kind::Bool => out.push_str(if element.as_bool() == Some(true) {
+                "t"
+            } else {
+                "f"
+            }),
+            Kind::Number => out.push_str(element.raw()),
+            Kind::String => {
+                let text = element.as_str().unwrap_or_default();
+                quote_array_element(out, &text)?;
+            }
+            Kind::Array | Kind::Object => {
+                if element.contains_nul() {
                     return Err(InvalidValue::NulByte);
                 }
-                quote_array_element(out, &other.to_string())?;
+                quote_array_element(out, element.raw())?;
             }
         }
     }
@@ -341,14 +344,14 @@ fn expected_name(family: Family) -> &'static str {
     }
 }
 
-pub fn json_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+pub fn json_type_name(value: Json<'_>) -> &'static str {
+    match value.kind() {
+        Kind::Null => "null",
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::String => "a string",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
     }
 }
 
@@ -363,12 +366,14 @@ pub fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::value::RawValue;
+    use serde_json::{Value, json};
 
     fn encode(sql: &str, value: Value) -> Result<String, InvalidValue> {
         let column_type = ColumnType::new(sql, Family::of_sql_type(sql));
+        let raw = serde_json::value::to_raw_value(&value).unwrap();
         let mut out = Vec::new();
-        write_value(&mut out, &column_type, &value)?;
+        write_value(&mut out, &column_type, Json::from(&*raw))?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -489,15 +494,20 @@ mod tests {
 
     #[test]
     fn routing() {
-        assert!(accepts(Family::BigInt, &number("12")));
-        assert!(!accepts(Family::BigInt, &number("12.5")));
-        assert!(!accepts(Family::BigInt, &number("99999999999999999999")));
-        assert!(accepts(Family::Numeric, &number("99999999999999999999")));
-        assert_eq!(
-            natural_family(&number("99999999999999999999")),
-            Some(Family::Numeric)
-        );
-        assert_eq!(natural_family(&json!("x")), Some(Family::Text));
-        assert!(accepts(Family::Json, &json!({"a": 1})));
+        let family = |text: &str| {
+            let raw = RawValue::from_string(text.to_owned()).unwrap();
+            natural_family(Json::from(&*raw))
+        };
+        let accepted = |family: Family, text: &str| {
+            let raw = RawValue::from_string(text.to_owned()).unwrap();
+            accepts(family, Json::from(&*raw))
+        };
+        assert!(accepted(Family::BigInt, "12"));
+        assert!(!accepted(Family::BigInt, "12.5"));
+        assert!(!accepted(Family::BigInt, "99999999999999999999"));
+        assert!(accepted(Family::Numeric, "99999999999999999999"));
+        assert_eq!(family("99999999999999999999"), Some(Family::Numeric));
+        assert_eq!(family("\"x\""), Some(Family::Text));
+        assert!(accepted(Family::Json, r#"{"a": 1}"#));
     }
 }

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod ddl;
 pub mod denest;
 pub mod encode;
+pub mod json;
 pub mod load;
 pub mod naming;
 pub mod state;
@@ -200,7 +201,8 @@ pub fn run(args: TargetArgs) -> Result<(), Error> {
         return check(&config);
     }
     let stdin = io::stdin();
-    load(config, stdin.lock())
+    // Large reads: the input is mostly long RECORD lines.
+    load(config, io::BufReader::with_capacity(1 << 20, stdin.lock()))
 }
 
 /// `--check`: the connection and permission checks, printed.

@@ -14,10 +14,11 @@ use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
+use common::Message;
 use common::json_schema::properties;
-use common::message::{ActivateVersionMessage, RecordMessage, SchemaMessage};
-use common::{Message, MessageReader};
+use common::message::{ActivateVersionMessage, MessageError, ParsedLine, SchemaMessage};
 use crossbeam_channel::{Sender, bounded};
+use serde::Deserialize;
 use serde_json::Value;
 use tracing::{info, warn};
 
@@ -29,6 +30,7 @@ use crate::connection::connect;
 use crate::ddl::{StreamLayout, Warehouse, read_warehouse};
 use crate::denest::{DELETED_AT, StreamShape};
 use crate::encode::{check_timestamp, shorten, write_text};
+use crate::json::{Kind, Object, Text};
 use crate::load::{
     ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad, state_table_ddl,
 };
@@ -73,25 +75,37 @@ struct Stream {
     records: u64,
     /// Record properties the SCHEMA does not declare, warned about once each.
     undeclared: HashSet<String>,
+    /// The property names of the last record checked for undeclared ones: records of a stream
+    /// mostly have the same, and comparing is cheaper than looking each one up.
+    last_names: Vec<String>,
+    /// The last `time_extracted` found valid: taps repeat it for many records.
+    last_extracted: String,
     progress: Progress,
 }
 
 impl Stream {
     /// Properties outside the SCHEMA are not loaded (there is no column type to give them); say so
     /// once per property rather than drop them silently.
-    fn warn_undeclared(&mut self, record: &Value, line: u64, name: &str) {
-        let (Some(record), Some(declared)) = (record.as_object(), properties(&self.schema)) else {
+    fn warn_undeclared(&mut self, record: &Object<'_>, line: u64, name: &str) {
+        let names = &record.properties;
+        if names.len() == self.last_names.len()
+            && names.iter().zip(&self.last_names).all(|((a, _), b)| a == b)
+        {
+            return;
+        }
+        self.last_names = names.iter().map(|(name, _)| name.to_string()).collect();
+        let Some(declared) = properties(&self.schema) else {
             return;
         };
-        for property in record.keys() {
-            if !declared.contains_key(property)
+        for (property, _) in names {
+            if !declared.contains_key(property.as_ref())
                 && property != DELETED_AT
-                && self.undeclared.insert(property.clone())
+                && self.undeclared.insert(property.to_string())
             {
                 warn!(
                     line,
                     stream = name,
-                    property,
+                    property = property.as_ref(),
                     "property not in the SCHEMA: not loaded"
                 );
             }
@@ -183,22 +197,66 @@ impl Target {
     }
 
     /// Reads every message of `input`, then commits what is left and prints the last STATE.
-    pub fn consume(mut self, input: impl BufRead) -> Result<(), Error> {
-        for item in MessageReader::new(input) {
-            let handled = item
-                .map_err(Error::from)
-                .and_then(|(line, message)| self.handle(line, message));
-            if let Err(error) = handled {
+    pub fn consume(mut self, mut input: impl BufRead) -> Result<(), Error> {
+        let mut text = String::new();
+        let mut warned_types = HashSet::new();
+        for line in 1.. {
+            text.clear();
+            match input.read_line(&mut text) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(source) => {
+                    return self.stop(Some(MessageError::Read { line, source }.into()));
+                }
+            }
+            let message = text.trim();
+            if message.is_empty() {
+                continue;
+            }
+            if let Err(error) = self.handle_line(line, message, &mut warned_types) {
                 return self.stop(Some(error));
             }
         }
         self.stop(None)
     }
 
+    /// RECORD lines, nearly all of the input, are read borrowed; the others as `Message`s.
+    fn handle_line(
+        &mut self,
+        line: u64,
+        text: &str,
+        warned_types: &mut HashSet<String>,
+    ) -> Result<(), Error> {
+        if let Ok(envelope) = serde_json::from_str::<Envelope>(text) {
+            if let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record) {
+                if envelope.message_type.0 == "RECORD" {
+                    let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
+                    return self.on_record(line, stream, record, envelope.version, time_extracted);
+                }
+            }
+        }
+        match Message::parse(text, line)? {
+            ParsedLine::Message(message) => self.handle(line, message),
+            ParsedLine::Unknown { message_type } => {
+                if warned_types.insert(message_type.clone()) {
+                    warn!(line, message_type, "skipping messages of unknown type");
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn handle(&mut self, line: u64, message: Message) -> Result<(), Error> {
         match message {
             Message::Schema(schema) => self.on_schema(line, schema),
-            Message::Record(record) => self.on_record(line, record),
+            Message::Record(record) => {
+                // A RECORD the borrowed read did not take (it takes all that are valid): the
+                // same path, through text.
+                let text = Value::Object(record.record).to_string();
+                let object: Object = serde_json::from_str(&text).expect("an object reads back");
+                let extracted = record.time_extracted.as_deref();
+                self.on_record(line, &record.stream, &object, record.version, extracted)
+            }
             Message::State(state) => {
                 self.states.push(line, state.value);
                 self.flush(Vec::new())
@@ -254,6 +312,8 @@ impl Target {
                 batched_at: String::new(),
                 records,
                 undeclared,
+                last_names: Vec::new(),
+                last_extracted: String::new(),
                 progress,
             },
         );
@@ -290,40 +350,52 @@ impl Target {
         Ok(layout)
     }
 
-    fn on_record(&mut self, line: u64, message: RecordMessage) -> Result<(), Error> {
-        let RecordMessage {
-            stream: name,
-            record,
-            version,
-            time_extracted,
-        } = message;
-        let record = Value::Object(record);
-        let Some(stream) = self.streams.get_mut(&name) else {
-            return Err(Error::RecordBeforeSchema { line, stream: name });
+    fn on_record(
+        &mut self,
+        line: u64,
+        name: &str,
+        record: &Object<'_>,
+        version: Option<u64>,
+        time_extracted: Option<&str>,
+    ) -> Result<(), Error> {
+        let Some(stream) = self.streams.get_mut(name) else {
+            return Err(Error::RecordBeforeSchema {
+                line,
+                stream: name.to_owned(),
+            });
         };
-        stream.warn_undeclared(&record, line, &name);
+        stream.warn_undeclared(record, line, name);
         if let Some(violation) = stream
             .validator
             .as_ref()
-            .and_then(|v| v.check(&record).err())
+            .and_then(|v| v.check(record).err())
         {
             let property = violation.path.trim_start_matches('/').replace('/', ".");
-            return self.invalid(line, &name, &record, property, violation.message);
+            return self.invalid(line, name, record, property, violation.message);
         }
         let deleted_at = match record.get(DELETED_AT) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(text)) if check_timestamp(text).is_ok() => Some(text.as_str()),
-            Some(other) => {
-                let reason = format!("{} is not a date-time", shorten(&other.to_string()));
-                return self.invalid(line, &name, &record, DELETED_AT.into(), reason);
-            }
+            None => None,
+            Some(value) => match (value.kind(), value.as_str()) {
+                (Kind::Null, _) => None,
+                (_, Some(text)) if check_timestamp(&text).is_ok() => Some(text),
+                _ => {
+                    let reason = format!("{} is not a date-time", shorten(value.raw()));
+                    return self.invalid(line, name, record, DELETED_AT.into(), reason);
+                }
+            },
         };
-        let extracted_at = time_extracted
-            .as_deref()
-            .filter(|text| check_timestamp(text).is_ok());
+        let extracted_at = time_extracted.filter(|text| {
+            *text == stream.last_extracted || {
+                let valid = check_timestamp(text).is_ok();
+                if valid {
+                    stream.last_extracted = (*text).to_owned();
+                }
+                valid
+            }
+        });
         let sequence = self.clock.tick();
         loop {
-            let stream = self.streams.get_mut(&name).expect("checked above");
+            let stream = self.streams.get_mut(name).expect("checked above");
             if stream.batch.is_empty() {
                 stream.batched_at = self.clock.now.clone();
             }
@@ -334,13 +406,13 @@ impl Target {
                 batched_at: &stream.batched_at,
                 sequence,
                 version,
-                deleted_at,
+                deleted_at: deleted_at.as_deref(),
             };
             let added = stream.batch.add_record(
                 &stream.shape,
                 &stream.layout,
                 &stream.key_properties,
-                &record,
+                record,
                 &meta,
             );
             match added {
@@ -350,21 +422,21 @@ impl Target {
                     break;
                 }
                 Err(EncodeError::Invalid { path, reason }) => {
-                    return self.invalid(line, &name, &record, path.join("."), reason.to_string());
+                    return self.invalid(line, name, record, path.join("."), reason.to_string());
                 }
                 Err(EncodeError::NeedsColumn {
                     table,
                     field,
                     column_type,
-                }) => self.add_column(line, &name, table, field, column_type)?,
+                }) => self.add_column(line, name, table, field, column_type)?,
             }
         }
-        let stream = &self.streams[&name];
+        let stream = &self.streams[name];
         if stream.batch.records >= self.config.batch_size_rows
             || stream.batch.bytes() as u64 >= self.config.max_batch_bytes
         {
             // With it go the other streams' rows a held STATE waits for.
-            let mut names = vec![name.clone()];
+            let mut names = vec![name.to_owned()];
             if let Some(newest) = self.states.newest_line() {
                 names.extend(
                     self.streams
@@ -414,7 +486,7 @@ impl Target {
         &mut self,
         line: u64,
         stream: &str,
-        record: &Value,
+        record: &Object<'_>,
         property: String,
         reason: String,
     ) -> Result<(), Error> {
@@ -435,7 +507,7 @@ impl Target {
             stream.replace('\0', "\\0"),
             line.to_string(),
             reason,
-            record.to_string(),
+            record.to_json(),
             self.clock.now.clone(),
         ];
         for (index, field) in fields.iter().enumerate() {
@@ -612,6 +684,20 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// What the target reads of every line: a RECORD's fields, borrowed from the line.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    message_type: Text<'a>,
+    #[serde(borrow)]
+    stream: Option<Text<'a>>,
+    #[serde(borrow)]
+    record: Option<Object<'a>>,
+    version: Option<u64>,
+    #[serde(borrow)]
+    time_extracted: Option<Text<'a>>,
 }
 
 /// `_sdc_sequence` values and the current time as text.

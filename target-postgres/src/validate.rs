@@ -1,16 +1,31 @@
-//! Records checked against their stream's SCHEMA with the `jsonschema` crate, compiled once per
-//! SCHEMA message.
+//! Records checked against their stream's SCHEMA, compiled once per SCHEMA message.
+//!
+//! The SCHEMAs taps write declare types, bounds and lengths: those are checked here on the
+//! borrowed record (`TypedSchema`), at a fraction of the cost of building a `serde_json::Value`
+//! for it. A SCHEMA using anything more (`enum`, `pattern`, `additionalProperties: false`, …)
+//! goes to the `jsonschema` crate, on a `Value` of the record.
 //!
 //! Formats (`date-time`, …) are not checked here: taps write timestamps many ways PostgreSQL
-//! accepts, and the encoder checks each value against the column it goes to.
+//! accepts, and the encoder checks each value against the column it goes to. Neither is
+//! `multipleOf`: checked in floating point it fails exact decimals (`-0.01` against `0.01`), and
+//! the encoder checks decimals exactly against their `numeric(p,s)`.
 
+use std::cmp::Ordering;
+
+use common::json_schema::{JsonType, PropertyTypes};
 use jsonschema::{Draft, Validator};
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
+
+use crate::encode::shorten;
+use crate::json::{Json, Kind, Object};
 
 /// A stream's compiled SCHEMA.
 #[derive(Debug)]
-pub struct RecordValidator {
-    validator: Validator,
+pub enum RecordValidator {
+    /// Types, bounds and lengths, checked on the borrowed record.
+    Typed(TypedSchema),
+    /// Any other SCHEMA, checked by `jsonschema` on a `Value` of the record.
+    General(Box<Validator>),
 }
 
 /// The first way a record breaks its SCHEMA.
@@ -24,6 +39,14 @@ pub struct Violation {
 impl RecordValidator {
     /// Compiles a SCHEMA; the error says why it is not a usable JSON Schema.
     pub fn new(schema: &Value) -> Result<Self, String> {
+        match TypedSchema::compile(schema) {
+            Some(typed) => Ok(Self::Typed(typed)),
+            None => Self::general(schema),
+        }
+    }
+
+    /// The `jsonschema` validator, whatever the SCHEMA.
+    fn general(schema: &Value) -> Result<Self, String> {
         let mut options = jsonschema::options().should_validate_formats(false);
         if schema.get("$schema").is_none() {
             // What Singer taps write, whatever their age.
@@ -32,33 +55,313 @@ impl RecordValidator {
         let validator = options
             .build(&without_multiple_of(schema))
             .map_err(|error| error.to_string())?;
-        Ok(Self { validator })
+        Ok(Self::General(Box::new(validator)))
     }
 
-    pub fn check(&self, record: &Value) -> Result<(), Violation> {
-        // The validator reads numbers as i64, u64 or f64: a wider one would fail "integer" in a
-        // type list, or could not be compared at all. It is checked in a stand-in of the same JSON
-        // type; the encoder checks the real value against its column.
-        let stand_in;
-        let record = if has_wide_number(record) {
-            stand_in = with_narrow_numbers(record);
-            &stand_in
-        } else {
-            record
-        };
-        match self.validator.validate(record) {
-            Ok(()) => Ok(()),
-            Err(error) => Err(Violation {
-                path: error.instance_path.to_string(),
-                message: error.to_string(),
-            }),
+    pub fn check(&self, record: &Object<'_>) -> Result<(), Violation> {
+        match self {
+            Self::Typed(typed) => {
+                let mut path = Vec::new();
+                typed
+                    .check_object(record, &mut path)
+                    .map_err(|message| Violation {
+                        path: path.iter().map(|p| format!("/{p}")).collect(),
+                        message,
+                    })
+            }
+            Self::General(validator) => check_value(validator, &record.to_value()),
         }
     }
 }
 
-/// `schema` without `multipleOf`: the validator checks it in floating point (`-0.01` fails
-/// `multipleOf: 0.01`, as does `1070468.14`), and singer-io taps put it on every decimal. The
-/// encoder checks decimals exactly against their `numeric(p,s)` instead.
+/// What a SCHEMA node requires of a value, when it requires nothing `TypedSchema` cannot check.
+#[derive(Debug, Default)]
+pub struct TypedSchema {
+    /// Allowed types; empty allows any.
+    types: Vec<JsonType>,
+    nullable: bool,
+    minimum: Option<Number>,
+    maximum: Option<Number>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    required: Vec<String>,
+    properties: Vec<(String, TypedSchema)>,
+    items: Option<Box<TypedSchema>>,
+}
+
+/// Keywords that constrain a value and that `TypedSchema` does not check: a SCHEMA using one goes
+/// to `jsonschema`. Any other keyword is an annotation (`description`, `x-sql-datatype`, …).
+const GENERAL_KEYWORDS: [&str; 24] = [
+    "enum",
+    "const",
+    "pattern",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "additionalProperties",
+    "patternProperties",
+    "propertyNames",
+    "minProperties",
+    "maxProperties",
+    "dependencies",
+    "dependentRequired",
+    "dependentSchemas",
+    "additionalItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
+    "allOf",
+    "oneOf",
+    "not",
+    "if",
+    "$ref",
+    "unevaluatedProperties",
+];
+
+impl TypedSchema {
+    fn compile(schema: &Value) -> Option<Self> {
+        let Value::Object(node) = schema else {
+            // `true` allows anything; `false` nothing, which jsonschema handles.
+            return (schema == &Value::Bool(true)).then(Self::default);
+        };
+        let constrains = |keyword: &str| match node.get(keyword) {
+            None => false,
+            // The default.
+            Some(Value::Bool(true)) => keyword != "additionalProperties",
+            Some(_) => true,
+        };
+        if GENERAL_KEYWORDS.iter().any(|keyword| constrains(keyword)) {
+            return None;
+        }
+        let types = PropertyTypes::of(schema);
+        for branch in node
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            // Branches that only name types are what `PropertyTypes` reads.
+            let simple = branch.as_object().is_some_and(|b| {
+                b.keys()
+                    .all(|k| matches!(k.as_str(), "type" | "format" | "description" | "title"))
+            });
+            if !simple {
+                return None;
+            }
+        }
+        if matches!(node.get("type"), Some(v) if !v.is_string() && !v.is_array()) {
+            return None;
+        }
+        let number = |key: &str| match node.get(key) {
+            None => Some(None),
+            Some(Value::Number(n)) => Some(Some(n.clone())),
+            Some(_) => None,
+        };
+        let length = |key: &str| match node.get(key) {
+            None => Some(None),
+            Some(value) => value.as_u64().map(Some),
+        };
+        let required = match node.get("required") {
+            None => Vec::new(),
+            Some(Value::Array(names)) => names
+                .iter()
+                .map(|n| n.as_str().map(str::to_owned))
+                .collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        let properties = match node.get("properties") {
+            None => Vec::new(),
+            Some(Value::Object(properties)) => properties
+                .iter()
+                .map(|(name, property)| Some((name.clone(), Self::compile(property)?)))
+                .collect::<Option<_>>()?,
+            Some(_) => return None,
+        };
+        let items = match node.get("items") {
+            None => None,
+            Some(items @ (Value::Object(_) | Value::Bool(_))) => {
+                Some(Box::new(Self::compile(items)?))
+            }
+            Some(_) => return None,
+        };
+        let nullable = types.nullable || types.types.is_empty();
+        Some(Self {
+            types: types.types,
+            nullable,
+            minimum: number("minimum")?,
+            maximum: number("maximum")?,
+            min_length: length("minLength")?,
+            max_length: length("maxLength")?,
+            required,
+            properties,
+            items,
+        })
+    }
+
+    fn check_object(&self, object: &Object<'_>, path: &mut Vec<String>) -> Result<(), String> {
+        for name in &self.required {
+            if object.get(name).is_none() {
+                return Err(format!("{name:?} is a required property"));
+            }
+        }
+        for (name, property) in &self.properties {
+            if let Some(value) = object.get(name) {
+                path.push(name.clone());
+                property.check(value, path)?;
+                path.pop();
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self, value: Json<'_>, path: &mut Vec<String>) -> Result<(), String> {
+        let kind = value.kind();
+        if !self.allows(value, kind) {
+            let names: Vec<String> = self
+                .types
+                .iter()
+                .map(|t| format!("{:?}", t.as_str()))
+                .chain(self.nullable.then(|| "\"null\"".to_owned()))
+                .collect();
+            let plural = if names.len() > 1 { "s" } else { "" };
+            return Err(format!(
+                "{} is not of type{plural} {}",
+                shorten(value.raw()),
+                names.join(", ")
+            ));
+        }
+        match kind {
+            Kind::Number => self.check_bounds(value.raw()),
+            Kind::String if self.min_length.is_some() || self.max_length.is_some() => {
+                let text = value.as_str().unwrap_or_default();
+                let length = text.chars().count() as u64;
+                if self.max_length.is_some_and(|max| length > max) {
+                    return Err(format!(
+                        "{} is longer than {} characters",
+                        shorten(value.raw()),
+                        self.max_length.unwrap_or_default()
+                    ));
+                }
+                if self.min_length.is_some_and(|min| length < min) {
+                    return Err(format!(
+                        "{} is shorter than {} characters",
+                        shorten(value.raw()),
+                        self.min_length.unwrap_or_default()
+                    ));
+                }
+                Ok(())
+            }
+            Kind::Object if !self.properties.is_empty() || !self.required.is_empty() => {
+                let object = value.as_object().unwrap_or_default();
+                self.check_object(&object, path)
+            }
+            Kind::Array => {
+                let Some(items) = self.items.as_deref().filter(|i| !i.is_trivial()) else {
+                    return Ok(());
+                };
+                for (index, element) in value.as_array().unwrap_or_default().into_iter().enumerate()
+                {
+                    path.push(index.to_string());
+                    items.check(element, path)?;
+                    path.pop();
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Allows any value: nothing to walk into.
+    fn is_trivial(&self) -> bool {
+        self.types.is_empty()
+            && self.minimum.is_none()
+            && self.maximum.is_none()
+            && self.min_length.is_none()
+            && self.max_length.is_none()
+            && self.required.is_empty()
+            && self.properties.is_empty()
+            && self.items.is_none()
+    }
+
+    fn allows(&self, value: Json<'_>, kind: Kind) -> bool {
+        if self.types.is_empty() {
+            return true;
+        }
+        let allowed = |t: JsonType| self.types.contains(&t);
+        match kind {
+            Kind::Null => self.nullable,
+            Kind::Bool => allowed(JsonType::Boolean),
+            Kind::String => allowed(JsonType::String),
+            Kind::Array => allowed(JsonType::Array),
+            Kind::Object => allowed(JsonType::Object),
+            Kind::Number => {
+                allowed(JsonType::Number) || (allowed(JsonType::Integer) && is_integer(value.raw()))
+            }
+        }
+    }
+
+    fn check_bounds(&self, number: &str) -> Result<(), String> {
+        if let Some(minimum) = &self.minimum {
+            if compare(number, minimum.as_str()) == Ordering::Less {
+                return Err(format!(
+                    "{} is less than the minimum of {minimum}",
+                    shorten(number)
+                ));
+            }
+        }
+        if let Some(maximum) = &self.maximum {
+            if compare(number, maximum.as_str()) == Ordering::Greater {
+                return Err(format!(
+                    "{} is greater than the maximum of {maximum}",
+                    shorten(number)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An integer as JSON Schema counts them: any number without a fraction (`1.0`, `1e3`).
+fn is_integer(number: &str) -> bool {
+    if !number.contains(['.', 'e', 'E']) {
+        return true;
+    }
+    crate::encode::decimal_digits(number).1 == 0
+}
+
+/// Two JSON numbers compared: exactly when both are integers of up to 128 bits, else as doubles.
+fn compare(a: &str, b: &str) -> Ordering {
+    if let (Ok(a), Ok(b)) = (a.parse::<i128>(), b.parse::<i128>()) {
+        return a.cmp(&b);
+    }
+    let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
+    match (a, b) {
+        (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+        _ => Ordering::Equal,
+    }
+}
+
+fn check_value(validator: &Validator, record: &Value) -> Result<(), Violation> {
+    // The validator reads numbers as i64, u64 or f64: a wider one would fail "integer" in a
+    // type list, or could not be compared at all. It is checked in a stand-in of the same JSON
+    // type; the encoder checks the real value against its column.
+    let stand_in;
+    let record = if has_wide_number(record) {
+        stand_in = with_narrow_numbers(record);
+        &stand_in
+    } else {
+        record
+    };
+    match validator.validate(record) {
+        Ok(()) => Ok(()),
+        Err(error) => Err(Violation {
+            path: error.instance_path.to_string(),
+            message: error.to_string(),
+        }),
+    }
+}
+
+/// `schema` without `multipleOf` (see the module comment).
 fn without_multiple_of(schema: &Value) -> Value {
     match schema {
         Value::Object(object) => Value::Object(
@@ -66,7 +369,7 @@ fn without_multiple_of(schema: &Value) -> Value {
                 .iter()
                 .filter(|(key, _)| *key != "multipleOf")
                 .map(|(key, value)| (key.clone(), without_multiple_of(value)))
-                .collect(),
+                .collect::<Map<_, _>>(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(without_multiple_of).collect()),
         other => other.clone(),
@@ -115,66 +418,97 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn violations_name_the_property() {
-        let validator = RecordValidator::new(&json!({"type": "object", "properties": {
-            "id": {"type": "integer"},
-            "items": {"type": "array", "items": {"type": "object", "properties": {
-                "sku": {"type": "string"}}}}}}))
-        .unwrap();
-        assert_eq!(
-            validator.check(&json!({"id": 1, "items": [{"sku": "a"}]})),
-            Ok(())
-        );
-        let violation = validator
-            .check(&json!({"id": 1, "items": [{"sku": 5}]}))
-            .unwrap_err();
-        assert_eq!(violation.path, "/items/0/sku");
-        assert!(
-            violation.message.contains("string"),
-            "{}",
-            violation.message
-        );
-        assert_eq!(
-            validator.check(&json!({"id": "x"})).unwrap_err().path,
-            "/id"
-        );
-        // 1e400 is an integer, as JSON Schema counts them; its column decides where it goes.
-        let huge: Value = serde_json::from_str(r#"{"id": 1e400}"#).unwrap();
-        assert_eq!(validator.check(&huge), Ok(()));
-        let nullable = RecordValidator::new(&json!({"properties": {
-            "n": {"type": ["null", "integer"]}, "x": {"type": "number"}}}))
-        .unwrap();
-        let wide: Value =
-            serde_json::from_str(r#"{"n": 123456789012345678901234567890, "x": 1e400}"#).unwrap();
-        assert_eq!(nullable.check(&wide), Ok(()));
-        let negative: Value =
-            serde_json::from_str(r#"{"n": -123456789012345678901234567890}"#).unwrap();
-        assert_eq!(nullable.check(&negative), Ok(()));
-        let wrong: Value = serde_json::from_str(r#"{"n": "1e400"}"#).unwrap();
-        assert!(nullable.check(&wrong).is_err());
+    /// The typed and the general validator of `schema`: both must agree.
+    fn both(schema: Value) -> [RecordValidator; 2] {
+        let typed = RecordValidator::new(&schema).unwrap();
+        assert!(matches!(typed, RecordValidator::Typed(_)), "{schema}");
+        [typed, RecordValidator::general(&schema).unwrap()]
+    }
+
+    fn check(validator: &RecordValidator, text: &str) -> Result<(), Violation> {
+        let object: Object = serde_json::from_str(text).unwrap();
+        validator.check(&object)
     }
 
     #[test]
-    fn multiple_of_is_left_to_the_encoder() {
-        let validator = RecordValidator::new(&json!({"properties": {
-            "amount": {"type": ["null", "number"], "multipleOf": 0.01}}}))
-        .unwrap();
-        for amount in ["-0.01", "1070468.14", "0.5"] {
-            let record: Value =
-                serde_json::from_str(&format!(r#"{{"amount": {amount}}}"#)).unwrap();
-            assert_eq!(validator.check(&record), Ok(()), "{amount}");
+    fn violations_name_the_property() {
+        for validator in both(json!({"type": "object", "properties": {
+            "id": {"type": "integer", "minimum": -5, "maximum": 18446744073709551615_u64},
+            "name": {"type": ["null", "string"], "maxLength": 3},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "sku": {"type": "string"}}}}}}))
+        {
+            let ok = |text| assert_eq!(check(&validator, text), Ok(()), "{text}");
+            let bad = |text, path: &str, words: &str| {
+                let violation = check(&validator, text).expect_err(text);
+                assert_eq!(violation.path, path, "{text}");
+                assert!(violation.message.contains(words), "{}", violation.message);
+            };
+            ok(r#"{"id": 1, "items": [{"sku": "a"}], "other": "x"}"#);
+            ok(r#"{"id": 1.0, "name": "äöü"}"#);
+            ok(r#"{"id": 18446744073709551615, "name": null}"#);
+            bad(r#"{"id": 1e400, "name": "a"}"#, "/id", "maximum");
+            bad(
+                r#"{"id": 1, "items": [{"sku": 5}]}"#,
+                "/items/0/sku",
+                "string",
+            );
+            bad(r#"{"id": "x"}"#, "/id", "integer");
+            bad(r#"{"id": 1.5}"#, "/id", "integer");
+            bad(r#"{"id": null}"#, "/id", "integer");
+            bad(r#"{"id": -6}"#, "/id", "minimum");
+            if matches!(validator, RecordValidator::Typed(_)) {
+                // jsonschema compares through a 64-bit stand-in; the typed check is exact.
+                bad(r#"{"id": 18446744073709551616}"#, "/id", "maximum");
+            }
+            bad(r#"{"id": 1, "name": "abcd"}"#, "/name", "longer");
+            bad(r#"{"id": 1, "items": {"sku": "a"}}"#, "/items", "array");
         }
     }
 
     #[test]
-    fn formats_are_left_to_the_encoder() {
-        let validator = RecordValidator::new(&json!({"properties": {
-            "at": {"type": "string", "format": "date-time"}}}))
-        .unwrap();
+    fn wide_numbers_are_numbers() {
+        for validator in both(json!({"properties": {
+            "n": {"type": ["null", "integer"]}, "x": {"type": "number"}}}))
+        {
+            // 1e400 is an integer, as JSON Schema counts them; its column decides where it goes.
+            let wide = r#"{"n": 123456789012345678901234567890, "x": 1e400}"#;
+            if matches!(validator, RecordValidator::Typed(_)) {
+                assert_eq!(check(&validator, r#"{"n": 1e400}"#), Ok(()));
+            }
+            assert_eq!(check(&validator, wide), Ok(()));
+            let negative = r#"{"n": -123456789012345678901234567890}"#;
+            assert_eq!(check(&validator, negative), Ok(()));
+            assert!(check(&validator, r#"{"n": "1e400"}"#).is_err());
+        }
+    }
+
+    #[test]
+    fn multiple_of_and_formats_are_left_to_the_encoder() {
+        for validator in both(json!({"properties": {
+            "amount": {"type": ["null", "number"], "multipleOf": 0.01},
+            "at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}}}))
+        {
+            for amount in ["-0.01", "1070468.14", "0.5"] {
+                let record = format!(r#"{{"amount": {amount}, "at": "2026-11-21 10:00:00"}}"#);
+                assert_eq!(check(&validator, &record), Ok(()), "{amount}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_keywords_go_to_jsonschema() {
+        let schema = json!({"properties": {"status": {"type": "string", "enum": ["a", "b"]}}});
+        let validator = RecordValidator::new(&schema).unwrap();
+        assert!(matches!(validator, RecordValidator::General(_)));
+        assert_eq!(check(&validator, r#"{"status": "a"}"#), Ok(()));
         assert_eq!(
-            validator.check(&json!({"at": "2026-11-21 10:00:00"})),
-            Ok(())
+            check(&validator, r#"{"status": "c"}"#).unwrap_err().path,
+            "/status"
         );
+        let open = json!({"additionalProperties": true, "required": ["id"]});
+        let validator = RecordValidator::new(&open).unwrap();
+        assert!(matches!(validator, RecordValidator::Typed(_)));
+        assert!(check(&validator, r#"{"x": 1}"#).is_err());
     }
 }

@@ -1,0 +1,272 @@
+//! JSON borrowed from the input line, read only as far as loading needs.
+//!
+//! A record's properties are split into name and raw text in one pass over the line; a value is
+//! looked at only when a column needs it: numbers stay the text the tap wrote (every digit kept),
+//! strings are unescaped only when they hold an escape, and objects and arrays are split further
+//! only when de-nesting goes into them; a `jsonb` column gets them as written. Building a
+//! `serde_json::Value` per record (a map, a string per property) costs several times more.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// One JSON value inside the line, unparsed.
+#[derive(Debug, Clone, Copy)]
+pub struct Json<'a>(&'a RawValue);
+
+/// What a JSON value is, from its first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl<'a> Json<'a> {
+    /// The value as the tap wrote it.
+    pub fn raw(self) -> &'a str {
+        self.0.get()
+    }
+
+    pub fn kind(self) -> Kind {
+        match self.raw().as_bytes().first() {
+            Some(b'n') => Kind::Null,
+            Some(b't' | b'f') => Kind::Bool,
+            Some(b'"') => Kind::String,
+            Some(b'[') => Kind::Array,
+            Some(b'{') => Kind::Object,
+            _ => Kind::Number,
+        }
+    }
+
+    pub fn is_null(self) -> bool {
+        self.kind() == Kind::Null
+    }
+
+    pub fn as_bool(self) -> Option<bool> {
+        match self.raw() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+
+    /// A number's text, exactly as written.
+    pub fn as_number(self) -> Option<&'a str> {
+        (self.kind() == Kind::Number).then(|| self.raw())
+    }
+
+    /// A string's text, unescaped; borrowed when it holds no escape.
+    pub fn as_str(self) -> Option<Cow<'a, str>> {
+        let raw = self.raw();
+        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+        if !inner.contains('\\') {
+            return Some(Cow::Borrowed(inner));
+        }
+        serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+    }
+
+    /// An object's properties, in order (`None` for other values).
+    pub fn as_object(self) -> Option<Object<'a>> {
+        if self.kind() != Kind::Object {
+            return None;
+        }
+        serde_json::from_str(self.raw()).ok()
+    }
+
+    /// An array's elements (`None` for other values).
+    pub fn as_array(self) -> Option<Vec<Json<'a>>> {
+        if self.kind() != Kind::Array {
+            return None;
+        }
+        let elements: Vec<&'a RawValue> = serde_json::from_str(self.raw()).ok()?;
+        Some(elements.into_iter().map(Json).collect())
+    }
+
+    /// A property of an object value.
+    pub fn get(self, name: &str) -> Option<Json<'a>> {
+        self.as_object()?.get(name)
+    }
+
+    /// The value as a `serde_json::Value`, for the general validator and for errors.
+    pub fn to_value(self) -> Value {
+        serde_json::from_str(self.raw()).expect("the line was parsed as JSON")
+    }
+
+    /// Whether a string anywhere inside holds a NUL character (which PostgreSQL cannot store).
+    pub fn contains_nul(self) -> bool {
+        // In JSON text a NUL can only be written `\u0000`; a doubled backslash before `u0000`
+        // is text, so a hit is confirmed on the parsed value.
+        self.raw().contains("\\u0000") && value_contains_nul(&self.to_value())
+    }
+}
+
+fn value_contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(value_contains_nul),
+        Value::Object(object) => object
+            .iter()
+            .any(|(key, value)| key.contains('\0') || value_contains_nul(value)),
+        _ => false,
+    }
+}
+
+impl<'a> From<&'a RawValue> for Json<'a> {
+    fn from(raw: &'a RawValue) -> Self {
+        Self(raw)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(deserializer).map(Json)
+    }
+}
+
+/// An object's properties: names (unescaped) and raw values, in the order written.
+#[derive(Debug, Clone, Default)]
+pub struct Object<'a> {
+    pub properties: Vec<(Cow<'a, str>, Json<'a>)>,
+}
+
+impl<'a> Object<'a> {
+    /// The value of a property; the last one when a name repeats, as for `jsonb`.
+    pub fn get(&self, name: &str) -> Option<Json<'a>> {
+        self.properties
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| *value)
+    }
+
+    /// The value at `path` below this object: `["customer", "name"]`.
+    pub fn at(&self, path: &[String]) -> Option<Json<'a>> {
+        let (first, rest) = path.split_first()?;
+        let mut value = self.get(first)?;
+        for name in rest {
+            value = value.get(name)?;
+        }
+        Some(value)
+    }
+
+    /// The object as compact JSON text.
+    pub fn to_json(&self) -> String {
+        let mut text = String::from("{");
+        for (index, (key, value)) in self.properties.iter().enumerate() {
+            if index > 0 {
+                text.push(',');
+            }
+            text.push_str(&serde_json::to_string(key).expect("a string serialises"));
+            text.push(':');
+            text.push_str(value.raw());
+        }
+        text.push('}');
+        text
+    }
+
+    /// The object as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        Value::Object(
+            self.properties
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.to_value()))
+                .collect(),
+        )
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Object<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut properties = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Text(key)) = map.next_key()? {
+                    properties.push((key, map.next_value()?));
+                }
+                Ok(Object { properties })
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// A JSON string, borrowed from the line unless it holds an escape.
+#[derive(Debug)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_written() {
+        let text = r#"{"n": 1.10, "big": 123456789012345678901234567890, "s": "a\tb", "plain": "x",
+            "o": {"k": [1, {"z": null}]}, "t": true, "nul": "\u0000", "not_nul": "\\u0000",
+            "dup": 1, "dup": 2}"#;
+        let object: Object = serde_json::from_str(text).unwrap();
+        assert_eq!(object.get("n").unwrap().as_number(), Some("1.10"));
+        assert_eq!(
+            object.get("big").unwrap().as_number(),
+            Some("123456789012345678901234567890")
+        );
+        assert_eq!(object.get("s").unwrap().as_str().unwrap(), "a\tb");
+        assert!(matches!(
+            object.get("plain").unwrap().as_str(),
+            Some(Cow::Borrowed("x"))
+        ));
+        assert_eq!(object.get("t").unwrap().as_bool(), Some(true));
+        assert_eq!(object.get("o").unwrap().raw(), r#"{"k": [1, {"z": null}]}"#);
+        let elements = object
+            .get("o")
+            .unwrap()
+            .get("k")
+            .unwrap()
+            .as_array()
+            .unwrap();
+        assert_eq!(elements.len(), 2);
+        assert!(elements[1].get("z").unwrap().is_null());
+        assert!(object.get("nul").unwrap().contains_nul());
+        assert!(!object.get("not_nul").unwrap().contains_nul());
+        assert_eq!(object.get("dup").unwrap().raw(), "2");
+        assert_eq!(
+            object.at(&["o".into(), "k".into()]).unwrap().kind(),
+            Kind::Array
+        );
+        let round: Value = serde_json::from_str(&object.to_json()).unwrap();
+        assert_eq!(round, object.to_value());
+    }
+}
