@@ -7,6 +7,8 @@
 
 use std::io::Write;
 
+use crossbeam_channel::{Receiver, Sender, bounded};
+
 use crate::column_type::ColumnType;
 use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
 use crate::denest::StreamShape;
@@ -25,6 +27,12 @@ pub struct TableBuffer {
 }
 
 impl TableBuffer {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.rows = 0;
+        self.lines.clear();
+    }
+
     fn mark(&self) -> (usize, u64) {
         (self.data.len(), self.rows)
     }
@@ -148,10 +156,39 @@ impl StreamBatch {
         }
     }
 
-    /// Hands the buffers over, leaving empty ones for the next batch.
-    pub fn take(&mut self) -> Self {
-        let tables = self.tables.len();
-        std::mem::replace(self, Self::new(tables))
+    /// Hands the buffers over, leaving empty ones (from `pool`) for the next batch.
+    pub fn take(&mut self, pool: &BufferPool) -> Self {
+        let empty = Self {
+            tables: self.tables.iter().map(|_| pool.get()).collect(),
+            ..Self::default()
+        };
+        std::mem::replace(self, empty)
+    }
+}
+
+/// Buffers the loader is done with, travelling back to be filled again: the same few allocations
+/// serve the whole run, so memory stays flat and the allocator does not fragment.
+#[derive(Debug, Clone)]
+pub struct BufferPool {
+    sender: Sender<TableBuffer>,
+    receiver: Receiver<TableBuffer>,
+}
+
+impl BufferPool {
+    /// A pool keeping at most `capacity` buffers; more are freed.
+    pub fn new(capacity: usize) -> Self {
+        let (sender, receiver) = bounded(capacity);
+        Self { sender, receiver }
+    }
+
+    pub fn get(&self) -> TableBuffer {
+        self.receiver.try_recv().unwrap_or_default()
+    }
+
+    pub fn put(&self, mut buffer: TableBuffer) {
+        buffer.clear();
+        // A full pool frees the buffer.
+        let _ = self.sender.try_send(buffer);
     }
 }
 

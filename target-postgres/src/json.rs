@@ -7,6 +7,7 @@
 //! `serde_json::Value` per record (a map, a string per property) costs several times more.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -134,16 +135,47 @@ impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Object<'a> {
     pub properties: Vec<(Cow<'a, str>, Json<'a>)>,
+    /// The names are known to be distinct: a lookup may stop at the first match.
+    distinct: Cell<bool>,
+    /// Where the last lookup found its name: properties are mostly looked up in the order they
+    /// are written, so the next one is usually just after it.
+    cursor: Cell<usize>,
 }
 
 impl<'a> Object<'a> {
     /// The value of a property; the last one when a name repeats, as for `jsonb`.
     pub fn get(&self, name: &str) -> Option<Json<'a>> {
-        self.properties
+        if !self.distinct.get() {
+            return self
+                .properties
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| *value);
+        }
+        let start = self.cursor.get().min(self.properties.len());
+        let (before, after) = self.properties.split_at(start);
+        let found = after
             .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| *value)
+            .position(|(key, _)| key == name)
+            .map(|i| start + i)
+            .or_else(|| before.iter().position(|(key, _)| key == name))?;
+        self.cursor.set(found);
+        Some(self.properties[found].1)
+    }
+
+    /// Says the names are distinct (checked by the caller), so lookups can stop at a match.
+    pub fn set_distinct(&self, distinct: bool) {
+        self.distinct.set(distinct);
+    }
+
+    /// Whether no name repeats.
+    pub fn has_distinct_names(&self) -> bool {
+        let names = &self.properties;
+        names
+            .iter()
+            .enumerate()
+            .all(|(i, (name, _))| names[i + 1..].iter().all(|(other, _)| other != name))
     }
 
     /// The value at `path` below this object: `["customer", "name"]`.
@@ -195,7 +227,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
                 while let Some(Text(key)) = map.next_key()? {
                     properties.push((key, map.next_value()?));
                 }
-                Ok(Object { properties })
+                Ok(Object {
+                    properties,
+                    ..Object::default()
+                })
             }
         }
         deserializer.deserialize_map(ObjectVisitor)
@@ -262,6 +297,17 @@ mod tests {
         assert!(object.get("nul").unwrap().contains_nul());
         assert!(!object.get("not_nul").unwrap().contains_nul());
         assert_eq!(object.get("dup").unwrap().raw(), "2");
+        assert!(!object.has_distinct_names());
+        let distinct: Object = serde_json::from_str(r#"{"a": 1, "b": 2, "c": 3}"#).unwrap();
+        assert!(distinct.has_distinct_names());
+        distinct.set_distinct(true);
+        for name in ["b", "c", "a", "a", "c", "x"] {
+            let expected = distinct.properties.iter().find(|(k, _)| k == name);
+            assert_eq!(
+                distinct.get(name).map(Json::raw),
+                expected.map(|(_, v)| v.raw())
+            );
+        }
         assert_eq!(
             object.at(&["o".into(), "k".into()]).unwrap().kind(),
             Kind::Array

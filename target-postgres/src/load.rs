@@ -27,7 +27,7 @@ use serde_json::Value;
 use tracing::{debug, info};
 
 use crate::Error;
-use crate::batch::TableBuffer;
+use crate::batch::{BufferPool, TableBuffer};
 use crate::ddl::quoted_list;
 use crate::naming::{qualified, quote};
 
@@ -99,6 +99,8 @@ pub struct Loader {
     /// Staging tables of this session and the columns they were made with.
     staged: HashMap<String, Vec<String>>,
     summary: LoadSummary,
+    /// Where loaded buffers go back to the main thread.
+    pool: BufferPool,
 }
 
 impl fmt::Debug for Loader {
@@ -111,7 +113,7 @@ impl fmt::Debug for Loader {
 }
 
 impl Loader {
-    pub fn new(client: Client, config: LoaderConfig) -> Self {
+    pub fn new(client: Client, config: LoaderConfig, pool: BufferPool) -> Self {
         Self {
             client,
             config,
@@ -119,6 +121,7 @@ impl Loader {
             direct: HashMap::new(),
             staged: HashMap::new(),
             summary: LoadSummary::new(),
+            pool,
         }
     }
 
@@ -193,6 +196,9 @@ impl Loader {
         );
         if let Some(state) = &load.state {
             self.out.write_bare_state(state)?;
+        }
+        for table in load.tables {
+            self.pool.put(table.buffer);
         }
         Ok(())
     }
@@ -363,6 +369,9 @@ fn join_condition(
         .join(" and ")
 }
 
+/// How much of a batch is handed to the COPY writer at a time.
+const COPY_CHUNK_BYTES: usize = 1 << 16;
+
 /// COPYs one table's buffered rows into `target`. A refused row is named by its input line.
 fn copy_rows(
     transaction: &mut Transaction<'_>,
@@ -389,7 +398,12 @@ fn copy_rows(
         }
     };
     let mut writer = transaction.copy_in(&sql).map_err(copy_error)?;
-    let written = writer.write_all(&table.buffer.data);
+    // In pieces: the writer copies what it is given into its own buffer before sending it.
+    let written = table
+        .buffer
+        .data
+        .chunks(COPY_CHUNK_BYTES)
+        .try_for_each(|chunk| writer.write_all(chunk));
     let finished = writer.finish().map_err(copy_error)?;
     written?;
     debug_assert_eq!(finished, table.buffer.rows);

@@ -23,7 +23,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::Error;
-use crate::batch::{EncodeError, RecordMeta, StreamBatch, TableBuffer};
+use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer};
 use crate::check::check_permissions;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::connection::connect;
@@ -48,6 +48,9 @@ const REJECTED_COLUMNS: [&str; 5] = ["stream", "line", "reason", "record", "reje
 /// bound memory to a few batches.
 const CHANNEL_CAPACITY: usize = 2;
 
+/// Emptied buffers kept for reuse: enough for the batches in flight.
+const POOL_CAPACITY: usize = 8;
+
 /// The running target.
 #[derive(Debug)]
 pub struct Target {
@@ -58,6 +61,7 @@ pub struct Target {
     states: PendingStates,
     commands: Option<Sender<Command>>,
     loader: Option<JoinHandle<Result<LoadSummary, Error>>>,
+    pool: BufferPool,
     clock: Clock,
 }
 
@@ -78,6 +82,7 @@ struct Stream {
     /// The property names of the last record checked for undeclared ones: records of a stream
     /// mostly have the same, and comparing is cheaper than looking each one up.
     last_names: Vec<String>,
+    last_names_distinct: bool,
     /// The last `time_extracted` found valid: taps repeat it for many records.
     last_extracted: String,
     progress: Progress,
@@ -85,19 +90,25 @@ struct Stream {
 
 impl Stream {
     /// Properties outside the SCHEMA are not loaded (there is no column type to give them); say so
-    /// once per property rather than drop them silently.
-    fn warn_undeclared(&mut self, record: &Object<'_>, line: u64, name: &str) {
+    /// once per property rather than drop them silently. Records of a stream mostly have the same
+    /// names in the same order: those are checked once, with whether any name repeats.
+    fn check_names(&mut self, record: &Object<'_>, line: u64, name: &str) {
         let names = &record.properties;
-        if names.len() == self.last_names.len()
-            && names.iter().zip(&self.last_names).all(|((a, _), b)| a == b)
-        {
-            return;
+        let same = names.len() == self.last_names.len()
+            && names.iter().zip(&self.last_names).all(|((a, _), b)| a == b);
+        if !same {
+            self.last_names = names.iter().map(|(name, _)| name.to_string()).collect();
+            self.last_names_distinct = record.has_distinct_names();
+            self.warn_undeclared(record, line, name);
         }
-        self.last_names = names.iter().map(|(name, _)| name.to_string()).collect();
+        record.set_distinct(self.last_names_distinct);
+    }
+
+    fn warn_undeclared(&mut self, record: &Object<'_>, line: u64, name: &str) {
         let Some(declared) = properties(&self.schema) else {
             return;
         };
-        for (property, _) in names {
+        for (property, _) in &record.properties {
             if !declared.contains_key(property.as_ref())
                 && property != DELETED_AT
                 && self.undeclared.insert(property.to_string())
@@ -172,6 +183,7 @@ impl Target {
             tables = warehouse.tables.len(),
             "connected"
         );
+        let pool = BufferPool::new(POOL_CAPACITY);
         let loader = Loader::new(
             client,
             LoaderConfig {
@@ -179,6 +191,7 @@ impl Target {
                 hard_delete: config.hard_delete,
                 state_table,
             },
+            pool.clone(),
         );
         let (sender, receiver) = bounded(CHANNEL_CAPACITY);
         let handle = std::thread::Builder::new()
@@ -192,6 +205,7 @@ impl Target {
             states: PendingStates::default(),
             commands: Some(sender),
             loader: Some(handle),
+            pool,
             clock: Clock::default(),
         })
     }
@@ -313,6 +327,7 @@ impl Target {
                 records,
                 undeclared,
                 last_names: Vec::new(),
+                last_names_distinct: false,
                 last_extracted: String::new(),
                 progress,
             },
@@ -364,7 +379,7 @@ impl Target {
                 stream: name.to_owned(),
             });
         };
-        stream.warn_undeclared(record, line, name);
+        stream.check_names(record, line, name);
         if let Some(violation) = stream
             .validator
             .as_ref()
@@ -587,7 +602,7 @@ impl Target {
         if stream.batch.is_empty() {
             return None;
         }
-        let batch = stream.batch.take();
+        let batch = stream.batch.take(&self.pool);
         let tables = stream
             .layout
             .tables

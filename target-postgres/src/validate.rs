@@ -61,13 +61,11 @@ impl RecordValidator {
     pub fn check(&self, record: &Object<'_>) -> Result<(), Violation> {
         match self {
             Self::Typed(typed) => {
-                let mut path = Vec::new();
-                typed
-                    .check_object(record, &mut path)
-                    .map_err(|message| Violation {
-                        path: path.iter().map(|p| format!("/{p}")).collect(),
-                        message,
-                    })
+                typed.check_object(record).map_err(|failure| Violation {
+                    // Segments were added on the way out, innermost first.
+                    path: failure.path.iter().rev().map(|p| format!("/{p}")).collect(),
+                    message: failure.message,
+                })
             }
             Self::General(validator) => check_value(validator, &record.to_value()),
         }
@@ -80,8 +78,8 @@ pub struct TypedSchema {
     /// Allowed types; empty allows any.
     types: Vec<JsonType>,
     nullable: bool,
-    minimum: Option<Number>,
-    maximum: Option<Number>,
+    minimum: Option<Bound>,
+    maximum: Option<Bound>,
     min_length: Option<u64>,
     max_length: Option<u64>,
     required: Vec<String>,
@@ -154,7 +152,7 @@ impl TypedSchema {
         }
         let number = |key: &str| match node.get(key) {
             None => Some(None),
-            Some(Value::Number(n)) => Some(Some(n.clone())),
+            Some(Value::Number(n)) => Some(Some(Bound::new(n))),
             Some(_) => None,
         };
         let length = |key: &str| match node.get(key) {
@@ -198,23 +196,23 @@ impl TypedSchema {
         })
     }
 
-    fn check_object(&self, object: &Object<'_>, path: &mut Vec<String>) -> Result<(), String> {
+    fn check_object(&self, object: &Object<'_>) -> Result<(), Failure> {
         for name in &self.required {
             if object.get(name).is_none() {
-                return Err(format!("{name:?} is a required property"));
+                return Err(format!("{name:?} is a required property").into());
             }
         }
         for (name, property) in &self.properties {
             if let Some(value) = object.get(name) {
-                path.push(name.clone());
-                property.check(value, path)?;
-                path.pop();
+                property
+                    .check(value)
+                    .map_err(|failure| failure.inside(name))?;
             }
         }
         Ok(())
     }
 
-    fn check(&self, value: Json<'_>, path: &mut Vec<String>) -> Result<(), String> {
+    fn check(&self, value: Json<'_>) -> Result<(), Failure> {
         let kind = value.kind();
         if !self.allows(value, kind) {
             let names: Vec<String> = self
@@ -228,7 +226,8 @@ impl TypedSchema {
                 "{} is not of type{plural} {}",
                 shorten(value.raw()),
                 names.join(", ")
-            ));
+            )
+            .into());
         }
         match kind {
             Kind::Number => self.check_bounds(value.raw()),
@@ -240,20 +239,22 @@ impl TypedSchema {
                         "{} is longer than {} characters",
                         shorten(value.raw()),
                         self.max_length.unwrap_or_default()
-                    ));
+                    )
+                    .into());
                 }
                 if self.min_length.is_some_and(|min| length < min) {
                     return Err(format!(
                         "{} is shorter than {} characters",
                         shorten(value.raw()),
                         self.min_length.unwrap_or_default()
-                    ));
+                    )
+                    .into());
                 }
                 Ok(())
             }
             Kind::Object if !self.properties.is_empty() || !self.required.is_empty() => {
                 let object = value.as_object().unwrap_or_default();
-                self.check_object(&object, path)
+                self.check_object(&object)
             }
             Kind::Array => {
                 let Some(items) = self.items.as_deref().filter(|i| !i.is_trivial()) else {
@@ -261,9 +262,9 @@ impl TypedSchema {
                 };
                 for (index, element) in value.as_array().unwrap_or_default().into_iter().enumerate()
                 {
-                    path.push(index.to_string());
-                    items.check(element, path)?;
-                    path.pop();
+                    items
+                        .check(element)
+                        .map_err(|failure| failure.inside(&index.to_string()))?;
                 }
                 Ok(())
             }
@@ -300,24 +301,83 @@ impl TypedSchema {
         }
     }
 
-    fn check_bounds(&self, number: &str) -> Result<(), String> {
+    fn check_bounds(&self, number: &str) -> Result<(), Failure> {
         if let Some(minimum) = &self.minimum {
-            if compare(number, minimum.as_str()) == Ordering::Less {
-                return Err(format!(
-                    "{} is less than the minimum of {minimum}",
-                    shorten(number)
-                ));
+            if minimum.compare(number) == Ordering::Greater {
+                let text = format!(
+                    "{} is less than the minimum of {}",
+                    shorten(number),
+                    minimum.text
+                );
+                return Err(text.into());
             }
         }
         if let Some(maximum) = &self.maximum {
-            if compare(number, maximum.as_str()) == Ordering::Greater {
-                return Err(format!(
-                    "{} is greater than the maximum of {maximum}",
-                    shorten(number)
-                ));
+            if maximum.compare(number) == Ordering::Less {
+                let text = format!(
+                    "{} is greater than the maximum of {}",
+                    shorten(number),
+                    maximum.text
+                );
+                return Err(text.into());
             }
         }
         Ok(())
+    }
+}
+
+/// Why a value fails, and where: path segments are added as the failure travels out.
+#[derive(Debug)]
+struct Failure {
+    /// Innermost segment first.
+    path: Vec<String>,
+    message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self {
+            path: Vec::new(),
+            message,
+        }
+    }
+}
+
+impl Failure {
+    fn inside(mut self, segment: &str) -> Self {
+        self.path.push(segment.to_owned());
+        self
+    }
+}
+
+/// A `minimum` or `maximum`, read once.
+#[derive(Debug)]
+struct Bound {
+    text: String,
+    integer: Option<i128>,
+    float: f64,
+}
+
+impl Bound {
+    fn new(number: &Number) -> Self {
+        let text = number.as_str().to_owned();
+        Self {
+            integer: text.parse().ok(),
+            float: text.parse().unwrap_or(f64::NAN),
+            text,
+        }
+    }
+
+    /// The bound compared to `number`: exactly when both are integers of up to 128 bits, else as
+    /// doubles.
+    fn compare(&self, number: &str) -> Ordering {
+        if let (Some(bound), Ok(number)) = (self.integer, number.parse::<i128>()) {
+            return bound.cmp(&number);
+        }
+        match number.parse::<f64>() {
+            Ok(number) => self.float.partial_cmp(&number).unwrap_or(Ordering::Equal),
+            Err(_) => Ordering::Equal,
+        }
     }
 }
 
@@ -327,18 +387,6 @@ fn is_integer(number: &str) -> bool {
         return true;
     }
     crate::encode::decimal_digits(number).1 == 0
-}
-
-/// Two JSON numbers compared: exactly when both are integers of up to 128 bits, else as doubles.
-fn compare(a: &str, b: &str) -> Ordering {
-    if let (Ok(a), Ok(b)) = (a.parse::<i128>(), b.parse::<i128>()) {
-        return a.cmp(&b);
-    }
-    let (a, b) = (a.parse::<f64>(), b.parse::<f64>());
-    match (a, b) {
-        (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-        _ => Ordering::Equal,
-    }
 }
 
 fn check_value(validator: &Validator, record: &Value) -> Result<(), Violation> {
