@@ -23,7 +23,7 @@ use crate::json::{Json, Kind, Object};
 #[derive(Debug)]
 pub enum RecordValidator {
     /// Types, bounds and lengths, checked on the borrowed record.
-    Typed(TypedSchema),
+    Typed(Box<TypedSchema>),
     /// Any other SCHEMA, checked by `jsonschema` on a `Value` of the record.
     General(Box<Validator>),
 }
@@ -40,7 +40,7 @@ impl RecordValidator {
     /// Compiles a SCHEMA; the error says why it is not a usable JSON Schema.
     pub fn new(schema: &Value) -> Result<Self, String> {
         match TypedSchema::compile(schema) {
-            Some(typed) => Ok(Self::Typed(typed)),
+            Some(typed) => Ok(Self::Typed(Box::new(typed))),
             None => Self::general(schema),
         }
     }
