@@ -94,7 +94,43 @@ pub struct StreamBatch {
     pub first_line: Option<u64>,
     /// Some record marks a deletion.
     pub has_deletes: bool,
+    pub versions: Versions,
     marks: Vec<(usize, u64)>,
+}
+
+/// The `_sdc_table_version`s a batch's records carry.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    pub lowest: Option<u64>,
+    pub highest: Option<u64>,
+    /// Some record has no version.
+    pub unversioned: bool,
+}
+
+impl Versions {
+    pub fn add(&mut self, version: Option<u64>) {
+        match version {
+            None => self.unversioned = true,
+            Some(version) => {
+                self.lowest = Some(self.lowest.map_or(version, |v| v.min(version)));
+                self.highest = Some(self.highest.map_or(version, |v| v.max(version)));
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: Versions) {
+        for version in [other.lowest, other.highest].into_iter().flatten() {
+            self.add(Some(version));
+        }
+        self.unversioned |= other.unversioned;
+    }
+
+    /// Every record had `version` (or there were none).
+    pub fn only(&self, version: u64) -> bool {
+        !self.unversioned
+            && self.lowest.is_none_or(|v| v == version)
+            && self.highest.is_none_or(|v| v == version)
+    }
 }
 
 impl StreamBatch {
@@ -145,6 +181,7 @@ impl StreamBatch {
                 self.records += 1;
                 self.first_line.get_or_insert(meta.line);
                 self.has_deletes |= meta.deleted_at.is_some();
+                self.versions.add(meta.version);
                 Ok(())
             }
             Err(error) => {
@@ -447,6 +484,22 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn versions_of_a_batch() {
+        let mut versions = Versions::default();
+        assert!(versions.only(5));
+        versions.add(Some(5));
+        assert!(versions.only(5) && !versions.only(6));
+        let mut other = Versions::default();
+        other.add(Some(3));
+        versions.merge(other);
+        assert!(!versions.only(5));
+        assert_eq!((versions.lowest, versions.highest), (Some(3), Some(5)));
+        let mut unversioned = Versions::default();
+        unversioned.add(None);
+        assert!(!unversioned.only(5));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use serde_json::Value;
 use tracing::{debug, info};
 
 use crate::Error;
-use crate::batch::{BufferPool, TableBuffer};
+use crate::batch::{BufferPool, TableBuffer, Versions};
 use crate::ddl::quoted_list;
 use crate::naming::{qualified, quote};
 
@@ -53,6 +53,7 @@ pub struct Load {
     pub tables: Vec<TableLoad>,
     pub has_key: bool,
     pub has_deletes: bool,
+    pub versions: Versions,
     /// Printed (and stored in the state table) once this batch is committed.
     pub state: Option<Value>,
 }
@@ -73,8 +74,11 @@ pub struct TableLoad {
 #[derive(Debug)]
 pub struct ActivateVersion {
     pub stream: String,
+    /// The root table first.
     pub tables: Vec<String>,
     pub version: u64,
+    /// The root table was created by this run: it holds only rows this run loaded.
+    pub created_now: bool,
 }
 
 /// What the loader needs from the config.
@@ -101,6 +105,8 @@ pub struct Loader {
     summary: LoadSummary,
     /// Where loaded buffers go back to the main thread.
     pool: BufferPool,
+    /// Table versions loaded into each root table by this run.
+    loaded_versions: HashMap<String, Versions>,
 }
 
 impl fmt::Debug for Loader {
@@ -122,6 +128,7 @@ impl Loader {
             staged: HashMap::new(),
             summary: LoadSummary::new(),
             pool,
+            loaded_versions: HashMap::new(),
         }
     }
 
@@ -187,6 +194,10 @@ impl Loader {
         for table in &load.tables {
             *self.summary.entry(table.table.clone()).or_default() += table.buffer.rows;
         }
+        self.loaded_versions
+            .entry(root.table.clone())
+            .or_default()
+            .merge(load.versions);
         debug!(
             stream = load.stream,
             rows = load.tables[0].buffer.rows,
@@ -275,6 +286,21 @@ impl Loader {
     }
 
     fn activate_version(&mut self, activate: &ActivateVersion) -> Result<(), Error> {
+        let only_this_version = activate.created_now
+            && activate.tables.first().is_none_or(|root| {
+                self.loaded_versions
+                    .get(root)
+                    .is_none_or(|versions| versions.only(activate.version))
+            });
+        if only_this_version {
+            // Nothing older can be there: spare the scan of every row.
+            debug!(
+                stream = activate.stream,
+                version = activate.version,
+                "a table of this run holding only this version: nothing to remove"
+            );
+            return Ok(());
+        }
         let mut transaction = self.client.transaction().map_err(db("begin"))?;
         let mut removed = 0;
         for table in &activate.tables {
@@ -499,6 +525,7 @@ mod tests {
             ],
             has_key: true,
             has_deletes: true,
+            versions: Versions::default(),
             state: None,
         };
         let statements = merge_statements("s", &load, true);

@@ -23,7 +23,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::Error;
-use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer};
+use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer, Versions};
 use crate::check::check_permissions;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::connection::connect;
@@ -556,11 +556,13 @@ impl Target {
             .iter()
             .map(|t| t.table.clone())
             .collect();
+        let created_now = stream.layout.tables.first().is_some_and(|t| t.created_now);
         self.flush(vec![message.stream.clone()])?;
         self.send(Command::ActivateVersion(ActivateVersion {
             stream: message.stream,
             tables,
             version: message.version,
+            created_now,
         }))
     }
 
@@ -622,6 +624,7 @@ impl Target {
             tables,
             has_key: stream.layout.has_key,
             has_deletes: batch.has_deletes,
+            versions: batch.versions,
             state: None,
         })
     }
@@ -640,6 +643,7 @@ impl Target {
             }],
             has_key: false,
             has_deletes: false,
+            versions: Versions::default(),
             state: None,
         }
     }
