@@ -63,6 +63,10 @@ sync tap tap_config catalog target_config state_file:
 demo-clean:
     bash tests/demo/demo-clean.sh
 
+# Our pipelines against a psql/mariadb COPY pipe on throwaway servers (.local/bench): rows/s, ratio, peak RSS; every run checked.
+bench rows="1000000": deps release
+    bash tests/bench/bench.sh {{rows}}
+
 # Formatting and clippy, warnings as errors.
 lint:
     cargo fmt --all -- --check

@@ -11,52 +11,10 @@ pg_port="${DEMO_PG_PORT:-54329}"
 my_port="${DEMO_MYSQL_PORT:-33069}"
 mkdir -p "$demo/runs"
 
-as_root=false
-[ "$(id -u)" -eq 0 ] && as_root=true
-# PostgreSQL refuses to run as root: as root, its commands run as the `postgres` system user.
-pg_run() { if $as_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_bin="$(dirname "$(command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
-mariadbd="$(command -v mariadbd 2>/dev/null || echo /usr/sbin/mariadbd)"
-install_db="$(command -v mariadb-install-db 2>/dev/null || echo /usr/bin/mariadb-install-db)"
-psql_at() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
-mariadb_at() { mariadb --protocol=tcp -h 127.0.0.1 -P "$my_port" -u demo -pdemo "$@"; }
-
-start_postgres() {
-    if [ -f "$demo/pg/data/postmaster.pid" ] && pg_run "$pg_bin/pg_ctl" -D "$demo/pg/data" status >/dev/null 2>&1; then
-        echo "postgres: reusing the server on port $pg_port"; return
-    fi
-    if [ ! -d "$demo/pg/data" ]; then
-        mkdir -p "$demo/pg"
-        $as_root && chown postgres "$demo/pg" && chmod o+x "$root/.local" "$demo"
-        pg_run "$pg_bin/initdb" -D "$demo/pg/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-        printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = logical\nfsync = off\nsynchronous_commit = off\n" \
-            "$pg_port" "$demo/pg" | pg_run tee -a "$demo/pg/data/postgresql.auto.conf" >/dev/null
-    fi
-    pg_run "$pg_bin/pg_ctl" -D "$demo/pg/data" -l "$demo/pg/server.log" -w start >/dev/null
-    echo "postgres: started on port $pg_port"
-}
-
-start_mariadb() {
-    if [ -f "$demo/mariadb/mysqld.pid" ] && kill -0 "$(cat "$demo/mariadb/mysqld.pid")" 2>/dev/null; then
-        echo "mariadb: reusing the server on port $my_port"; return
-    fi
-    local dir="$demo/mariadb" user=()
-    $as_root && user=(--user=root)
-    if [ ! -d "$dir/data" ]; then
-        mkdir -p "$dir/binlog"
-        "$install_db" --no-defaults --datadir="$dir/data" \
-            --auth-root-authentication-method=normal --skip-test-db "${user[@]}" >/dev/null
-        printf "create user if not exists 'demo'@'%%' identified by 'demo';\ngrant all privileges on *.* to 'demo'@'%%';\n" > "$dir/init.sql"
-    fi
-    "$mariadbd" --no-defaults --init-file="$dir/init.sql" --datadir="$dir/data" --socket="$dir/mysqld.sock" \
-        --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --port="$my_port" \
-        --bind-address=127.0.0.1 --skip-name-resolve --log-bin="$dir/binlog/mysql-bin" \
-        --binlog-format=ROW --server-id=1 --character-set-server=utf8mb4 \
-        --collation-server=utf8mb4_unicode_ci "${user[@]}" </dev/null >/dev/null 2>&1 &
-    for _ in $(seq 120); do mariadb_at -e 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
-    mariadb_at -e 'select 1' >/dev/null || { echo "mariadb did not start: see $dir/error.log" >&2; exit 1; }
-    echo "mariadb: started on port $my_port"
-}
+my_user=demo
+servers="$demo"
+# shellcheck source=tests/servers.sh
+source "$root/tests/servers.sh"
 
 load_sources() {
     mariadb_at -e 'drop database if exists shop; create database shop'

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# `just bench [ROWS]`: our pipelines against the physical limit, a `psql COPY | psql COPY` (or
+# `mariadb --batch | psql COPY`) of the same table in the same batch, on throwaway servers under
+# .local/bench. Every case runs BENCH_RUNS times, round-robin, and every run is checked against
+# its source (row count and a checksum of the values). Results: .local/bench/results/.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+bench="$root/.local/bench"
+runs="$bench/runs"
+# SINGER_BIN_DIR benches other builds of the programs (another commit's, say).
+bin="${SINGER_BIN_DIR:-$root/target/release}"
+rows="${1:-1000000}"
+runs_per_case="${BENCH_RUNS:-3}"
+pg_port="${BENCH_PG_PORT:-54339}"
+my_port="${BENCH_MYSQL_PORT:-33079}"
+# Round-robin order; each pipeline follows its baseline so both see the same server state.
+all_cases="copy-pg tap-postgres resync copy-mariadb tap-mysql copy-pg-nested nested"
+read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
+declare -A baseline=([tap-postgres]=copy-pg [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested)
+
+[[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench.sh [ROWS] (a positive number; default 1000000)" >&2; exit 2; }
+[[ "$runs_per_case" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive number" >&2; exit 2; }
+for c in "${cases[@]}"; do
+    [[ " $all_cases " == *" $c "* ]] || { echo "bench: unknown case $c in BENCH_CASES (cases: $all_cases)" >&2; exit 2; }
+done
+
+my_user=bench
+servers="$bench"
+# shellcheck source=tests/servers.sh
+source "$root/tests/servers.sh"
+
+# Timings read from EPOCHREALTIME need a dot; timestamps are compared in UTC; text is UTF-8.
+export LC_NUMERIC=C PGTZ=UTC PGCLIENTENCODING=UTF8
+psql_cmd=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres)
+mariadb_cmd=(mariadb --protocol=tcp -h 127.0.0.1 -P "$my_port" -u "$my_user" -p"$my_user"
+             --default-character-set=utf8mb4 bench)
+
+fail() { echo "bench: $*" >&2; exit 1; }
+
+# GNU time reports each process's peak RSS (from wait4) at no measurable cost.
+time_bin=/usr/bin/time
+ensure_gnu_time() {
+    "$time_bin" -f %M -o /dev/null true 2>/dev/null && return
+    if command -v apt-get >/dev/null; then
+        local sudo=""
+        $as_root || sudo="sudo"
+        echo "bench: installing GNU time (package time) to measure peak memory"
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends time
+    fi
+    "$time_bin" -f %M -o /dev/null true 2>/dev/null || fail "GNU time is needed at $time_bin (Debian package time)"
+}
+
+# Fresh servers every time (a killed earlier bench may have left some running); stopped at exit.
+start_servers() {
+    stop_servers >/dev/null 2>&1
+    rm -rf "$bench/pg" "$bench/mariadb" "$runs"
+    mkdir -p "$runs" "$bench/results"
+    trap 'stop_servers >/dev/null 2>&1; rm -rf "$bench/pg" "$bench/mariadb"' EXIT
+    trap 'exit 130' INT TERM
+    start_postgres
+    start_mariadb
+    # One checkpoint per run, before it, rather than one in the middle of some runs.
+    psql_at -d postgres -c "alter system set max_wal_size = '8GB'" -c "select pg_reload_conf()" >/dev/null
+}
+
+# The canonical text of a row, written alike by both databases whatever the column types (a
+# target's timestamp or timestamptz, boolean or tinyint), so sources and destinations compare.
+ts_pg="'YYYY-MM-DD HH24:MI:SS.US'"
+pg_scalars="id, customer_id, status, amount, quantity, to_char(created_at, $ts_pg), to_char(updated_at, $ts_pg), coalesce(note, '<null>'), paid::int"
+pg_orders_row="concat_ws('|', $pg_scalars, attributes->>'channel', attributes->>'gift', attributes#>>'{address,city}', attributes#>>'{address,zip}')"
+ts_my="'%Y-%m-%d %H:%i:%s.%f'"
+my_orders_row="concat_ws('|', id, customer_id, status, amount, quantity, date_format(created_at, $ts_my), date_format(updated_at, $ts_my), coalesce(note, '<null>'), paid, json_value(attributes, '\$.channel'), json_extract(attributes, '\$.gift'), json_value(attributes, '\$.address.city'), json_value(attributes, '\$.address.zip'))"
+# orders_nested: the root row, and one row per line item; `json` where attributes is still the
+# source's jsonb (source, COPY), `flat` where the target de-nested it.
+nested_root_json="concat_ws('|', $pg_scalars, attributes->>'channel')"
+nested_root_flat="concat_ws('|', $pg_scalars, attributes__channel)"
+items_json="concat_ws('|', id, n - 1, item->>'sku', item->>'qty', item->>'price')"
+items_flat="concat_ws('|', _sdc_source_key_id, _sdc_level_0_id, sku, qty, price)"
+
+# "COUNT SUM": the row count and the sum of a 60-bit hash of each row's text (order-free).
+pg_digest() {  # DB FROM ROW-EXPRESSION
+    psql_at -d "$1" -At -c "select count(*) || ' ' || coalesce(sum(('x' || left(md5($3), 15))::bit(60)::bigint), 0) from $2"
+}
+my_digest() {  # ROW-EXPRESSION (over bench.orders)
+    "${mariadb_cmd[@]}" -N -e "select concat(count(*), ' ', coalesce(sum(cast(conv(left(md5($1), 15), 16, 10) as unsigned)), 0)) from orders"
+}
+
+load_sources() {
+    psql_at -d postgres -c 'create database src' -c 'create database dst'
+    psql_at -d src -v rows="$rows" -f "$root/tests/bench/data_postgres.sql" >/dev/null
+    mariadb_at -e 'create database bench'
+    { echo "set @rows = $rows;"; cat "$root/tests/bench/data_mariadb.sql"; } | "${mariadb_cmd[@]}" >/dev/null
+    src_orders="$(pg_digest src orders "$pg_orders_row")"
+    my_orders="$(my_digest "$my_orders_row")"
+    src_nested_root="$(pg_digest src orders_nested "$nested_root_json")"
+    src_nested_items="$(pg_digest src "orders_nested, jsonb_array_elements(attributes->'items') with ordinality e(item, n)" "$items_json")"
+    [ "$src_orders" = "$my_orders" ] || fail "the sources differ (count, checksum): PostgreSQL $src_orders, MariaDB $my_orders; tests/bench/data_*.sql must make the same values"
+    items="${src_nested_items%% *}"
+    echo "sources: $rows orders in PostgreSQL (src) and MariaDB (bench), $rows orders_nested with $items line items"
+}
+
+# Configs of the taps and targets; the nested case's catalog declares the structure of
+# `attributes` (an object with an `items` array of objects) so the target de-nests it.
+tap_config() {  # NAME PORT USER DB FILTER SELECT-ENTRY (password: the user name; PostgreSQL trusts all)
+    printf '{"host": "127.0.0.1", "port": %s, "user": "%s", "password": "%s", "dbname": "%s", %s,\n "select": [%s]}\n' \
+        "$2" "$3" "$3" "$4" "$5" "$6" > "$runs/$1.json"
+}
+write_configs() {
+    local tap pg=("$pg_port" postgres src '"filter_schemas": "public"')
+    tap_config tap-postgres "${pg[@]}" '{"table": "public.orders", "replication_method": "FULL_TABLE"}'
+    tap_config resync "${pg[@]}" '{"table": "public.orders", "replication_method": "INCREMENTAL", "replication_key": "updated_at"}'
+    tap_config nested "${pg[@]}" '{"table": "public.orders_nested", "replication_method": "FULL_TABLE"}'
+    tap_config tap-mysql "$my_port" "$my_user" bench '"filter_dbs": "bench"' '{"table": "bench.orders", "replication_method": "FULL_TABLE"}'
+    for tap in tap-postgres resync nested tap-mysql; do
+        printf '{"host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
+            "$pg_port" "${tap//-/_}" > "$runs/target-$tap.json"
+    done
+    local structure='"type": ["null", "object"], "properties": {"channel": {"type": ["null", "string"]}, "items": {"type": ["null", "array"], "items": {"type": "object", "properties": {"sku": {"type": ["null", "string"]}, "qty": {"type": ["null", "integer"]}, "price": {"type": ["null", "number"]}}}}}'
+    "$bin/tap-postgres" --config "$runs/nested.json" --discover 2>"$runs/nested.discover.log" \
+        | sed "/\"tap_stream_id\": \"public-orders_nested\"/,\$ { /\"attributes\": {/,/}/ s/\"x-sql-datatype\": \"jsonb\"/$structure/ }" \
+        > "$runs/nested.catalog.json"
+    grep -q '"items": {"type": \["null", "array"\]' "$runs/nested.catalog.json" \
+        || fail "could not declare the structure of orders_nested.attributes in $runs/nested.catalog.json"
+}
+
+drop_schema() { psql_at -d dst -c "drop schema if exists $1 cascade"; }
+# An empty COPY destination: the source's tables, same column types and keys, no data.
+copy_schema() {
+    drop_schema "$1"
+    { echo "create schema $1; set search_path = $1;"; cat "$root/tests/bench/tables_postgres.sql"; } | psql_at -d dst
+}
+
+# Sets up a case's destination (untimed) and names its pipe (`reader`, `writer`), how to check
+# what it loaded, and the `schema` to drop afterwards.
+setup_case() {
+    local c="$1"
+    local tap_args=(--config "$runs/$c.json") target=("$bin/target-postgres" --config "$runs/target-$c.json")
+    schema="${c//-/_}"
+    case "$c" in
+    copy-pg)
+        copy_schema "$schema"
+        reader=("${psql_cmd[@]}" -d src -c 'copy orders to stdout')
+        writer=("${psql_cmd[@]}" -d dst -c "copy $schema.orders from stdin")
+        check=(check_orders "$schema.orders" "$src_orders") ;;
+    copy-mariadb)
+        # --batch escapes tab, newline and backslash as COPY's text format does, and prints NULL.
+        copy_schema "$schema"
+        reader=("${mariadb_cmd[@]}" --batch --quick --skip-column-names -e "set time_zone = '+00:00';
+            select id, customer_id, status, amount, quantity, created_at, updated_at, note, paid, attributes from orders")
+        writer=("${psql_cmd[@]}" -d dst -c "copy $schema.orders from stdin (null 'NULL')")
+        check=(check_orders "$schema.orders" "$my_orders") ;;
+    copy-pg-nested)
+        copy_schema "$schema"
+        reader=("${psql_cmd[@]}" -d src -c 'copy orders_nested to stdout')
+        writer=("${psql_cmd[@]}" -d dst -c "copy $schema.orders_nested from stdin")
+        check=(check_nested "$schema.orders_nested" json) ;;
+    tap-postgres)
+        drop_schema "$schema"
+        reader=("$bin/tap-postgres" "${tap_args[@]}") writer=("${target[@]}")
+        check=(check_orders "$schema.orders" "$src_orders") ;;
+    tap-mysql)
+        drop_schema "$schema"
+        reader=("$bin/tap-mysql" "${tap_args[@]}") writer=("${target[@]}")
+        check=(check_orders "$schema.orders" "$my_orders") ;;
+    resync)
+        # Every row again into a table that holds them all: the staging + merge path. Vacuumed
+        # so earlier runs' dead rows do not weigh on this one; kept for the next run.
+        psql_at -d dst -c 'vacuum resync.orders'
+        reader=("$bin/tap-postgres" "${tap_args[@]}") writer=("${target[@]}")
+        check=(check_orders resync.orders "$src_orders")
+        schema="" ;;
+    nested)
+        drop_schema "$schema"
+        reader=("$bin/tap-postgres" "${tap_args[@]}" --catalog "$runs/nested.catalog.json") writer=("${target[@]}")
+        check=(check_nested "$schema.orders_nested" flat) ;;
+    esac
+}
+
+expect() {  # WHAT GOT WANTED
+    [ "$2" = "$3" ] || fail "$label: $1 holds (rows, checksum) $2, the source $3"
+}
+check_orders() {  # TABLE SOURCE-DIGEST; a target's rows marked deleted do not count
+    local live="$1"
+    [[ "$1" == copy_* ]] || live="$1 where _sdc_deleted_at is null"
+    expect "$1" "$(pg_digest dst "$live" "$pg_orders_row")" "$2"
+}
+check_nested() {  # ROOT-TABLE json|flat
+    if [ "$2" = json ]; then
+        expect "$1" "$(pg_digest dst "$1" "$nested_root_json")" "$src_nested_root"
+        expect "$1 (items)" "$(pg_digest dst "$1, jsonb_array_elements(attributes->'items') with ordinality e(item, n)" "$items_json")" "$src_nested_items"
+    else
+        expect "$1" "$(pg_digest dst "$1 where _sdc_deleted_at is null" "$nested_root_flat")" "$src_nested_root"
+        expect "${1}__attributes__items" "$(pg_digest dst "${1}__attributes__items where _sdc_deleted_at is null" "$items_flat")" "$src_nested_items"
+    fi
+}
+
+# Runs `reader | writer` once, each under GNU time (peak RSS in OUT.reader.rss / .writer.rss),
+# stderr to OUT.*.log; sets `elapsed` (seconds). A failing side stops the bench with both logs.
+run_pipe() {  # OUT
+    local out="$1" started codes side
+    set +e
+    started=$EPOCHREALTIME
+    "$time_bin" -f %M -o "$out.reader.rss" "${reader[@]}" 2>"$out.reader.log" \
+        | "$time_bin" -f %M -o "$out.writer.rss" "${writer[@]}" >"$out.out" 2>"$out.writer.log"
+    codes=("${PIPESTATUS[@]}")
+    elapsed="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')"
+    set -e
+    [ "${codes[0]}" -eq 0 ] && [ "${codes[1]}" -eq 0 ] && return
+    echo "bench: $label failed: ${reader[0]##*/} exited ${codes[0]}, ${writer[0]##*/} exited ${codes[1]}" >&2
+    for side in reader writer; do
+        echo "--- last lines of $out.$side.log" >&2
+        tail -n 15 "$out.$side.log" >&2
+    done
+    exit 1
+}
+
+# Untimed, before the batch: the schema the resync case loads into again and again.
+preload_resync() {
+    label="resync preload"
+    reader=("$bin/tap-postgres" --config "$runs/resync.json")
+    writer=("$bin/target-postgres" --config "$runs/target-resync.json")
+    run_pipe "$runs/resync.preload"
+    check_orders resync.orders "$src_orders"
+}
+
+declare -A seconds=() rss_reader=() rss_writer=() reader_name=() writer_name=()
+
+peak_mib() { awk 'END { printf "%.1f", $1 / 1024 }' "$1"; }  # GNU time's last line: KiB
+max_of() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
+
+# One timed, checked run of a case; its destination is set up before and dropped after.
+run_case() {  # CASE RUN
+    local c="$1" n="$2" out="$runs/$1.$2"
+    label="$c run $n"
+    setup_case "$c"
+    psql_at -d postgres -c checkpoint
+    run_pipe "$out"
+    "${check[@]}"
+    [ -z "$schema" ] || drop_schema "$schema"
+    seconds[$c]+="$elapsed "
+    reader_name[$c]="${reader[0]##*/}" writer_name[$c]="${writer[0]##*/}"
+    rss_reader[$c]="$(max_of "${rss_reader[$c]:-0}" "$(peak_mib "$out.reader.rss")")"
+    rss_writer[$c]="$(max_of "${rss_writer[$c]:-0}" "$(peak_mib "$out.writer.rss")")"
+    printf "  %-9s %-15s %8.2f s %10.0f rows/s   checked\n" "run $n/$runs_per_case" "$c" "$elapsed" \
+        "$(awk -v s="$elapsed" -v r="$rows" 'BEGIN { print r / s }')"
+}
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# The results as a markdown table, printed and saved under results/.
+report() {
+    local total="$1" stamp md commit
+    stamp="$(date -u +%Y%m%d-%H%M%S)"
+    md="$bench/results/bench-$stamp.md"
+    commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    [ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ] && commit+=" (with uncommitted changes)"
+    {
+        echo "# just bench: $rows rows, $runs_per_case runs per case"
+        echo
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); whole bench: $total s"
+        echo "- commit: $commit; programs: $bin"
+        echo "- CPUs: $(nproc) ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))"
+        echo "- servers: $(psql_at -d postgres -At -c 'show server_version'), MariaDB $(mariadb_at -N -e 'select version()')"
+        echo "- orders_nested: $rows rows holding $items line items"
+        echo
+        echo "| case | median s | rows/s | vs COPY | runs s | reader: peak RSS MiB | writer: peak RSS MiB |"
+        echo "|---|---:|---:|---|---|---|---|"
+        local c m rate ratio b
+        for c in "${cases[@]}"; do
+            m="$(median "${seconds[$c]}")"
+            rate="$(awk -v m="$m" -v r="$rows" 'BEGIN { printf "%.0f", r / m }')"
+            b="${baseline[$c]:-}"
+            if [ -z "$b" ]; then ratio="baseline"
+            elif [ -n "${seconds[$b]:-}" ]; then
+                ratio="$(awk -v m="$m" -v bm="$(median "${seconds[$b]}")" -v b="$b" 'BEGIN { printf "%.2fx %s", m / bm, b }')"
+            else ratio="- ($b not run)"; fi
+            printf "| %s | %.2f | %s | %s | %s | %s %s | %s %s |\n" "$c" "$m" "$rate" "$ratio" "${seconds[$c]% }" \
+                "${reader_name[$c]}" "${rss_reader[$c]}" "${writer_name[$c]}" "${rss_writer[$c]}"
+        done
+        echo
+        echo "vs COPY: the case's median time over its baseline's in this batch (1.00x: as fast as the COPY pipe)."
+        echo "Each run was checked: the destination's row count and a checksum of every value equal the source's."
+    } > "$md"
+    cp "$md" "$bench/results/latest.md"
+    echo
+    cat "$md"
+    echo
+    echo "saved: $md (and results/latest.md); logs: $runs/"
+}
+
+bench_started=$EPOCHREALTIME
+[ -x "$bin/target-postgres" ] || fail "no release build in $bin: run just release (just bench does)"
+ensure_gnu_time
+start_servers
+load_sources
+write_configs
+[[ " ${cases[*]} " == *" resync "* ]] && preload_resync
+echo
+echo "== $runs_per_case runs of each case, round-robin, $rows rows =="
+for n in $(seq "$runs_per_case"); do
+    for c in "${cases[@]}"; do run_case "$c" "$n"; done
+done
+report "$(awk -v a="$bench_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')"
