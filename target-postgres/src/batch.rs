@@ -60,8 +60,6 @@ impl TableBuffer {
 pub struct RecordMeta<'a> {
     pub line: u64,
     pub extracted_at: Option<&'a str>,
-    pub received_at: &'a str,
-    pub batched_at: &'a str,
     pub sequence: i64,
     pub version: Option<u64>,
     pub deleted_at: Option<&'a str>,
@@ -272,10 +270,15 @@ impl<'a> RowWriter<'_, 'a> {
         let buffer = &mut buffers[table];
         buffer.begin_row(self.meta.line);
         let out = &mut buffer.data;
+        let mut first = true;
         for (index, column) in layout.columns.iter().enumerate() {
-            if index > 0 {
+            if column.is_filled_by_database() {
+                continue;
+            }
+            if !first {
                 out.push(b'\t');
             }
+            first = false;
             match column.source {
                 ColumnSource::Field(field) => {
                     let path = &shape.fields[field].path;
@@ -356,8 +359,8 @@ impl<'a> RowWriter<'_, 'a> {
     fn write_system(&self, out: &mut Vec<u8>, system: SystemColumn) {
         let text = match system {
             SystemColumn::ExtractedAt => self.meta.extracted_at,
-            SystemColumn::ReceivedAt => Some(self.meta.received_at),
-            SystemColumn::BatchedAt => Some(self.meta.batched_at),
+            // Not sent: PostgreSQL fills them.
+            SystemColumn::ReceivedAt | SystemColumn::BatchedAt => return,
             SystemColumn::DeletedAt => self.meta.deleted_at,
             SystemColumn::Sequence => {
                 write!(out, "{}", self.meta.sequence).expect("writing to a Vec");
@@ -397,8 +400,6 @@ mod tests {
         RecordMeta {
             line,
             extracted_at: Some("2026-11-21T10:00:00Z"),
-            received_at: "2026-11-21T10:00:01Z",
-            batched_at: "2026-11-21T10:00:02Z",
             sequence: 7,
             version: Some(3),
             deleted_at: None,

@@ -30,6 +30,8 @@ pub struct WarehouseTable {
     pub comment: Option<TableComment>,
     /// Created by this run: nothing in it can conflict with what is loaded.
     pub created_now: bool,
+    /// Columns with a default value.
+    pub defaults: Vec<String>,
 }
 
 /// What a table's comment records.
@@ -135,6 +137,13 @@ impl SystemColumn {
         }
     }
 
+    /// The columns PostgreSQL fills itself, with the time of the transaction that loads the row:
+    /// when the batch is loaded. Parsing a timestamp per row and column is the costliest part of
+    /// COPY, and these would be the same for thousands of rows.
+    pub fn filled_by_database(self) -> bool {
+        matches!(self, Self::ReceivedAt | Self::BatchedAt)
+    }
+
     /// Timestamps of the load itself are optional; what deletes, versions and ordering rely on
     /// is always there.
     fn included(self, add_metadata_columns: bool) -> bool {
@@ -149,6 +158,23 @@ pub struct LayoutColumn {
     pub name: String,
     pub column_type: ColumnType,
     pub source: ColumnSource,
+}
+
+impl LayoutColumn {
+    /// Filled by PostgreSQL, not sent in COPY.
+    pub fn is_filled_by_database(&self) -> bool {
+        matches!(self.source, ColumnSource::System(system) if system.filled_by_database())
+    }
+
+    /// `"name" type`, with its default when the database fills it.
+    fn definition(&self) -> String {
+        let default = if self.is_filled_by_database() {
+            " default now()"
+        } else {
+            ""
+        };
+        format!("{} {}{default}", quote(&self.name), self.column_type.sql)
+    }
 }
 
 /// How one table of a stream is written: its columns in order and where each value comes from.
@@ -266,6 +292,7 @@ impl Warehouse {
             primary_key: Vec::new(),
             comment: None,
             created_now: true,
+            defaults: Vec::new(),
         });
         if let Some(old) = existing.and_then(|t| t.comment.as_ref()) {
             if plan.shape.is_root() && old.key_properties != plan.key_properties {
@@ -454,10 +481,8 @@ impl Warehouse {
 
         // The DDL, and the model after it.
         if existing.is_none() {
-            let mut definitions: Vec<String> = columns
-                .iter()
-                .map(|c| format!("{} {}", quote(&c.name), c.column_type.sql))
-                .collect();
+            let mut definitions: Vec<String> =
+                columns.iter().map(LayoutColumn::definition).collect();
             if !primary_key.is_empty() {
                 definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
             }
@@ -469,16 +494,22 @@ impl Warehouse {
         } else {
             let changes: Vec<String> = added
                 .iter()
-                .map(|&i| {
-                    format!(
-                        "add column {} {}",
-                        quote(&columns[i].name),
-                        columns[i].column_type.sql
-                    )
-                })
+                .map(|&i| format!("add column {}", columns[i].definition()))
                 .chain(altered.iter().map(|(name, sql_type)| {
                     format!("alter column {} type {sql_type}", quote(name))
                 }))
+                .chain(
+                    // Tables of earlier versions, made before the database filled these.
+                    columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, c)| {
+                            c.is_filled_by_database()
+                                && !added.contains(i)
+                                && !table.defaults.contains(&c.name)
+                        })
+                        .map(|(_, c)| format!("alter column {} set default now()", quote(&c.name))),
+                )
                 .collect();
             if !changes.is_empty() {
                 statements.push(format!(
@@ -499,6 +530,11 @@ impl Warehouse {
             .iter()
             .map(|c| (c.name.clone(), c.column_type.sql.clone()))
             .collect();
+        for column in columns.iter().filter(|c| c.is_filled_by_database()) {
+            if !table.defaults.contains(&column.name) {
+                table.defaults.push(column.name.clone());
+            }
+        }
         table.comment = Some(comment);
         let created_now = table.created_now;
         self.tables.insert(plan.name.to_owned(), table);
@@ -531,6 +567,11 @@ pub fn read_warehouse(
                             from pg_index i
                             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
                            where i.indrelid = c.oid and i.indisprimary),
+                         '[]')::text,
+                coalesce((select json_agg(a.attname)
+                            from pg_attribute a
+                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+                             and a.atthasdef),
                          '[]')::text
            from pg_class c join pg_namespace n on n.oid = c.relnamespace
           where n.nspname = $1 and c.relkind in ('r', 'p')",
@@ -543,6 +584,7 @@ pub fn read_warehouse(
             let comment: Option<String> = row.get(2);
             let columns: String = row.get(3);
             let primary_key: String = row.get(4);
+            let defaults: String = row.get(5);
             let table = WarehouseTable {
                 name: name.clone(),
                 owner: row.get(1),
@@ -550,6 +592,7 @@ pub fn read_warehouse(
                 primary_key: serde_json::from_str(&primary_key).unwrap_or_default(),
                 comment: comment.as_deref().and_then(TableComment::parse),
                 created_now: false,
+                defaults: serde_json::from_str(&defaults).unwrap_or_default(),
             };
             (name, table)
         })

@@ -63,6 +63,8 @@ pub struct Load {
 pub struct TableLoad {
     pub table: String,
     pub columns: Vec<String>,
+    /// Columns PostgreSQL fills with their default (the load's time), not in `columns`.
+    pub filled_by_database: Vec<String>,
     pub primary_key: Vec<String>,
     /// Columns linking a row to its root record (see `ddl::TableLayout::root_link`).
     pub root_link: Vec<String>,
@@ -253,7 +255,8 @@ impl Loader {
                 // A new or changed table: (re)make its staging table like it.
                 let sql = format!(
                     "drop table if exists pg_temp.{name}; \
-                     create temp table {name} (like {target}) on commit delete rows",
+                     create temp table {name} (like {target} including defaults) \
+                     on commit delete rows",
                     name = quote(&table.table),
                     target = qualified(&schema, &table.table),
                 );
@@ -340,6 +343,7 @@ fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String>
     let updates: Vec<String> = root
         .columns
         .iter()
+        .chain(&root.filled_by_database)
         .filter(|c| !root.primary_key.contains(c))
         .map(|c| format!("{0} = excluded.{0}", quote(c)))
         .collect();
@@ -502,6 +506,7 @@ mod tests {
         let table = |name: &str, columns: &[&str], key: &[&str], link: &[&str]| TableLoad {
             table: name.into(),
             columns: columns.iter().map(|c| c.to_string()).collect(),
+            filled_by_database: Vec::new(),
             primary_key: key.iter().map(|c| c.to_string()).collect(),
             root_link: link.iter().map(|c| c.to_string()).collect(),
             created_now: false,

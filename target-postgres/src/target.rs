@@ -74,8 +74,6 @@ struct Stream {
     layout: StreamLayout,
     validator: Option<RecordValidator>,
     batch: StreamBatch,
-    /// When the current batch began, as `_sdc_batched_at`.
-    batched_at: String,
     records: u64,
     /// Record properties the SCHEMA does not declare, warned about once each.
     undeclared: HashSet<String>,
@@ -323,7 +321,6 @@ impl Target {
                 layout,
                 validator,
                 batch: StreamBatch::new(tables),
-                batched_at: String::new(),
                 records,
                 undeclared,
                 last_names: Vec::new(),
@@ -411,14 +408,9 @@ impl Target {
         let sequence = self.clock.tick();
         loop {
             let stream = self.streams.get_mut(name).expect("checked above");
-            if stream.batch.is_empty() {
-                stream.batched_at = self.clock.now.clone();
-            }
             let meta = RecordMeta {
                 line,
                 extracted_at,
-                received_at: &self.clock.now,
-                batched_at: &stream.batched_at,
                 sequence,
                 version,
                 deleted_at: deleted_at.as_deref(),
@@ -612,7 +604,18 @@ impl Target {
             .zip(batch.tables)
             .map(|(layout, buffer)| TableLoad {
                 table: layout.table.clone(),
-                columns: layout.columns.iter().map(|c| c.name.clone()).collect(),
+                columns: layout
+                    .columns
+                    .iter()
+                    .filter(|c| !c.is_filled_by_database())
+                    .map(|c| c.name.clone())
+                    .collect(),
+                filled_by_database: layout
+                    .columns
+                    .iter()
+                    .filter(|c| c.is_filled_by_database())
+                    .map(|c| c.name.clone())
+                    .collect(),
                 primary_key: layout.primary_key.clone(),
                 root_link: layout.root_link.clone(),
                 created_now: layout.created_now,
@@ -636,6 +639,7 @@ impl Target {
             tables: vec![TableLoad {
                 table: REJECTED_TABLE.into(),
                 columns: REJECTED_COLUMNS.map(str::to_owned).to_vec(),
+                filled_by_database: Vec::new(),
                 primary_key: Vec::new(),
                 root_link: Vec::new(),
                 created_now: false,

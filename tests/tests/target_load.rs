@@ -683,6 +683,34 @@ fn system_columns_carry_version_extraction_time_and_input_order() {
         ),
         [["4"]]
     );
+    // Received and batched: the time of the load that wrote the row, filled by PostgreSQL (also
+    // in a table of an earlier version without the defaults) and moved on by an upsert.
+    client
+        .batch_execute(
+            "alter table warehouse.ticks alter column _sdc_received_at drop default; \
+             create table before as select _sdc_batched_at from warehouse.ticks where id = 30",
+        )
+        .unwrap();
+    target
+        .load(&[tick_schema(), tick(30, 7, "2024-02-01T00:00:00Z")])
+        .assert_success();
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select t._sdc_batched_at > b._sdc_batched_at, t._sdc_received_at = t._sdc_batched_at, \
+                    t._sdc_batched_at > now() - interval '1 minute' \
+               from warehouse.ticks t, before b where t.id = 30"
+        ),
+        [["t", "t", "t"]]
+    );
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select count(*) from pg_attribute where attrelid = 'warehouse.ticks'::regclass \
+              and attname in ('_sdc_received_at', '_sdc_batched_at') and atthasdef"
+        ),
+        [["2"]]
+    );
 }
 
 #[test]
