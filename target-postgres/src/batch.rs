@@ -261,11 +261,31 @@ impl<'a> RowWriter<'_, 'a> {
                 (Some(element), element_object.as_ref())
             }
         };
+        let shape = &self.shape.tables[table];
+        // Objects this table's columns and arrays lie inside (`customer` for `customer__name`),
+        // split once for all of them rather than once per column.
+        let mut inner: Vec<(&str, Option<Object<'a>>)> = Vec::new();
+        let nested_paths = shape.fields.iter().map(|f| f.path.as_slice());
+        let array_paths = shape
+            .children
+            .iter()
+            .map(|&c| self.shape.tables[c].array_path.as_slice());
+        for path in nested_paths.chain(array_paths) {
+            if let [first, _, ..] = path {
+                if !inner.iter().any(|(name, _)| name == first) {
+                    let parsed = object.and_then(|o| o.get(first)).and_then(Json::as_object);
+                    inner.push((first, parsed));
+                }
+            }
+        }
         let value_at = |path: &[String]| match path {
             [] => element,
-            path => object?.at(path),
+            [name] => object?.get(name),
+            [first, rest @ ..] => {
+                let (_, parsed) = inner.iter().find(|(name, _)| name == first)?;
+                parsed.as_ref()?.at(rest)
+            }
         };
-        let shape = &self.shape.tables[table];
         let layout = &self.layout.tables[table];
         let buffer = &mut buffers[table];
         buffer.begin_row(self.meta.line);
