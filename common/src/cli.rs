@@ -119,6 +119,12 @@ pub fn failure_exit_code(err: &(dyn Error + 'static)) -> ExitCode {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
+    // A dropped tunnel shows up as a lost connection; say where it was lost.
+    if let Some(tunnel) = crate::transport::tunnel_failure()
+        && !message.contains(&tunnel)
+    {
+        message.push_str(&format!(" ({tunnel})"));
+    }
     tracing::error!("{message}");
     ExitCode::FAILURE
 }
@@ -275,8 +281,13 @@ impl About {
     }
 }
 
-/// Connection settings shared by every program.
-pub fn connection_settings() -> Vec<Setting> {
+/// Connection settings shared by every program; `dbname` is required by the PostgreSQL programs.
+pub fn connection_settings(dbname_required: bool) -> Vec<Setting> {
+    let dbname = Setting::new(
+        "dbname",
+        "string",
+        "Database to connect to (alias `database`).",
+    );
     vec![
         Setting::new("host", "string", "Database host name or address.").required(),
         Setting::new(
@@ -284,33 +295,60 @@ pub fn connection_settings() -> Vec<Setting> {
             "integer",
             "Database port (the database's default when absent).",
         ),
-        Setting::new("user", "string", "User to connect as.").required(),
+        Setting::new("user", "string", "User to connect as (alias `username`).").required(),
         Setting::new("password", "string", "Password of the user.").secret(),
-        Setting::new("dbname", "string", "Database to connect to."),
-        Setting::new("ssl", "boolean", "Require TLS (sslmode `require`).").default_value(false),
+        if dbname_required {
+            dbname.required()
+        } else {
+            dbname
+        },
         Setting::new(
             "sslmode",
             "string",
-            "disable, allow, prefer, require, verify-ca or verify-full.",
+            "disable, allow, prefer, require, verify-ca or verify-full, as libpq means them \
+             (MySQL's DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY too; alias \
+             `ssl_mode`).",
+        )
+        .default_value("prefer"),
+        Setting::new("ssl", "boolean", "Require TLS (sslmode `require`).").default_value(false),
+        Setting::new(
+            "sslrootcert",
+            "string",
+            "CA bundle to verify the server with (e.g. the RDS bundle): PEM text or a file path \
+             (aliases `ssl_ca`, `ssl_certificate_authority`). The system's CAs when absent.",
         ),
         Setting::new(
-            "ssl_ca",
+            "sslcert",
             "string",
-            "Path of the CA certificate to verify the server with.",
+            "Client certificate, PEM text or a file path (aliases `ssl_cert`, \
+             `ssl_client_certificate`).",
         ),
-        Setting::new("ssl_cert", "string", "Path of a client certificate."),
-        Setting::new("ssl_key", "string", "Path of the client certificate's key."),
+        Setting::new(
+            "sslkey",
+            "string",
+            "The client certificate's private key, PEM text or a file path (aliases `ssl_key`, \
+             `ssl_client_private_key`).",
+        )
+        .secret(),
+        Setting::new(
+            "connect_timeout",
+            "integer",
+            "Seconds each connect, TLS and SSH step may take.",
+        )
+        .default_value(crate::config::DEFAULT_CONNECT_TIMEOUT_SECONDS),
         Setting::new(
             "ssh_tunnel",
             "object",
-            "SSH tunnel: host, port, username, private_key_path, private_key_passphrase.",
+            "SSH tunnel through a bastion: host, port (22), username, private_key (text or path; \
+             or private_key_path), private_key_password, known_hosts, host_key_fingerprint \
+             (SHA256:…), enable.",
         ),
     ]
 }
 
 /// Connection plus the sync behaviour settings every tap has.
-pub fn tap_settings() -> Vec<Setting> {
-    let mut settings = connection_settings();
+pub fn tap_settings(dbname_required: bool) -> Vec<Setting> {
+    let mut settings = connection_settings(dbname_required);
     settings.extend([
         Setting::new(
             "default_replication_method",
@@ -441,7 +479,7 @@ mod tests {
             version: "1.2.3",
             description: "A tap.",
             capabilities: vec!["catalog", "discover"],
-            settings: tap_settings(),
+            settings: tap_settings(true),
         };
         let mut out = Vec::new();
         about.write(AboutFormat::Json, &mut out).unwrap();
@@ -454,7 +492,10 @@ mod tests {
             json["settings"]["properties"]["port"]["type"],
             json!(["integer"])
         );
-        assert_eq!(json["settings"]["required"], json!(["host", "user"]));
+        assert_eq!(
+            json["settings"]["required"],
+            json!(["host", "user", "dbname"])
+        );
         assert_eq!(
             json["settings"]["properties"]["batch_size_rows"]["default"],
             10_000

@@ -111,34 +111,212 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// `sslmode` as libpq spells it; MySQL maps these onto its own TLS settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// `sslmode` with libpq's six meanings, for PostgreSQL and MySQL alike. MySQL's own words
+/// (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`) are accepted too, in any
+/// case and with `-` or `_`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
+    /// Plaintext only.
     Disable,
+    /// Plaintext first; TLS (unverified) if the server refuses plaintext.
     Allow,
+    /// TLS (unverified) if the server offers it, else plaintext.
     Prefer,
+    /// TLS; the certificate is not checked (unless `sslrootcert` is given: then as `verify-ca`).
     Require,
+    /// TLS; the certificate chain must lead to a trusted CA.
     VerifyCa,
+    /// TLS; the chain must be trusted and the certificate issued for the database's host name.
     VerifyFull,
 }
 
-/// An SSH tunnel to reach a database that is not exposed directly.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SshTunnel {
-    pub host: String,
-    #[serde(default = "default_ssh_port", deserialize_with = "lenient")]
-    pub port: u16,
-    pub username: String,
-    pub private_key_path: PathBuf,
-    #[serde(default)]
-    pub private_key_passphrase: Option<Secret>,
+impl SslMode {
+    pub const EXPECTED: &str = "disable, allow, prefer, require, verify-ca or verify-full (or \
+        MySQL's DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY)";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Allow => "allow",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
 }
 
-fn default_ssh_port() -> u16 {
-    22
+impl FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(
+            match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "disable" | "disabled" => Self::Disable,
+                "allow" => Self::Allow,
+                "prefer" | "preferred" => Self::Prefer,
+                "require" | "required" => Self::Require,
+                "verify-ca" => Self::VerifyCa,
+                "verify-full" | "verify-identity" => Self::VerifyFull,
+                _ => {
+                    return Err(format!(
+                        "unknown sslmode {text:?}: expected {}",
+                        Self::EXPECTED
+                    ));
+                }
+            },
+        )
+    }
 }
+
+impl<'de> Deserialize<'de> for SslMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A certificate or key given in the config: the PEM text itself, or the path of a file holding it.
+/// Text is never shown (a private key is a secret).
+#[derive(Clone, PartialEq, Eq)]
+pub enum PemSource {
+    Path(PathBuf),
+    Text(Secret),
+}
+
+impl PemSource {
+    /// The PEM text, read from the file when a path was given.
+    pub fn read(&self) -> std::io::Result<String> {
+        match self {
+            Self::Path(path) => std::fs::read_to_string(path),
+            Self::Text(text) => Ok(text.expose().to_owned()),
+        }
+    }
+}
+
+impl fmt::Debug for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(path) => write!(f, "{}", path.display()),
+            Self::Text(_) => f.write_str("<PEM text>"),
+        }
+    }
+}
+
+impl fmt::Display for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl<'de> Deserialize<'de> for PemSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)
+            .map_err(|_| D::Error::custom("expected PEM text or the path of a file"))?;
+        Ok(if text.contains("-----BEGIN ") {
+            Self::Text(Secret::new(text))
+        } else {
+            Self::Path(PathBuf::from(text.trim()))
+        })
+    }
+}
+
+/// An SSH tunnel through a bastion host, in the shape Meltano writes (`ssh_tunnel: {host, port,
+/// username, private_key, private_key_password}`); present means enabled unless `enable: false`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshTunnel {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    /// The private key: OpenSSH or PEM text, or a path to it.
+    pub private_key: PemSource,
+    pub private_key_password: Option<Secret>,
+    /// An OpenSSH `known_hosts` file to check the bastion's host key against.
+    pub known_hosts: Option<PathBuf>,
+    /// The bastion's host key, pinned as `ssh-keygen -l` prints it: `SHA256:…`.
+    pub host_key_fingerprint: Option<String>,
+}
+
+/// `ssh_tunnel` as written: every key optional, so `{"enable": false}` alone is accepted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SshTunnelBlock {
+    #[serde(default, deserialize_with = "lenient_option")]
+    enable: Option<bool>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default, deserialize_with = "lenient_option")]
+    port: Option<u16>,
+    #[serde(default, alias = "user")]
+    username: Option<String>,
+    #[serde(default)]
+    private_key: Option<PemSource>,
+    #[serde(default)]
+    private_key_path: Option<PathBuf>,
+    #[serde(default, alias = "private_key_passphrase")]
+    private_key_password: Option<Secret>,
+    #[serde(default)]
+    known_hosts: Option<PathBuf>,
+    #[serde(default)]
+    host_key_fingerprint: Option<String>,
+}
+
+fn ssh_tunnel_block<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SshTunnel>, D::Error> {
+    let Some(block) = Option::<SshTunnelBlock>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if block.enable == Some(false) {
+        return Ok(None);
+    }
+    let required = |value: Option<String>, key: &str| {
+        value
+            .filter(|value| !value.trim().is_empty())
+            .ok_or_else(|| D::Error::custom(format!("`{key}` is required for an SSH tunnel")))
+    };
+    let private_key = match (block.private_key, block.private_key_path) {
+        (Some(key), None) => key,
+        (None, Some(path)) => PemSource::Path(path),
+        (None, None) => {
+            return Err(D::Error::custom(
+                "`private_key` (the key text or its path) is required for an SSH tunnel",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(D::Error::custom(
+                "give `private_key` or `private_key_path`, not both",
+            ));
+        }
+    };
+    if let Some(pin) = &block.host_key_fingerprint
+        && !pin.trim().starts_with("SHA256:")
+    {
+        return Err(D::Error::custom(
+            "`host_key_fingerprint` must be a SHA256 fingerprint as `ssh-keygen -l` prints it: \
+             SHA256:…",
+        ));
+    }
+    Ok(Some(SshTunnel {
+        host: required(block.host, "host")?,
+        port: block.port.unwrap_or(22),
+        username: required(block.username, "username")?,
+        private_key,
+        private_key_password: block.private_key_password,
+        known_hosts: block.known_hosts,
+        host_key_fingerprint: block.host_key_fingerprint.map(|pin| pin.trim().to_owned()),
+    }))
+}
+
+/// Seconds every connect, handshake and tunnel step may take, when `connect_timeout` is absent.
+pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 30;
 
 /// How to reach a database: shared by the taps and the target.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -157,45 +335,24 @@ pub struct ConnectionConfig {
     /// `true` asks for TLS (`sslmode` `require` when no `sslmode` is given).
     #[serde(default, deserialize_with = "lenient")]
     pub ssl: bool,
-    #[serde(default)]
+    #[serde(default, alias = "ssl_mode", deserialize_with = "lenient_option")]
     pub sslmode: Option<SslMode>,
-    /// CA certificate to verify the server with.
-    #[serde(default, alias = "sslrootcert")]
-    pub ssl_ca: Option<PathBuf>,
+    /// CA certificates to verify the server with (e.g. the RDS bundle); the system's when absent.
+    #[serde(default, alias = "ssl_ca", alias = "ssl_certificate_authority")]
+    pub sslrootcert: Option<PemSource>,
     /// Client certificate and key, for servers that authenticate clients by certificate.
-    #[serde(default, alias = "sslcert")]
-    pub ssl_cert: Option<PathBuf>,
-    #[serde(default, alias = "sslkey")]
-    pub ssl_key: Option<PathBuf>,
-    #[serde(default)]
+    #[serde(default, alias = "ssl_cert", alias = "ssl_client_certificate")]
+    pub sslcert: Option<PemSource>,
+    #[serde(default, alias = "ssl_key", alias = "ssl_client_private_key")]
+    pub sslkey: Option<PemSource>,
+    /// Seconds each connect, handshake and tunnel step may take.
+    #[serde(default, deserialize_with = "lenient_option")]
+    pub connect_timeout: Option<u64>,
+    #[serde(default, deserialize_with = "ssh_tunnel_block")]
     pub ssh_tunnel: Option<SshTunnel>,
 }
 
-/// A way of reaching a database the programs cannot open yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum UnsupportedTransport {
-    #[error("TLS connections are not supported yet: use sslmode `disable` or `prefer`")]
-    Tls,
-    #[error("SSH tunnels are not supported yet: open the tunnel outside the program")]
-    Ssh,
-}
-
 impl ConnectionConfig {
-    /// Refuses what cannot be honoured rather than silently connecting in the clear: `sslmode`
-    /// `require` and stricter, and SSH tunnels.
-    pub fn check_transport(&self) -> Result<(), UnsupportedTransport> {
-        if matches!(
-            self.ssl_mode(),
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
-        ) {
-            return Err(UnsupportedTransport::Tls);
-        }
-        if self.ssh_tunnel.is_some() {
-            return Err(UnsupportedTransport::Ssh);
-        }
-        Ok(())
-    }
-
     /// The TLS mode to use: `sslmode` if given, `require` if `ssl` is on, else `prefer`.
     pub fn ssl_mode(&self) -> SslMode {
         match (self.sslmode, self.ssl) {
@@ -204,12 +361,46 @@ impl ConnectionConfig {
             (None, false) => SslMode::Prefer,
         }
     }
+
+    /// How long one connect, handshake or tunnel step may take.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.connect_timeout
+                .filter(|seconds| *seconds > 0)
+                .unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECONDS),
+        )
+    }
+
+    /// Checks what can be checked before connecting: a client certificate needs its key.
+    fn validate(&self) -> Result<(), (String, String)> {
+        match (&self.sslcert, &self.sslkey) {
+            (Some(_), None) => Err((
+                "sslkey".into(),
+                "a client certificate (sslcert) needs its private key".into(),
+            )),
+            (None, Some(_)) => Err((
+                "sslcert".into(),
+                "a client key (sslkey) needs its certificate".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ConfigFile for ConnectionConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        config_from_value(value)
+        check_keys(&value, &[struct_fields::<ConnectionConfig>()])?;
+        let config: Self = config_from_value(value)?;
+        config.validate()?;
+        Ok(config)
     }
+}
+
+/// Reads the connection keys of a program's config: the part every program shares.
+pub fn connection_from_value(value: &Value) -> Result<ConnectionConfig, (String, String)> {
+    let config: ConnectionConfig = config_from_value(value.clone())?;
+    config.validate()?;
+    Ok(config)
 }
 
 /// Safe to log: never shows the password.
@@ -231,6 +422,80 @@ impl fmt::Display for ConnectionConfig {
         }
         Ok(())
     }
+}
+
+/// The top-level keys serde knows for `T` (aliases included), read from its derived
+/// `Deserialize`, so the list of keys a program accepts can never drift from what it reads.
+pub fn struct_fields<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    use serde::de::{Visitor, value::Error as FieldsError};
+    struct FieldsOf(Option<&'static [&'static str]>);
+    impl<'de> Deserializer<'de> for &mut FieldsOf {
+        type Error = FieldsError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, FieldsError> {
+            Err(FieldsError::custom("only structs"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, FieldsError> {
+            self.0 = Some(fields);
+            Err(FieldsError::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields = FieldsOf(None);
+    let _read_fields_only = T::deserialize(&mut fields);
+    fields.0.unwrap_or_default()
+}
+
+/// Checks a config object's top-level keys against the fields of its parts: a near miss of a
+/// known key (`pasword`) is an error naming both; any other unknown key is warned about once.
+pub fn check_keys(value: &Value, parts: &[&[&str]]) -> Result<(), (String, String)> {
+    let Value::Object(object) = value else {
+        return Err(("config".into(), "expected a JSON object".into()));
+    };
+    let known = || parts.iter().flat_map(|fields| fields.iter().copied());
+    for key in object.keys() {
+        if known().any(|field| field == key) {
+            continue;
+        }
+        let closest = known()
+            .map(|field| (edit_distance(key, field), field))
+            .min_by_key(|(distance, _)| *distance);
+        match closest {
+            Some((distance, field)) if distance <= near_miss_distance(key) => {
+                return Err((key.clone(), format!("unknown key: did you mean `{field}`?")));
+            }
+            _ => tracing::warn!(key = %key, "config key is not used by this program; ignored"),
+        }
+    }
+    Ok(())
+}
+
+/// How many edits still make a typo rather than another word: one for short keys, two for long.
+fn near_miss_distance(key: &str) -> usize {
+    if key.len() >= 8 { 2 } else { 1 }
+}
+
+/// Levenshtein distance between two keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// Config of either tap: connection, what to discover, and how to sync.
@@ -264,7 +529,14 @@ pub struct TapConfig {
 
 impl ConfigFile for TapConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let connection = config_from_value(value.clone())?;
+        check_keys(
+            &value,
+            &[
+                struct_fields::<ConnectionConfig>(),
+                struct_fields::<TapConfig>(),
+            ],
+        )?;
+        let connection = connection_from_value(&value)?;
         Ok(Self {
             connection,
             ..config_from_value(value)?
@@ -479,7 +751,10 @@ mod tests {
         assert_eq!(connection.dbname.as_deref(), Some("shop"));
         assert_eq!(connection.password.as_ref().unwrap().expose(), "123456");
         assert_eq!(connection.ssl_mode(), SslMode::VerifyFull);
-        assert_eq!(connection.ssl_ca.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert_eq!(
+            connection.sslrootcert,
+            Some(PemSource::Path("/etc/ca.pem".into()))
+        );
         assert_eq!(connection.ssh_tunnel.as_ref().unwrap().port, 22);
         assert_eq!(config.filter_schemas.unwrap().0, ["public", "sales"]);
     }
@@ -509,13 +784,17 @@ mod tests {
     fn secrets_never_show() {
         let config = tap_config(json!({
             "host": "h", "user": "u", "password": "hunter2", "port": 1, "dbname": "d",
+            "sslkey": "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END PRIVATE KEY-----",
+            "sslcert": "/c.pem",
             "ssh_tunnel": {"host": "b", "username": "t", "private_key_path": "/k",
                            "private_key_passphrase": "s3cret-phrase"}
         }))
         .unwrap();
         let shown = format!("{config:?} {config:#?} {}", config.connection);
         assert!(
-            !shown.contains("hunter2") && !shown.contains("s3cret-phrase"),
+            !shown.contains("hunter2")
+                && !shown.contains("s3cret-phrase")
+                && !shown.contains("c2VjcmV0LWtleQ"),
             "{shown}"
         );
         assert!(shown.contains("********"));
@@ -525,6 +804,90 @@ mod tests {
             tap_config(json!({"host": "h", "user": "u", "password": ["hunter2"]})).unwrap_err();
         assert_eq!(key, "password");
         assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn sslmode_takes_libpq_and_mysql_words() {
+        let mode = |word: &str| {
+            tap_config(json!({"host": "h", "user": "u", "sslmode": word}))
+                .map(|config| config.connection.ssl_mode())
+        };
+        for (word, expected) in [
+            ("disable", SslMode::Disable),
+            ("DISABLED", SslMode::Disable),
+            ("allow", SslMode::Allow),
+            ("prefer", SslMode::Prefer),
+            ("PREFERRED", SslMode::Prefer),
+            ("require", SslMode::Require),
+            ("REQUIRED", SslMode::Require),
+            ("verify-ca", SslMode::VerifyCa),
+            ("VERIFY_CA", SslMode::VerifyCa),
+            ("verify-full", SslMode::VerifyFull),
+            ("VERIFY_IDENTITY", SslMode::VerifyFull),
+        ] {
+            assert_eq!(mode(word), Ok(expected), "{word}");
+        }
+        let (key, message) = mode("verify").unwrap_err();
+        assert_eq!(key, "sslmode");
+        assert!(message.contains("verify-full"), "{message}");
+        let alias = tap_config(json!({"host": "h", "user": "u", "ssl_mode": "require",
+            "ssl_ca": "/ca.pem", "ssl_client_certificate": "/c.pem", "ssl_client_private_key": "/k"}))
+        .unwrap();
+        assert_eq!(alias.connection.ssl_mode(), SslMode::Require);
+        assert_eq!(
+            alias.connection.sslcert,
+            Some(PemSource::Path("/c.pem".into()))
+        );
+        let (key, _) =
+            tap_config(json!({"host": "h", "user": "u", "sslcert": "/c.pem"})).unwrap_err();
+        assert_eq!(key, "sslkey");
+    }
+
+    #[test]
+    fn ssh_tunnel_in_meltano_shape() {
+        let tunnel = |block: Value| {
+            tap_config(json!({"host": "h", "user": "u", "ssh_tunnel": block}))
+                .map(|config| config.connection.ssh_tunnel)
+        };
+        assert_eq!(tunnel(json!({"enable": false})), Ok(None));
+        assert_eq!(tunnel(json!({"enable": "false", "host": "b"})), Ok(None));
+        let open = tunnel(json!({"enable": true, "host": "bastion", "port": "2222",
+            "username": "etl", "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+            "private_key_password": "phrase", "host_key_fingerprint": "SHA256:abc"}))
+        .unwrap()
+        .unwrap();
+        assert_eq!(open.port, 2222);
+        assert!(matches!(open.private_key, PemSource::Text(_)));
+        assert_eq!(open.private_key_password.unwrap().expose(), "phrase");
+        let (key, message) = tunnel(json!({"host": "b", "username": "u"})).unwrap_err();
+        assert_eq!(key, "ssh_tunnel");
+        assert!(message.contains("private_key"), "{message}");
+        let (_, message) = tunnel(json!({"host": "b", "username": "u", "private_key": "/k",
+            "host_key_fingerprint": "MD5:aa"}))
+        .unwrap_err();
+        assert!(message.contains("SHA256"), "{message}");
+        assert!(
+            tunnel(json!({"host": "b", "username": "u", "private_key": "/k", "hots": 1})).is_err()
+        );
+    }
+
+    #[test]
+    fn near_misses_of_known_keys_stop_the_program() {
+        let (key, message) =
+            tap_config(json!({"host": "h", "user": "u", "pasword": "x"})).unwrap_err();
+        assert_eq!(key, "pasword");
+        assert!(message.contains("`password`"), "{message}");
+        let (key, message) =
+            tap_config(json!({"host": "h", "user": "u", "batch_size_row": 5})).unwrap_err();
+        assert_eq!(key, "batch_size_row");
+        assert!(message.contains("`batch_size_rows`"), "{message}");
+        // Aliases are known keys; an unrelated key is only warned about.
+        assert!(
+            tap_config(json!({"host": "h", "username": "u", "database": "d",
+                "ssl_certificate_authority": "/ca", "logical_poll_total_seconds": 5}))
+            .is_ok()
+        );
+        assert!(struct_fields::<ConnectionConfig>().contains(&"ssl_ca"));
     }
 
     #[test]

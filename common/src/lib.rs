@@ -17,12 +17,15 @@ pub mod json_text;
 pub mod logging;
 pub mod message;
 pub mod metrics;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 pub mod output;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod progress;
 pub mod state;
 pub mod streams;
+pub mod transport;
 
 pub use catalog::{Catalog, CatalogEntry, Metadata, ReplicationMethod, StreamSelection};
 pub use cli::{About, AboutFormat, Setting, TapArgs, TapCommand};

@@ -1,9 +1,21 @@
 //! Opening a PostgreSQL session from a [`ConnectionConfig`]: shared by tap-postgres and
 //! target-postgres, which each then set up the session they need.
+//!
+//! tokio-postgres knows only `disable`, `prefer` and `require`; the other libpq modes are mapped
+//! here: `allow` tries plaintext and retries with TLS when the server refuses it, and the
+//! verification of `verify-ca` / `verify-full` (or `require` with a CA) is the rustls
+//! configuration's ([`TlsSettings`](crate::transport::TlsSettings)). Through a tunnel, the TCP
+//! connection goes to the tunnel (`hostaddr`) while TLS still checks the database's host name.
 
-use postgres::{Client, NoTls};
+use std::net::IpAddr;
+use std::time::Duration;
 
-use crate::config::{ConnectionConfig, UnsupportedTransport};
+use postgres::Client;
+use postgres::config::SslMode as PgSslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{ConnectionConfig, SslMode};
+use crate::transport::{Endpoint, TransportError, explain_tls_failure, tunnel_failure};
 
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -11,11 +23,13 @@ pub enum ConnectError {
     #[error("config key `dbname` is required: the PostgreSQL database to use")]
     MissingDatabase,
     #[error(transparent)]
-    Transport(#[from] UnsupportedTransport),
-    /// `target` is the redacted connection (`user@host:port/db`).
-    #[error("could not connect to {target}")]
+    Transport(#[from] TransportError),
+    /// `target` is the redacted connection (`user@host:port/db`); `reason` explains a TLS or
+    /// tunnel failure in a sentence when there is one.
+    #[error("could not connect to {target}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     Connect {
         target: String,
+        reason: Option<String>,
         #[source]
         source: postgres::Error,
     },
@@ -36,18 +50,41 @@ pub fn connect(
         .dbname
         .as_deref()
         .ok_or(ConnectError::MissingDatabase)?;
-    config.check_transport()?;
+    let endpoint = Endpoint::open(config, 5432)?;
     let mut pg = postgres::Config::new();
-    pg.host(&config.host)
-        .port(config.port.unwrap_or(5432))
+    pg.host(&endpoint.server_name)
+        .port(endpoint.dial_port)
         .user(&config.user)
         .dbname(dbname)
-        .application_name(application_name);
+        .application_name(application_name)
+        .connect_timeout(endpoint.connect_timeout)
+        // A dead peer (or tunnel) is noticed on long reads too.
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(60));
+    if endpoint.tunnel.is_some() {
+        let loopback: IpAddr = [127, 0, 0, 1].into();
+        pg.hostaddr(loopback);
+    }
     if let Some(password) = &config.password {
         pg.password(password.expose());
     }
-    let mut client = pg.connect(NoTls).map_err(|source| ConnectError::Connect {
+    let tls = MakeRustlsConnect::new(endpoint.tls.client_config()?);
+    let first_mode = match endpoint.tls.mode {
+        SslMode::Disable | SslMode::Allow => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
+    };
+    let connected = pg.ssl_mode(first_mode).connect(tls.clone());
+    let connected = match connected {
+        // `allow`: the server refused plaintext (pg_hba `hostssl` only); try again with TLS.
+        Err(err) if endpoint.tls.mode == SslMode::Allow && err.as_db_error().is_some() => {
+            pg.ssl_mode(PgSslMode::Require).connect(tls)
+        }
+        other => other,
+    };
+    let mut client = connected.map_err(|source| ConnectError::Connect {
         target: config.to_string(),
+        reason: explain_tls_failure(&source, &endpoint.server_name).or_else(tunnel_failure),
         source,
     })?;
     client

@@ -5,7 +5,7 @@
 //! long network timeouts (a slow target must not make the server drop an unbuffered read).
 
 use common::config::ConnectionConfig;
-use mysql::{Conn, OptsBuilder};
+use mysql::Conn;
 
 use crate::Error;
 
@@ -16,19 +16,7 @@ const SESSION_SETUP: [&str; 4] = [
     "set net_write_timeout = 3600, net_read_timeout = 3600",
 ];
 
-/// Opens a session; `dbname` is optional for MySQL.
+/// Opens a session (TLS and tunnel as configured); `dbname` is optional for MySQL.
 pub fn connect(config: &ConnectionConfig) -> Result<Conn, Error> {
-    config.check_transport()?;
-    let opts = OptsBuilder::new()
-        .ip_or_hostname(Some(config.host.clone()))
-        .tcp_port(config.port.unwrap_or(3306))
-        .user(Some(config.user.clone()))
-        .pass(config.password.as_ref().map(|p| p.expose().to_owned()))
-        .db_name(config.dbname.clone())
-        .prefer_socket(false)
-        .init(SESSION_SETUP.to_vec());
-    Conn::new(opts).map_err(|source| Error::Connect {
-        target: config.to_string(),
-        source,
-    })
+    Ok(common::mysql::connect(config, &SESSION_SETUP)?)
 }

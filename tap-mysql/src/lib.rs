@@ -29,6 +29,8 @@ use serde_json::Value;
 pub const NAME: &str = "tap-mysql";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
+/// Whether config `dbname` is required (PostgreSQL connects to one database).
+const DBNAME_REQUIRED: bool = false;
 
 /// The tap's config: the shared tap keys plus MySQL's own.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,13 +71,7 @@ pub enum Error {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
-    Transport(#[from] common::config::UnsupportedTransport),
-    #[error("could not connect to {target}")]
-    Connect {
-        target: String,
-        #[source]
-        source: mysql::Error,
-    },
+    Connect(#[from] common::mysql::ConnectError),
     #[error("{what} failed")]
     Query {
         what: String,
@@ -102,7 +98,7 @@ pub enum Error {
 
 /// `--about`: name, version, capabilities and settings.
 pub fn about() -> About {
-    let mut settings = tap_settings();
+    let mut settings = tap_settings(DBNAME_REQUIRED);
     settings.extend([
         Setting::new(
             "filter_dbs",

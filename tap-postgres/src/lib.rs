@@ -27,6 +27,8 @@ use common::{MessageWriter, State};
 pub const NAME: &str = "tap-postgres";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
+/// Whether config `dbname` is required (PostgreSQL connects to one database).
+const DBNAME_REQUIRED: bool = true;
 
 /// What can stop the tap.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +73,7 @@ pub enum Error {
 
 /// `--about`: name, version, capabilities and settings.
 pub fn about() -> About {
-    let mut settings = tap_settings();
+    let mut settings = tap_settings(DBNAME_REQUIRED);
     settings.push(Setting::new(
         "filter_schemas",
         "array",

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use common::config::{ConfigFile, ConnectionConfig, config_from_value, lenient};
+use common::config::{
+    ConfigFile, ConnectionConfig, check_keys, config_from_value, connection_from_value, lenient,
+    struct_fields,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -46,7 +49,14 @@ pub struct TargetConfig {
 
 impl ConfigFile for TargetConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let connection: ConnectionConfig = config_from_value(value.clone())?;
+        check_keys(
+            &value,
+            &[
+                struct_fields::<ConnectionConfig>(),
+                struct_fields::<TargetConfig>(),
+            ],
+        )?;
+        let connection = connection_from_value(&value)?;
         if connection.dbname.is_none() {
             return Err(("dbname".into(), "the warehouse database is required".into()));
         }

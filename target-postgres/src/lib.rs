@@ -126,7 +126,7 @@ fn list(problems: &[Problem]) -> String {
 
 /// `--about`: name, version, capabilities and settings.
 pub fn about() -> About {
-    let mut settings = connection_settings();
+    let mut settings = connection_settings(true);
     settings.extend([
         Setting::new(
             "default_target_schema",
