@@ -6,7 +6,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Install the PostgreSQL and MariaDB servers the tests start, when missing (apt-get; idempotent).
+# Install the PostgreSQL, MariaDB and OpenSSH servers and openssl the tests use, when missing (apt-get; idempotent).
 deps:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -19,8 +19,15 @@ deps:
         && [ ! -x /usr/sbin/mariadbd ]; then
         missing+=(mariadb-server)
     fi
+    # The TLS tests' certificates, and the sshd the SSH tunnel tests start (with ssh, ssh-keygen).
+    if ! command -v openssl >/dev/null; then
+        missing+=(openssl)
+    fi
+    if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then
+        missing+=(openssh-server)
+    fi
     if [ "${#missing[@]}" -eq 0 ]; then
-        echo "deps: database servers present"
+        echo "deps: servers and tools present"
         exit 0
     fi
     if ! command -v apt-get >/dev/null; then

@@ -25,28 +25,25 @@ use crate::transport::{
 
 /// MySQL's ER_SECURE_TRANSPORT_REQUIRED (also MariaDB's, from 10.5).
 const SECURE_TRANSPORT_REQUIRED: u16 = 3159;
+/// ER_ACCESS_DENIED_ERROR.
+const ACCESS_DENIED: u16 = 1045;
 
 /// Why a connection could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// `reason` is the driver's error as a sentence, or what a TLS or tunnel failure means.
     #[error("could not connect to {target}: {reason}")]
-    Connect {
-        target: String,
-        reason: String,
-        #[source]
-        source: Option<mysql::Error>,
-    },
+    Connect { target: String, reason: String },
 }
 
 /// Connects and runs `session_setup`, each statement as the connection's init commands.
 pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn, ConnectError> {
     let endpoint = Endpoint::open(config, 3306)?;
-    let fail = |reason: String, source: Option<mysql::Error>| ConnectError::Connect {
+    let fail = |reason: String| ConnectError::Connect {
         target: config.to_string(),
         reason,
-        source,
     };
     let files = TlsFiles::write(&endpoint)?;
     let plain = OptsBuilder::new()
@@ -61,12 +58,14 @@ pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn
         .init(session_setup.to_vec());
     let secure = plain.clone().ssl_opts(files.ssl_opts(&endpoint));
     if endpoint.tls.mode == SslMode::VerifyFull && endpoint.tunnel.is_some() {
-        verify_server_name(&endpoint).map_err(|reason| fail(reason, None))?;
+        verify_server_name(&endpoint).map_err(fail)?;
     }
     let connected = match endpoint.tls.mode {
         SslMode::Disable => Conn::new(plain),
+        // As libpq: when the plaintext attempt is refused, try again with TLS. (MariaDB refuses
+        // plaintext under require_secure_transport with a plain "access denied".)
         SslMode::Allow => match Conn::new(plain) {
-            Err(err) if requires_secure_transport(&err) => Conn::new(secure),
+            Err(mysql::Error::MySqlError(_)) => Conn::new(secure),
             other => other,
         },
         SslMode::Prefer => match Conn::new(secure) {
@@ -77,16 +76,13 @@ pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn
     };
     drop(files);
     connected.map_err(|err| {
-        let reason = explain_tls_failure(&err, &endpoint.server_name)
+        let reason = io_error(&err)
+            .and_then(|io| explain_tls_failure(io, &endpoint.server_name))
             .or_else(|| tls_required_hint(&err, endpoint.tls.mode))
             .or_else(tunnel_failure)
             .unwrap_or_else(|| describe(&err));
-        fail(reason, Some(err))
+        fail(reason)
     })
-}
-
-fn requires_secure_transport(err: &mysql::Error) -> bool {
-    matches!(err, mysql::Error::MySqlError(server) if server.code == SECURE_TRANSPORT_REQUIRED)
 }
 
 fn tls_required_hint(err: &mysql::Error, mode: SslMode) -> Option<String> {
@@ -94,10 +90,22 @@ fn tls_required_hint(err: &mysql::Error, mode: SslMode) -> Option<String> {
         mysql::Error::DriverError(DriverError::TlsNotSupported) => Some(format!(
             "the server does not offer TLS, and sslmode {mode} requires it"
         )),
-        _ if requires_secure_transport(err) => Some(format!(
-            "the server requires TLS (require_secure_transport), and sslmode {mode} does not \
-             use it: set sslmode to require or verify-full"
-        )),
+        mysql::Error::MySqlError(server) if server.code == SECURE_TRANSPORT_REQUIRED => {
+            Some(format!(
+                "the server requires TLS (require_secure_transport), and sslmode {mode} does not \
+                 use it: set sslmode to require or verify-full"
+            ))
+        }
+        // MariaDB answers a plaintext login under require_secure_transport this way.
+        mysql::Error::MySqlError(server)
+            if server.code == ACCESS_DENIED && mode == SslMode::Disable =>
+        {
+            Some(format!(
+                "{}; if the server requires TLS (require_secure_transport), set sslmode to \
+                 require or verify-full",
+                describe(err)
+            ))
+        }
         _ => None,
     }
 }
@@ -111,9 +119,18 @@ pub fn describe(err: &mysql::Error) -> String {
                 server.message, server.code
             )
         }
-        mysql::Error::IoError(io) => io.to_string(),
         mysql::Error::DriverError(driver) => driver.to_string(),
-        other => other.to_string(),
+        other => io_error(other).map_or_else(|| other.to_string(), ToString::to_string),
+    }
+}
+
+/// The I/O error inside a driver error (the driver implements only the deprecated `cause`, so
+/// a walk of `source` does not find it).
+fn io_error(err: &mysql::Error) -> Option<&std::io::Error> {
+    match err {
+        mysql::Error::IoError(io) => Some(io),
+        mysql::Error::CodecError(codec) => std::error::Error::source(codec)?.downcast_ref(),
+        _ => None,
     }
 }
 

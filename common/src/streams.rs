@@ -28,11 +28,11 @@ where
     if selections.is_empty() {
         warn!("no stream is selected: nothing to sync");
     }
-    if let Some(current) = &state.currently_syncing {
-        if let Some(position) = selections.iter().position(|s| &s.tap_stream_id == current) {
-            let interrupted = selections.remove(position);
-            selections.insert(0, interrupted);
-        }
+    if let Some(current) = &state.currently_syncing
+        && let Some(position) = selections.iter().position(|s| &s.tap_stream_id == current)
+    {
+        let interrupted = selections.remove(position);
+        selections.insert(0, interrupted);
     }
     for selection in &selections {
         state.currently_syncing = Some(selection.tap_stream_id.clone());

@@ -15,9 +15,11 @@ runs_per_case="${BENCH_RUNS:-3}"
 pg_port="${BENCH_PG_PORT:-54339}"
 my_port="${BENCH_MYSQL_PORT:-33079}"
 # Round-robin order; each pipeline follows its baseline so both see the same server state.
-all_cases="copy-pg tap-postgres resync copy-mariadb tap-mysql copy-pg-nested nested"
+all_cases="copy-pg tap-postgres tls tunnel resync copy-mariadb tap-mysql copy-pg-nested nested"
 read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
-declare -A baseline=([tap-postgres]=copy-pg [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested)
+# tls and tunnel: the tap-postgres pipeline over TLS (sslmode require, both sides) and through an
+# SSH tunnel (both sides, one local sshd), against the plaintext pipeline of the same batch.
+declare -A baseline=([tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested)
 
 [[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench.sh [ROWS] (a positive number; default 1000000)" >&2; exit 2; }
 [[ "$runs_per_case" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive number" >&2; exit 2; }
@@ -60,8 +62,56 @@ start_servers() {
     trap 'exit 130' INT TERM
     start_postgres
     start_mariadb
+    wants tls && enable_tls
+    wants tunnel && start_sshd
     # One checkpoint per run, before it, rather than one in the middle of some runs.
     psql_at -d postgres -c "alter system set max_wal_size = '8GB'" -c "select pg_reload_conf()" >/dev/null
+}
+
+wants() { [[ " ${cases[*]} " == *" $1 "* ]]; }
+
+# TLS on the bench PostgreSQL: a self-signed certificate, `ssl = on` by reload.
+enable_tls() {
+    local dir="$bench/pg/tls"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+        -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+    chmod 600 "$dir/server.key"
+    $as_root && chown -R postgres "$dir"
+    psql_at -d postgres -c "alter system set ssl_cert_file = '$dir/server.crt'" \
+        -c "alter system set ssl_key_file = '$dir/server.key'" -c "alter system set ssl = on" \
+        -c "select pg_reload_conf()" >/dev/null
+    sleep 1
+    [ "$(psql_at -d postgres -At -c 'show ssl')" = on ] || fail "PostgreSQL did not turn TLS on: see $bench/pg/server.log"
+}
+
+# A local sshd (Debian's openssh-server) on a loopback port, logging in the current user by key.
+ssh_port="${BENCH_SSH_PORT:-22339}"
+start_sshd() {
+    local dir="$bench/sshd" sshd=/usr/sbin/sshd
+    [ -x "$sshd" ] || fail "the tunnel case needs sshd (Debian package openssh-server; just deps installs it)"
+    rm -rf "$dir" && mkdir -p "$dir"
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key"
+    cp "$dir/client_key.pub" "$dir/authorized_keys"
+    $as_root && mkdir -p /run/sshd
+    cat > "$dir/sshd_config" <<CONF
+Port $ssh_port
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+PermitRootLogin prohibit-password
+CONF
+    "$sshd" -f "$dir/sshd_config" -E "$dir/sshd.log"
+    for _ in $(seq 50); do [ -s "$dir/sshd.pid" ] && break; sleep 0.1; done
+    [ -s "$dir/sshd.pid" ] || fail "sshd did not start: see $dir/sshd.log"
+    trap 'stop_servers >/dev/null 2>&1; kill "$(cat "$bench/sshd/sshd.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$bench/pg" "$bench/mariadb"' EXIT
 }
 
 # The canonical text of a row, written alike by both databases whatever the column types (a
@@ -116,6 +166,17 @@ write_configs() {
         printf '{"host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
             "$pg_port" "${tap//-/_}" > "$runs/target-$tap.json"
     done
+    # The tls and tunnel cases: the tap-postgres configs with the transport keys added.
+    local tls='"sslmode": "require"'
+    local tunnel="\"ssh_tunnel\": {\"host\": \"127.0.0.1\", \"port\": $ssh_port, \"username\": \"$(id -un)\", \"private_key\": \"$bench/sshd/client_key\", \"host_key_fingerprint\": \"$(ssh-keygen -lf "$bench/sshd/host_key.pub" 2>/dev/null | cut -d' ' -f2)\"}"
+    local c extra
+    for c in tls tunnel; do
+        wants "$c" || continue
+        extra="$tls"; [ "$c" = tunnel ] && extra="$tunnel"
+        sed "s|^{|{$extra, |" "$runs/tap-postgres.json" > "$runs/$c.json"
+        printf '{%s, "host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
+            "$extra" "$pg_port" "$c" > "$runs/target-$c.json"
+    done
     local structure='"type": ["null", "object"], "properties": {"channel": {"type": ["null", "string"]}, "items": {"type": ["null", "array"], "items": {"type": "object", "properties": {"sku": {"type": ["null", "string"]}, "qty": {"type": ["null", "integer"]}, "price": {"type": ["null", "number"]}}}}}'
     "$bin/tap-postgres" --config "$runs/nested.json" --discover 2>"$runs/nested.discover.log" \
         | sed "/\"tap_stream_id\": \"public-orders_nested\"/,\$ { /\"attributes\": {/,/}/ s/\"x-sql-datatype\": \"jsonb\"/$structure/ }" \
@@ -155,7 +216,7 @@ setup_case() {
         reader=("${psql_cmd[@]}" -d src -c 'copy orders_nested to stdout')
         writer=("${psql_cmd[@]}" -d dst -c "copy $schema.orders_nested from stdin")
         check=(check_nested "$schema.orders_nested" json) ;;
-    tap-postgres)
+    tap-postgres|tls|tunnel)
         drop_schema "$schema"
         reader=("$bin/tap-postgres" "${tap_args[@]}") writer=("${target[@]}")
         check=(check_orders "$schema.orders" "$src_orders") ;;

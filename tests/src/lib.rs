@@ -17,18 +17,28 @@
 //! needs the right to create databases. Without them, missing server binaries fail the test with
 //! what to install: tests never skip silently.
 //!
+//! For the programs' transport settings there is more: [`Postgres::get_tls`] and
+//! [`MariaDb::get_tls`] are a second server of each kind that refuses plaintext TCP, with
+//! certificates from [`TestCertificates`] (made with `openssl` once per test binary), and
+//! [`Sshd::start`] starts a real OpenSSH server to tunnel through. These are always ours, whatever
+//! `TEST_PG_URL` and `TEST_MYSQL_URL` say.
+//!
 //! [`bin`] runs the workspace's built programs and pipes one into another, as a user would.
 
 pub mod bin;
+pub mod certs;
 mod lifecycle;
 pub mod mariadb;
 pub mod postgres;
 pub mod singer;
+pub mod sshd;
 pub mod warehouse;
 
 pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
+pub use certs::TestCertificates;
 pub use mariadb::{MariaDb, MysqlDatabase};
 pub use postgres::{PgDatabase, Postgres};
+pub use sshd::Sshd;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -3,6 +3,12 @@
 //!
 //! The server is a child process of the test binary. An init file creates the `harness` user
 //! (password `harness`, all privileges) that tests connect as over TCP.
+//!
+//! Two servers per test binary, each started on first use: [`MariaDb::get`] takes plaintext TCP;
+//! [`MariaDb::get_tls`] has `--ssl-ca`/`--ssl-cert`/`--ssl-key` from [`TestCertificates`] and
+//! `--require-secure-transport=ON`, so TCP logins need TLS (`harness` with its password, or
+//! `cert_user` with the client certificate `CN=cert_user` and no password), while the harness
+//! itself connects over the unix socket, which that setting leaves open.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,11 +19,24 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 use serde_json::Value;
 
+use crate::certs::TestCertificates;
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
 use crate::{Login, free_port, log_tail, unique_database_name};
 
 const USER: &str = "harness";
 const PASSWORD: &str = "harness";
+/// The TLS server's client-certificate login (all privileges, no password): the subject of
+/// [`TestCertificates::client_cert`] is required.
+pub const CERT_USER: &str = "cert_user";
+
+/// Which of the two servers of a test binary to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// Plaintext TCP.
+    Plain,
+    /// TLS with [`TestCertificates`], plaintext TCP refused.
+    Tls,
+}
 
 /// A MariaDB (or MySQL) server for this test binary: ours, or the one `TEST_MYSQL_URL` names.
 #[derive(Debug)]
@@ -25,6 +44,9 @@ pub struct MariaDb {
     pub login: Login,
     /// The server directory when the server is ours.
     dir: Option<PathBuf>,
+    /// The unix socket, when the harness connects through it rather than over TCP (the TLS
+    /// server, which refuses plaintext TCP).
+    socket: Option<PathBuf>,
 }
 
 impl MariaDb {
@@ -33,8 +55,17 @@ impl MariaDb {
         static SERVER: OnceLock<MariaDb> = OnceLock::new();
         SERVER.get_or_init(|| match std::env::var("TEST_MYSQL_URL") {
             Ok(url) if !url.is_empty() => Self::existing(&url),
-            _ => Self::start(),
+            _ => Self::start(Transport::Plain),
         })
+    }
+
+    /// This test binary's second server, started on first use, which refuses plaintext TCP: TLS
+    /// with [`TestCertificates`] and `require_secure_transport`. Its [`login`](Self::login) is
+    /// `harness` (password `harness`) on `127.0.0.1`; `cert_user` logs in with the client
+    /// certificate. Always ours, also when `TEST_MYSQL_URL` is set.
+    pub fn get_tls() -> &'static MariaDb {
+        static SERVER: OnceLock<MariaDb> = OnceLock::new();
+        SERVER.get_or_init(|| Self::start(Transport::Tls))
     }
 
     fn existing(url: &str) -> Self {
@@ -48,10 +79,11 @@ impl MariaDb {
                 password: opts.get_pass().map(str::to_owned),
             },
             dir: None,
+            socket: None,
         }
     }
 
-    fn start() -> Self {
+    fn start(transport: Transport) -> Self {
         let (install_db, server) = server_programs();
         let as_root = running_as_root();
         let dir = tempfile::Builder::new()
@@ -78,14 +110,26 @@ impl MariaDb {
             String::from_utf8_lossy(&install.stderr)
         );
         let init = dir.join("init.sql");
-        std::fs::write(
-            &init,
-            format!(
-                "create user if not exists '{USER}'@'%' identified by '{PASSWORD}';\n\
-                 grant all privileges on *.* to '{USER}'@'%' with grant option;\n"
-            ),
-        )
-        .expect("cannot write init.sql");
+        let mut init_sql = format!(
+            "create user if not exists '{USER}'@'%' identified by '{PASSWORD}';\n\
+             grant all privileges on *.* to '{USER}'@'%' with grant option;\n"
+        );
+        let mut tls_args = Vec::new();
+        let socket = dir.join("mysqld.sock");
+        if transport == Transport::Tls {
+            init_sql.push_str(&format!(
+                "create user if not exists '{CERT_USER}'@'%' require subject '/CN={CERT_USER}';\n\
+                 grant all privileges on *.* to '{CERT_USER}'@'%';\n"
+            ));
+            let certificates = TestCertificates::get();
+            tls_args = vec![
+                format!("--ssl-ca={}", certificates.ca.display()),
+                format!("--ssl-cert={}", certificates.server_cert.display()),
+                format!("--ssl-key={}", certificates.server_key.display()),
+                "--require-secure-transport=ON".to_owned(),
+            ];
+        }
+        std::fs::write(&init, init_sql).expect("cannot write init.sql");
 
         for _ in 0..3 {
             let port = free_port();
@@ -93,7 +137,7 @@ impl MariaDb {
             let child = Command::new(&server)
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", data.display()))
-                .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+                .arg(format!("--socket={}", socket.display()))
                 .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
                 .arg(format!("--log-error={}", log.display()))
                 .arg(format!("--init-file={}", init.display()))
@@ -112,6 +156,7 @@ impl MariaDb {
                     "--sync-binlog=0",
                     "--max-connections=200",
                 ])
+                .args(&tls_args)
                 .args(as_user)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -127,6 +172,7 @@ impl MariaDb {
                     password: Some(PASSWORD.to_owned()),
                 },
                 dir: Some(dir.clone()),
+                socket: (transport == Transport::Tls).then(|| socket.clone()),
             };
             let dir_text = shell_quote(&dir.display().to_string());
             watchdog(&format!(
@@ -138,6 +184,9 @@ impl MariaDb {
                 Ok(()) => {
                     let dir = dir.clone();
                     on_exit(move || stop(&child, &dir));
+                    if transport == Transport::Tls {
+                        server.assert_tls_enabled();
+                    }
                     return server;
                 }
                 Err(reason) => {
@@ -171,20 +220,52 @@ impl MariaDb {
         }
     }
 
+    /// A server without TLS (a build without it, or options it ignored) would pass every test
+    /// of a plaintext refusal while testing nothing about TLS.
+    fn assert_tls_enabled(&self) {
+        let have_ssl: Option<(String, String)> = self
+            .admin_conn()
+            .query_first("show variables like 'have_ssl'")
+            .unwrap_or_else(|err| panic!("cannot read have_ssl: {err}"));
+        let have_ssl = have_ssl.map(|(_, value)| value).unwrap_or_default();
+        assert_eq!(
+            have_ssl,
+            "YES",
+            "the TLS MariaDB did not enable TLS (have_ssl = {have_ssl:?}); log {}",
+            self.dir
+                .as_deref()
+                .map(|dir| dir.join("error.log").display().to_string())
+                .unwrap_or_default()
+        );
+    }
+
     /// The server directory, when this harness started the server.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
 
+    /// The server's unix socket, when the harness connects through it: the TLS server.
+    pub fn socket(&self) -> Option<&Path> {
+        self.socket.as_deref()
+    }
+
+    /// As [`login`](Self::login), over TCP, or over the unix socket when there is one (no TLS
+    /// needed there).
     fn opts(&self, database: Option<&str>) -> OptsBuilder {
         let login = &self.login;
-        OptsBuilder::new()
-            .ip_or_hostname(Some(login.host.clone()))
-            .tcp_port(login.port)
+        let opts = OptsBuilder::new()
             .user(Some(login.user.clone()))
             .pass(login.password.clone())
-            .db_name(database)
-            .prefer_socket(false)
+            .db_name(database);
+        match &self.socket {
+            Some(socket) => opts
+                .socket(Some(socket.display().to_string()))
+                .prefer_socket(true),
+            None => opts
+                .ip_or_hostname(Some(login.host.clone()))
+                .tcp_port(login.port)
+                .prefer_socket(false),
+        }
     }
 
     /// A connection without a default database.
@@ -215,6 +296,12 @@ impl MysqlDatabase {
     /// A new database on this test binary's server.
     pub fn new() -> Self {
         MariaDb::get().fresh_database()
+    }
+
+    /// A new database on this test binary's TLS server ([`MariaDb::get_tls`]): its
+    /// [`connection_config`](Self::connection_config) works only over TLS.
+    pub fn new_tls() -> Self {
+        MariaDb::get_tls().fresh_database()
     }
 
     /// A connection whose default database is this one.

@@ -2,6 +2,19 @@
 //!
 //! As root, the cluster belongs to the `postgres` system user and every server command runs
 //! through `runuser -u postgres --` (PostgreSQL refuses to run as root).
+//!
+//! Two servers per test binary, each started on first use: [`Postgres::get`] takes plaintext TCP
+//! logins as `postgres` without a password; [`Postgres::get_tls`] refuses plaintext TCP, so that
+//! the programs' TLS settings are tested against a server that cannot be reached any other way:
+//!
+//! ```text
+//! local    all  all                      trust          harness admin (unix socket)
+//! hostnossl all all        0.0.0.0/0, ::/0 reject
+//! hostssl  all  cert_user  127.0.0.1/32  cert           client certificate CN=cert_user
+//! hostssl  all  all        127.0.0.1/32  scram-sha-256  tls_user / tls-secret-pw
+//! ```
+//!
+//! Its certificates are [`TestCertificates`]; the harness itself reaches it over its unix socket.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,8 +23,35 @@ use std::sync::OnceLock;
 use postgres::{Client, NoTls};
 use serde_json::Value;
 
+use crate::certs::TestCertificates;
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
 use crate::{Login, free_port, log_tail, unique_database_name};
+
+/// The TLS server's password login (superuser, `scram-sha-256`, TLS only).
+pub const TLS_USER: &str = "tls_user";
+/// [`TLS_USER`]'s password.
+pub const TLS_PASSWORD: &str = "tls-secret-pw";
+/// The TLS server's client-certificate login (superuser, no password): the CN of
+/// [`TestCertificates::client_cert`].
+pub const CERT_USER: &str = "cert_user";
+
+/// The TLS server's `pg_hba.conf`: the unix socket trusts everyone, TCP needs TLS.
+const TLS_HBA: &str = "\
+local all all trust
+hostnossl all all 0.0.0.0/0 reject
+hostnossl all all ::/0 reject
+hostssl all cert_user 127.0.0.1/32 cert
+hostssl all all 127.0.0.1/32 scram-sha-256
+";
+
+/// Which of the two servers of a test binary to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// Plaintext TCP, `trust` for everyone (initdb's default).
+    Plain,
+    /// `ssl = on`, plaintext TCP refused ([`TLS_HBA`]).
+    Tls,
+}
 
 /// A PostgreSQL server for this test binary: ours, or the one `TEST_PG_URL` names.
 #[derive(Debug)]
@@ -21,6 +61,9 @@ pub struct Postgres {
     admin_database: String,
     /// The cluster directory when the server is ours.
     data_dir: Option<PathBuf>,
+    /// The directory of the server's unix socket, when the harness connects through it rather
+    /// than over TCP (the TLS server, which refuses plaintext TCP).
+    socket_dir: Option<PathBuf>,
 }
 
 impl Postgres {
@@ -29,8 +72,17 @@ impl Postgres {
         static SERVER: OnceLock<Postgres> = OnceLock::new();
         SERVER.get_or_init(|| match std::env::var("TEST_PG_URL") {
             Ok(url) if !url.is_empty() => Self::existing(&url),
-            _ => Self::start(),
+            _ => Self::start(Transport::Plain),
         })
+    }
+
+    /// This test binary's second server, started on first use, which refuses plaintext TCP:
+    /// `ssl = on` with [`TestCertificates`], logins over TCP only with TLS as `tls_user`
+    /// (password `tls-secret-pw`, the [`login`](Self::login)) or `cert_user` (client
+    /// certificate). Always ours, also when `TEST_PG_URL` is set.
+    pub fn get_tls() -> &'static Postgres {
+        static SERVER: OnceLock<Postgres> = OnceLock::new();
+        SERVER.get_or_init(|| Self::start(Transport::Tls))
     }
 
     fn existing(url: &str) -> Self {
@@ -52,10 +104,11 @@ impl Postgres {
             },
             admin_database: config.get_dbname().unwrap_or("postgres").to_owned(),
             data_dir: None,
+            socket_dir: None,
         }
     }
 
-    fn start() -> Self {
+    fn start(transport: Transport) -> Self {
         let bin = server_bin_dir();
         let as_root = running_as_root();
         let dir = tempfile::Builder::new()
@@ -102,6 +155,11 @@ impl Postgres {
             let _ignored = Command::new("sh").arg("-c").arg(&stop_script).output();
         });
 
+        let tls_settings = match transport {
+            Transport::Plain => String::new(),
+            Transport::Tls => configure_tls(&dir, &data, as_root),
+        };
+
         // A port found free can be taken before the server binds it: try a few.
         for _ in 0..3 {
             let port = free_port();
@@ -110,7 +168,7 @@ impl Postgres {
                  unix_socket_directories = '{dir_text}'\nwal_level = logical\n\
                  max_replication_slots = 20\nmax_wal_senders = 20\nmax_connections = 200\n\
                  fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-                 shared_buffers = 128MB\n"
+                 shared_buffers = 128MB\n{tls_settings}"
             );
             let conf = data.join("postgresql.auto.conf");
             std::fs::write(&conf, settings).expect("cannot write postgresql.auto.conf");
@@ -127,15 +185,32 @@ impl Postgres {
                 .output()
                 .expect("cannot run pg_ctl");
             if started.status.success() {
-                return Self {
-                    login: Login {
-                        host: "127.0.0.1".to_owned(),
-                        port,
-                        user: "postgres".to_owned(),
-                        password: None,
+                return match transport {
+                    Transport::Plain => Self {
+                        login: Login {
+                            host: "127.0.0.1".to_owned(),
+                            port,
+                            user: "postgres".to_owned(),
+                            password: None,
+                        },
+                        admin_database: "postgres".to_owned(),
+                        data_dir: Some(data),
+                        socket_dir: None,
                     },
-                    admin_database: "postgres".to_owned(),
-                    data_dir: Some(data),
+                    Transport::Tls => {
+                        create_tls_roles(&dir, port);
+                        Self {
+                            login: Login {
+                                host: "127.0.0.1".to_owned(),
+                                port,
+                                user: TLS_USER.to_owned(),
+                                password: Some(TLS_PASSWORD.to_owned()),
+                            },
+                            admin_database: "postgres".to_owned(),
+                            data_dir: Some(data),
+                            socket_dir: Some(dir),
+                        }
+                    }
                 };
             }
             eprintln!("pg_ctl start failed on port {port}:\n{}", log_tail(&log));
@@ -148,21 +223,33 @@ impl Postgres {
         self.data_dir.as_deref()
     }
 
+    /// The directory of the server's unix socket (`.s.PGSQL.<port>`), when the harness reaches
+    /// the server through it: the TLS server.
+    pub fn socket_dir(&self) -> Option<&Path> {
+        self.socket_dir.as_deref()
+    }
+
     /// A connection to the server's administrative database.
     pub fn admin_client(&self) -> Client {
         self.client_for(&self.admin_database)
     }
 
+    /// As [`login`](Self::login)'s user, over TCP, or over the unix socket when there is one
+    /// (`trust` there: no password, no TLS).
     fn client_for(&self, database: &str) -> Client {
         let login = &self.login;
         let mut config = postgres::Config::new();
-        config
-            .host(&login.host)
-            .port(login.port)
-            .user(&login.user)
-            .dbname(database);
-        if let Some(password) = &login.password {
-            config.password(password);
+        config.port(login.port).user(&login.user).dbname(database);
+        match &self.socket_dir {
+            Some(socket_dir) => {
+                config.host_path(socket_dir);
+            }
+            None => {
+                config.host(&login.host);
+                if let Some(password) = &login.password {
+                    config.password(password);
+                }
+            }
         }
         config
             .connect(NoTls)
@@ -190,6 +277,13 @@ impl PgDatabase {
     /// A new database on this test binary's server.
     pub fn new() -> Self {
         Postgres::get().fresh_database()
+    }
+
+    /// A new database on this test binary's TLS server ([`Postgres::get_tls`]): its
+    /// [`connection_config`](Self::connection_config) logs in as `tls_user`, which works only
+    /// over TLS.
+    pub fn new_tls() -> Self {
+        Postgres::get_tls().fresh_database()
     }
 
     pub fn client(&self) -> Client {
@@ -223,6 +317,63 @@ impl Drop for PgDatabase {
             eprintln!("could not drop test database {}: {err}", self.name);
         }
     }
+}
+
+/// Copies the server certificate, its key and the CA into the server directory `dir` (PostgreSQL
+/// wants its key owned by the server's user, mode 0600), writes [`TLS_HBA`], and returns the
+/// `postgresql.auto.conf` lines that turn TLS on.
+fn configure_tls(dir: &Path, data: &Path, as_root: bool) -> String {
+    use std::os::unix::fs::PermissionsExt;
+
+    let certificates = TestCertificates::get();
+    let tls = dir.join("tls");
+    std::fs::create_dir_all(&tls).expect("cannot create the server's tls directory");
+    let copy = |from: &Path, name: &str, mode: u32| -> PathBuf {
+        let to = tls.join(name);
+        std::fs::copy(from, &to)
+            .unwrap_or_else(|err| panic!("cannot copy {} to {}: {err}", from.display(), name));
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|err| panic!("cannot chmod {}: {err}", to.display()));
+        if as_root {
+            chown_to_postgres(&to);
+        }
+        to
+    };
+    let cert = copy(&certificates.server_cert, "server.crt", 0o644);
+    let key = copy(&certificates.server_key, "server.key", 0o600);
+    let ca = copy(&certificates.ca, "ca.crt", 0o644);
+    if as_root {
+        chown_to_postgres(&tls);
+    }
+    let hba = data.join("pg_hba.conf");
+    std::fs::write(&hba, TLS_HBA).expect("cannot write pg_hba.conf");
+    if as_root {
+        chown_to_postgres(&hba);
+    }
+    format!(
+        "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\nssl_ca_file = '{}'\n",
+        cert.display(),
+        key.display(),
+        ca.display()
+    )
+}
+
+/// Creates the TLS server's logins, as `postgres` over the unix socket in `dir`.
+fn create_tls_roles(dir: &Path, port: u16) {
+    let mut client = postgres::Config::new()
+        .host_path(dir)
+        .port(port)
+        .user("postgres")
+        .dbname("postgres")
+        .connect(NoTls)
+        .unwrap_or_else(|err| panic!("cannot connect to the TLS PostgreSQL's socket: {err}"));
+    client
+        .batch_execute(&format!(
+            "set password_encryption = 'scram-sha-256';\n\
+             create role {TLS_USER} login superuser password '{TLS_PASSWORD}';\n\
+             create role {CERT_USER} login superuser;"
+        ))
+        .unwrap_or_else(|err| panic!("cannot create the TLS PostgreSQL's roles: {err}"));
 }
 
 /// The directory holding `initdb` and `pg_ctl`: `PG_BIN_DIR`, else the `PATH`, else the newest

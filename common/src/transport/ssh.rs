@@ -38,11 +38,15 @@ pub fn tunnel_failure() -> Option<String> {
         .clone()
 }
 
+/// Logs a tunnel failure once and keeps it for the program's final error.
 fn record_failure(message: String) {
-    tracing::error!("{message}");
-    *FAILURE
+    let mut failure = FAILURE
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(message);
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if failure.as_ref() != Some(&message) {
+        tracing::error!("{message}");
+        *failure = Some(message);
+    }
 }
 
 /// An open tunnel: connections to `127.0.0.1:local_port` reach the database through the bastion.
@@ -314,7 +318,7 @@ async fn forward(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((mut local, peer)) = accepted else { continue };
+                let Ok((local, peer)) = accepted else { continue };
                 let _ = local.set_nodelay(true);
                 let session = session.clone();
                 let (host, bastion) = (host.clone(), bastion.clone());
@@ -329,8 +333,8 @@ async fn forward(
                     .await;
                     match channel {
                         Ok(Ok(channel)) => {
-                            let mut remote = channel.into_stream();
-                            let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
+                            let remote = channel.into_stream();
+                            relay(local, remote, &session, &bastion).await;
                         }
                         Ok(Err(err)) => record_failure(format!(
                             "ssh tunnel through {bastion}: the bastion could not connect to \
@@ -354,6 +358,32 @@ async fn forward(
                     // Dropping the listener refuses later connections at once.
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// Copies both ways until one side ends. When the database side ends because the session died,
+/// the failure is recorded before the client sees its connection close, so the client's error
+/// can name the bastion.
+async fn relay(
+    mut local: tokio::net::TcpStream,
+    remote: russh::ChannelStream<client::Msg>,
+    session: &Handle<Session>,
+    bastion: &str,
+) {
+    let (mut local_read, mut local_write) = local.split();
+    let (mut remote_read, mut remote_write) = tokio::io::split(remote);
+    tokio::select! {
+        _ = tokio::io::copy(&mut local_read, &mut remote_write) => {}
+        _ = tokio::io::copy(&mut remote_read, &mut local_write) => {
+            // A dead session ends its channels just before it reports itself closed.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if session.is_closed() {
+                record_failure(format!(
+                    "ssh tunnel through {bastion} closed: the bastion went away or stopped \
+                     answering keepalives"
+                ));
             }
         }
     }
