@@ -20,7 +20,7 @@ use rustls::pki_types::ServerName;
 
 use crate::config::{ConnectionConfig, PemSource, SslMode};
 use crate::transport::{
-    Endpoint, TransportError, Verification, explain_tls_failure, tunnel_failure,
+    Endpoint, TransportError, Verification, explain_tls_failure, tunnel_failure, within_timeout,
 };
 
 /// MySQL's ER_SECURE_TRANSPORT_REQUIRED (also MariaDB's, from 10.5).
@@ -60,7 +60,8 @@ pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn
     if endpoint.tls.mode == SslMode::VerifyFull && endpoint.tunnel.is_some() {
         verify_server_name(&endpoint).map_err(fail)?;
     }
-    let connected = match endpoint.tls.mode {
+    let mode = endpoint.tls.mode;
+    let attempts = move || match mode {
         SslMode::Disable => Conn::new(plain),
         // As libpq: when the plaintext attempt is refused, try again with TLS. (MariaDB refuses
         // plaintext under require_secure_transport with a plain "access denied".)
@@ -74,6 +75,12 @@ pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn
         },
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Conn::new(secure),
     };
+    let connected = within_timeout(endpoint.connect_timeout, attempts).ok_or_else(|| {
+        fail(format!(
+            "no answer within {} s (connect_timeout)",
+            endpoint.connect_timeout.as_secs()
+        ))
+    })?;
     drop(files);
     connected.map_err(|err| {
         let reason = io_error(&err)

@@ -15,7 +15,9 @@ use postgres::config::SslMode as PgSslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{ConnectionConfig, SslMode};
-use crate::transport::{Endpoint, TransportError, explain_tls_failure, tunnel_failure};
+use crate::transport::{
+    Endpoint, TransportError, explain_tls_failure, tunnel_failure, within_timeout,
+};
 
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum ConnectError {
         #[source]
         source: postgres::Error,
     },
+    #[error("could not connect to {target}: no answer within {seconds} s (connect_timeout)")]
+    Timeout { target: String, seconds: u64 },
     #[error("session setup failed")]
     Setup {
         #[source]
@@ -74,14 +78,20 @@ pub fn connect(
         SslMode::Prefer => PgSslMode::Prefer,
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
     };
-    let connected = pg.ssl_mode(first_mode).connect(tls.clone());
-    let connected = match connected {
+    let mode = endpoint.tls.mode;
+    let attempts = move || match pg.ssl_mode(first_mode).connect(tls.clone()) {
         // `allow`: the server refused plaintext (pg_hba `hostssl` only); try again with TLS.
-        Err(err) if endpoint.tls.mode == SslMode::Allow && err.as_db_error().is_some() => {
+        Err(err) if mode == SslMode::Allow && err.as_db_error().is_some() => {
             pg.ssl_mode(PgSslMode::Require).connect(tls)
         }
         other => other,
     };
+    let connected = within_timeout(endpoint.connect_timeout, attempts).ok_or_else(|| {
+        ConnectError::Timeout {
+            target: config.to_string(),
+            seconds: endpoint.connect_timeout.as_secs(),
+        }
+    })?;
     let mut client = connected.map_err(|source| ConnectError::Connect {
         target: config.to_string(),
         reason: explain_tls_failure(&source, &endpoint.server_name).or_else(tunnel_failure),

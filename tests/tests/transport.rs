@@ -680,3 +680,44 @@ fn config_keys_are_checked_before_connecting() {
         output.stderr
     );
 }
+
+#[test]
+fn a_server_that_accepts_and_never_answers_is_given_up_on() {
+    // The kernel completes the TCP handshake; nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let base = json!({"host": "127.0.0.1", "port": port, "user": "u", "dbname": "d",
+                      "connect_timeout": 2});
+    let bounded = |program: &str, config: &Value, args: &[&str]| {
+        let started = Instant::now();
+        let output = run_with_config(program, config, args);
+        assert!(!output.status.success());
+        assert!(started.elapsed() < Duration::from_secs(20), "{program}");
+        output.stderr
+    };
+    for program in ["tap-postgres", "tap-mysql"] {
+        let stderr = bounded(program, &base, &["--discover"]);
+        assert!(
+            stderr.contains("no answer within 2 s"),
+            "{program}: {stderr}"
+        );
+    }
+    let target = merged(base.clone(), json!({"default_target_schema": "s"}));
+    let stderr = bounded("target-postgres", &target, &["--check"]);
+    assert!(stderr.contains("no answer within 2 s"), "{stderr}");
+    // A bastion that never speaks SSH.
+    let sshd = Sshd::start();
+    let tunnelled = merged(
+        base,
+        json!({"ssh_tunnel": {"host": "127.0.0.1", "port": port, "username": "u",
+                              "private_key": path_text(&sshd.ed25519_key)}}),
+    );
+    let stderr = bounded("tap-postgres", &tunnelled, &["--discover"]);
+    assert!(
+        stderr.contains(&format!(
+            "ssh tunnel through u@127.0.0.1:{port}: no SSH handshake within 2 s"
+        )),
+        "{stderr}"
+    );
+    drop(silent);
+}

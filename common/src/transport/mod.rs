@@ -96,3 +96,21 @@ impl Endpoint {
         })
     }
 }
+
+/// Runs a blocking connect on its own thread and gives up after `timeout`, so a server that
+/// accepts TCP and never answers (a half-dead host, a stalled proxy) cannot hang the program.
+/// `None` when the time ran out; the abandoned thread ends with the process, which is about to
+/// report the failure.
+pub fn within_timeout<T: Send + 'static>(
+    timeout: Duration,
+    step: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("connect".into())
+        .spawn(move || {
+            let _receiver_gone = done.send(step());
+        })
+        .ok()?;
+    result.recv_timeout(timeout).ok()
+}

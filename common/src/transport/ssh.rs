@@ -66,6 +66,11 @@ impl Tunnel {
         timeout: Duration,
     ) -> Result<Self, TransportError> {
         let key = load_private_key(settings)?;
+        let bastion = bastion_name(settings);
+        let lost = |reason: &str| TransportError::Ssh {
+            bastion: bastion.clone(),
+            reason: reason.to_owned(),
+        };
         let settings = settings.clone();
         let target = (target_host.to_owned(), target_port);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -108,17 +113,11 @@ impl Tunnel {
                     forward(&settings, session, listener, target, timeout).await;
                 });
             })
-            .map_err(|err| TransportError::Ssh {
-                bastion: "(none)".into(),
-                reason: format!("cannot start the tunnel thread: {err}"),
-            })?;
+            .map_err(|err| lost(&format!("cannot start the tunnel thread: {err}")))?;
         // The thread bounds every step by `timeout`; this only guards against a lost thread.
         let local_port = ready_rx
             .recv_timeout(timeout * 3 + Duration::from_secs(5))
-            .map_err(|_| TransportError::Ssh {
-                bastion: "(unknown)".into(),
-                reason: "the tunnel did not start in time".into(),
-            })??;
+            .map_err(|_| lost("the tunnel did not start in time"))??;
         Ok(Self { local_port })
     }
 }
