@@ -168,10 +168,10 @@ fn kind_schema(kind: &ValueKind, nullable: bool) -> Value {
             schema
         }
     };
-    if let (ValueKind::Array(_), Some(items)) = (kind, schema.get_mut("items")) {
-        if let Some(Value::Array(types)) = items.get_mut("type") {
-            types.push("array".into());
-        }
+    if let (ValueKind::Array(_), Some(items)) = (kind, schema.get_mut("items"))
+        && let Some(Value::Array(types)) = items.get_mut("type")
+    {
+        types.push("array".into());
     }
     schema
 }

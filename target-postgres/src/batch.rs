@@ -271,11 +271,11 @@ impl<'a> RowWriter<'_, 'a> {
             .iter()
             .map(|&c| self.shape.tables[c].array_path.as_slice());
         for path in nested_paths.chain(array_paths) {
-            if let [first, _, ..] = path {
-                if !inner.iter().any(|(name, _)| name == first) {
-                    let parsed = object.and_then(|o| o.get(first)).and_then(Json::as_object);
-                    inner.push((first, parsed));
-                }
+            if let [first, _, ..] = path
+                && !inner.iter().any(|(name, _)| name == first)
+            {
+                let parsed = object.and_then(|o| o.get(first)).and_then(Json::as_object);
+                inner.push((first, parsed));
             }
         }
         let value_at = |path: &[String]| match path {

@@ -264,13 +264,12 @@ fn exact_text_type(hint: &str) -> Option<String> {
     }
     // PostgreSQL's and MySQL's `varchar(n)` both count characters.
     for prefix in ["character varying(", "varchar("] {
-        if let Some(length) = hint.strip_prefix(prefix).and_then(|a| a.strip_suffix(')')) {
-            if length
+        if let Some(length) = hint.strip_prefix(prefix).and_then(|a| a.strip_suffix(')'))
+            && length
                 .parse::<u32>()
                 .is_ok_and(|n| n > 0 && n <= 10_485_760)
-            {
-                return Some(format!("character varying({length})"));
-            }
+        {
+            return Some(format!("character varying({length})"));
         }
     }
     None

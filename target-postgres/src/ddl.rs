@@ -294,15 +294,16 @@ impl Warehouse {
             created_now: true,
             defaults: Vec::new(),
         });
-        if let Some(old) = existing.and_then(|t| t.comment.as_ref()) {
-            if plan.shape.is_root() && old.key_properties != plan.key_properties {
-                return Err(DdlError::KeyPropertiesChanged {
-                    stream: plan.stream.to_owned(),
-                    table: qualified_name,
-                    old: old.key_properties.clone(),
-                    new: plan.key_properties.to_vec(),
-                });
-            }
+        if let Some(old) = existing.and_then(|t| t.comment.as_ref())
+            && plan.shape.is_root()
+            && old.key_properties != plan.key_properties
+        {
+            return Err(DdlError::KeyPropertiesChanged {
+                stream: plan.stream.to_owned(),
+                table: qualified_name,
+                old: old.key_properties.clone(),
+                new: plan.key_properties.to_vec(),
+            });
         }
         let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
             stream: plan.stream.to_owned(),

@@ -239,13 +239,12 @@ impl Target {
         text: &str,
         warned_types: &mut HashSet<String>,
     ) -> Result<(), Error> {
-        if let Ok(envelope) = serde_json::from_str::<Envelope>(text) {
-            if let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record) {
-                if envelope.message_type.0 == "RECORD" {
-                    let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
-                    return self.on_record(line, stream, record, envelope.version, time_extracted);
-                }
-            }
+        if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
+            && let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record)
+            && envelope.message_type.0 == "RECORD"
+        {
+            let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
+            return self.on_record(line, stream, record, envelope.version, time_extracted);
         }
         match Message::parse(text, line)? {
             ParsedLine::Message(message) => self.handle(line, message),

@@ -302,25 +302,25 @@ impl TypedSchema {
     }
 
     fn check_bounds(&self, number: &str) -> Result<(), Failure> {
-        if let Some(minimum) = &self.minimum {
-            if minimum.compare(number) == Ordering::Greater {
-                let text = format!(
-                    "{} is less than the minimum of {}",
-                    shorten(number),
-                    minimum.text
-                );
-                return Err(text.into());
-            }
+        if let Some(minimum) = &self.minimum
+            && minimum.compare(number) == Ordering::Greater
+        {
+            let text = format!(
+                "{} is less than the minimum of {}",
+                shorten(number),
+                minimum.text
+            );
+            return Err(text.into());
         }
-        if let Some(maximum) = &self.maximum {
-            if maximum.compare(number) == Ordering::Less {
-                let text = format!(
-                    "{} is greater than the maximum of {}",
-                    shorten(number),
-                    maximum.text
-                );
-                return Err(text.into());
-            }
+        if let Some(maximum) = &self.maximum
+            && maximum.compare(number) == Ordering::Less
+        {
+            let text = format!(
+                "{} is greater than the maximum of {}",
+                shorten(number),
+                maximum.text
+            );
+            return Err(text.into());
         }
         Ok(())
     }

@@ -255,13 +255,13 @@ impl<'a, W: Write> StreamSync<'a, W> {
             if let Some(metric) = counter.add(1) {
                 metric.emit();
             }
-            if rows % *state_every_rows == 0 {
+            if rows.is_multiple_of(*state_every_rows) {
                 checkpoint(state, &encoder, &row)?;
                 out.write_state(state)?;
             }
             last_row = row;
         }
-        if rows % *state_every_rows != 0 {
+        if !rows.is_multiple_of(*state_every_rows) {
             checkpoint(state, &encoder, &last_row)?;
         }
         counter.finish().emit();

@@ -247,12 +247,12 @@ impl<'a, W: std::io::Write> StreamSync<'a, W> {
             if let Some(metric) = counter.add(1) {
                 metric.emit();
             }
-            if rows % *state_every_rows == 0 {
+            if rows.is_multiple_of(*state_every_rows) {
                 checkpoint(state, &mut encoder, &row)?;
                 out.write_state(state)?;
             }
         }
-        if rows % *state_every_rows != 0 {
+        if !rows.is_multiple_of(*state_every_rows) {
             checkpoint(state, &mut encoder, &row)?;
         }
         counter.finish().emit();
