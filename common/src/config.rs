@@ -396,11 +396,18 @@ impl ConfigFile for ConnectionConfig {
     }
 }
 
-/// Reads the connection keys of a program's config: the part every program shares.
-pub fn connection_from_value(value: &Value) -> Result<ConnectionConfig, (String, String)> {
-    let config: ConnectionConfig = config_from_value(value.clone())?;
-    config.validate()?;
-    Ok(config)
+/// Reads a program's config object: the connection keys every program shares, and the program's
+/// own (`T`), with every key checked against both.
+pub fn read_program_config<T: DeserializeOwned>(
+    value: Value,
+) -> Result<(ConnectionConfig, T), (String, String)> {
+    check_keys(
+        &value,
+        &[struct_fields::<ConnectionConfig>(), struct_fields::<T>()],
+    )?;
+    let connection: ConnectionConfig = config_from_value(value.clone())?;
+    connection.validate()?;
+    Ok((connection, config_from_value(value)?))
 }
 
 /// Safe to log: never shows the password.
@@ -529,17 +536,10 @@ pub struct TapConfig {
 
 impl ConfigFile for TapConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        check_keys(
-            &value,
-            &[
-                struct_fields::<ConnectionConfig>(),
-                struct_fields::<TapConfig>(),
-            ],
-        )?;
-        let connection = connection_from_value(&value)?;
+        let (connection, config) = read_program_config::<Self>(value)?;
         Ok(Self {
             connection,
-            ..config_from_value(value)?
+            ..config
         })
     }
 }

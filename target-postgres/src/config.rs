@@ -6,10 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use common::config::{
-    ConfigFile, ConnectionConfig, check_keys, config_from_value, connection_from_value, lenient,
-    struct_fields,
-};
+use common::config::{ConfigFile, ConnectionConfig, lenient, read_program_config};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -49,20 +46,13 @@ pub struct TargetConfig {
 
 impl ConfigFile for TargetConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        check_keys(
-            &value,
-            &[
-                struct_fields::<ConnectionConfig>(),
-                struct_fields::<TargetConfig>(),
-            ],
-        )?;
-        let connection = connection_from_value(&value)?;
+        let (connection, config) = read_program_config::<Self>(value)?;
         if connection.dbname.is_none() {
             return Err(("dbname".into(), "the warehouse database is required".into()));
         }
         let config = Self {
             connection,
-            ..config_from_value(value)?
+            ..config
         };
         if config.default_target_schema.trim().is_empty() {
             return Err(("default_target_schema".into(), "must not be empty".into()));

@@ -108,25 +108,23 @@ impl TlsSettings {
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|source| TransportError::TlsSetup { source })?;
-        let verifier: Arc<dyn ServerCertVerifier> = match self.verification() {
-            Verification::None => Arc::new(AcceptAnyCertificate {
-                algorithms: provider.signature_verification_algorithms,
-            }),
-            verification => {
-                let webpki =
-                    WebPkiServerVerifier::builder_with_provider(self.root_store()?, provider)
-                        .build()
-                        .map_err(|err| TransportError::Certificates {
-                            key: "sslrootcert",
-                            reason: err.to_string(),
-                        })?;
-                if verification == Verification::Chain {
-                    Arc::new(ChainOnly(webpki))
-                } else {
-                    webpki
-                }
-            }
+        let verification = self.verification();
+        let chain = match verification {
+            Verification::None => None,
+            Verification::Chain | Verification::ChainAndName => Some(
+                WebPkiServerVerifier::builder_with_provider(self.root_store()?, provider.clone())
+                    .build()
+                    .map_err(|err| TransportError::Certificates {
+                        key: "sslrootcert",
+                        reason: err.to_string(),
+                    })?,
+            ),
         };
+        let verifier = Arc::new(ModeVerifier {
+            chain,
+            check_name: verification == Verification::ChainAndName,
+            algorithms: provider.signature_verification_algorithms,
+        });
         let builder = builder
             .dangerous()
             .with_custom_certificate_verifier(verifier);
@@ -219,11 +217,16 @@ fn read_pem(source: &PemSource, key: &'static str) -> Result<String, TransportEr
     })
 }
 
-/// `verify-ca`: the chain is checked, the name is not.
+/// Checks what the mode asks: nothing (encryption only, as libpq's `require` without a CA), the
+/// chain, or the chain and the name. Handshake signatures are always checked.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct ModeVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    check_name: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for ModeVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -232,56 +235,15 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer`/`require` without a CA: encryption without authentication, as libpq does.
-#[derive(Debug)]
-struct AcceptAnyCertificate {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
