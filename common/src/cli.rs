@@ -281,6 +281,31 @@ impl About {
     }
 }
 
+/// Where a program's `--about` settings and the config keys it reads (`known`, aliases included,
+/// as [`struct_fields`](crate::config::struct_fields) gives them) disagree: a listed setting no
+/// config struct reads, or a key that is neither listed nor named (`` `key` ``) as an alias in a
+/// setting's description. Empty when `--about` tells the whole truth.
+pub fn settings_mismatches(settings: &[Setting], known: &[&[&str]]) -> Vec<String> {
+    let known: Vec<&str> = known.iter().flat_map(|keys| keys.iter().copied()).collect();
+    let listed = |key: &str| {
+        settings
+            .iter()
+            .any(|setting| setting.name == key || setting.description.contains(&format!("`{key}`")))
+    };
+    let mut mismatches: Vec<String> = settings
+        .iter()
+        .filter(|setting| !known.contains(&setting.name))
+        .map(|setting| format!("`{}` is listed but no config reads it", setting.name))
+        .collect();
+    mismatches.extend(
+        known
+            .iter()
+            .filter(|key| !listed(key))
+            .map(|key| format!("`{key}` is read but not listed")),
+    );
+    mismatches
+}
+
 /// Connection settings shared by every program; `dbname` is required by the PostgreSQL programs.
 pub fn connection_settings(dbname_required: bool) -> Vec<Setting> {
     let dbname = Setting::new(

@@ -397,13 +397,18 @@ impl ConfigFile for ConnectionConfig {
 }
 
 /// Reads a program's config object: the connection keys every program shares, and the program's
-/// own (`T`), with every key checked against both.
+/// own (`T`), with every key checked against both and against `other_keys` (read elsewhere).
 pub fn read_program_config<T: DeserializeOwned>(
     value: Value,
+    other_keys: &[&str],
 ) -> Result<(ConnectionConfig, T), (String, String)> {
     check_keys(
         &value,
-        &[struct_fields::<ConnectionConfig>(), struct_fields::<T>()],
+        &[
+            struct_fields::<ConnectionConfig>(),
+            struct_fields::<T>(),
+            other_keys,
+        ],
     )?;
     let connection: ConnectionConfig = config_from_value(value.clone())?;
     connection.validate()?;
@@ -511,12 +516,10 @@ pub struct TapConfig {
     /// Read from the same object by [`ConfigFile::from_json`].
     #[serde(skip)]
     pub connection: ConnectionConfig,
-    /// PostgreSQL schemas to discover (all readable ones when absent).
-    #[serde(default)]
-    pub filter_schemas: Option<NameList>,
-    /// MySQL databases to discover (all readable ones when absent).
-    #[serde(default)]
-    pub filter_dbs: Option<NameList>,
+    /// The PostgreSQL schemas or MySQL databases to discover (all readable ones when absent):
+    /// `filter_schemas` or `filter_dbs`, either name in either tap.
+    #[serde(default, rename = "filter_schemas", alias = "filter_dbs")]
+    pub namespaces: Option<NameList>,
     /// Method for selected streams whose catalog names none.
     #[serde(default)]
     pub default_replication_method: Option<ReplicationMethod>,
@@ -536,7 +539,15 @@ pub struct TapConfig {
 
 impl ConfigFile for TapConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let (connection, config) = read_program_config::<Self>(value)?;
+        Self::with_own_keys(value, &[])
+    }
+}
+
+impl TapConfig {
+    /// Reads the keys every tap has, for a tap that reads `own_keys` of its own from the same
+    /// object (they are known keys, not typos).
+    pub fn with_own_keys(value: Value, own_keys: &[&str]) -> Result<Self, (String, String)> {
+        let (connection, config) = read_program_config::<Self>(value, own_keys)?;
         Ok(Self {
             connection,
             ..config
@@ -727,7 +738,7 @@ mod tests {
         assert_eq!(config.connection.port, Some(3306));
         assert!(config.connection.ssl);
         assert_eq!(config.connection.ssl_mode(), SslMode::Require);
-        assert_eq!(config.filter_dbs.unwrap().0, ["shop", "crm"]);
+        assert_eq!(config.namespaces.unwrap().0, ["shop", "crm"]);
         assert_eq!(config.batch_size_rows, 500);
         assert_eq!(config.state_every_rows, 10_000);
         assert_eq!(
@@ -756,7 +767,7 @@ mod tests {
             Some(PemSource::Path("/etc/ca.pem".into()))
         );
         assert_eq!(connection.ssh_tunnel.as_ref().unwrap().port, 22);
-        assert_eq!(config.filter_schemas.unwrap().0, ["public", "sales"]);
+        assert_eq!(config.namespaces.unwrap().0, ["public", "sales"]);
     }
 
     #[test]

@@ -20,7 +20,9 @@ use std::io;
 
 use common::catalog::{Catalog, CatalogError};
 use common::cli::{About, Setting, TapCommand, tap_settings};
-use common::config::{ConfigError, ConfigFile, TapConfig, config_from_value, load_config};
+use common::config::{
+    ConfigError, ConfigFile, TapConfig, config_from_value, load_config, struct_fields,
+};
 use common::state::StateError;
 use common::{MessageWriter, State};
 use serde::Deserialize;
@@ -52,7 +54,7 @@ fn yes() -> bool {
 
 impl ConfigFile for MysqlConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let tap = TapConfig::from_json(value.clone())?;
+        let tap = TapConfig::with_own_keys(value.clone(), struct_fields::<MysqlOptions>())?;
         let options: MysqlOptions = config_from_value(value)?;
         Ok(Self {
             tap,
@@ -103,7 +105,8 @@ pub fn about() -> About {
         Setting::new(
             "filter_dbs",
             "array",
-            "Databases to discover (all readable databases when absent); a list or a comma-separated string.",
+            "Databases to discover (all readable databases when absent); a list or a \
+             comma-separated string (alias `filter_schemas`).",
         ),
         Setting::new(
             "tinyint1_as_boolean",
@@ -158,6 +161,34 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
 /// Discovers every readable database, or those of `filter_dbs`.
 pub fn discover(config: &MysqlConfig) -> Result<Catalog, Error> {
     let mut conn = connection::connect(&config.tap.connection)?;
-    let filter = config.tap.filter_dbs.as_ref().map(|list| list.0.as_slice());
+    let filter = config.tap.namespaces.as_ref().map(|list| list.0.as_slice());
     discover::discover_catalog(&mut conn, filter, config.tinyint1_as_boolean)
+}
+
+#[cfg(test)]
+mod about_tests {
+    use common::cli::settings_mismatches;
+    use common::config::{ConnectionConfig, TapConfig, struct_fields};
+
+    use super::*;
+
+    #[test]
+    fn about_lists_every_key_that_works_and_what_is_required() {
+        let settings = about().settings;
+        let mismatches = settings_mismatches(
+            &settings,
+            &[
+                struct_fields::<ConnectionConfig>(),
+                struct_fields::<TapConfig>(),
+                struct_fields::<MysqlOptions>(),
+            ],
+        );
+        assert!(mismatches.is_empty(), "{mismatches:?}");
+        let required: Vec<&str> = settings
+            .iter()
+            .filter(|s| s.required)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(required, ["host", "user"]);
+    }
 }

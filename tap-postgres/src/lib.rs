@@ -77,7 +77,8 @@ pub fn about() -> About {
     settings.push(Setting::new(
         "filter_schemas",
         "array",
-        "Schemas to discover (all readable schemas when absent); a list or a comma-separated string.",
+        "Schemas to discover (all readable schemas when absent); a list or a comma-separated \
+         string (alias `filter_dbs`).",
     ));
     About {
         name: NAME,
@@ -126,6 +127,33 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
 pub fn discover(config: &TapConfig) -> Result<Catalog, Error> {
     let mut client = connection::connect(&config.connection)?;
     let database = config.connection.dbname.as_deref().unwrap_or_default();
-    let filter = config.filter_schemas.as_ref().map(|list| list.0.as_slice());
+    let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
     discover::discover_catalog(&mut client, database, filter)
+}
+
+#[cfg(test)]
+mod about_tests {
+    use common::cli::settings_mismatches;
+    use common::config::{ConnectionConfig, TapConfig, struct_fields};
+
+    use super::*;
+
+    #[test]
+    fn about_lists_every_key_that_works_and_what_is_required() {
+        let settings = about().settings;
+        let mismatches = settings_mismatches(
+            &settings,
+            &[
+                struct_fields::<ConnectionConfig>(),
+                struct_fields::<TapConfig>(),
+            ],
+        );
+        assert!(mismatches.is_empty(), "{mismatches:?}");
+        let required: Vec<&str> = settings
+            .iter()
+            .filter(|s| s.required)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(required, ["host", "user", "dbname"]);
+    }
 }

@@ -46,7 +46,7 @@ pub struct TargetConfig {
 
 impl ConfigFile for TargetConfig {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let (connection, config) = read_program_config::<Self>(value)?;
+        let (connection, config) = read_program_config::<Self>(value, &[])?;
         if connection.dbname.is_none() {
             return Err(("dbname".into(), "the warehouse database is required".into()));
         }

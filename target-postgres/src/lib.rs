@@ -222,3 +222,34 @@ fn check(config: &TargetConfig) -> Result<(), Error> {
 pub fn load(config: TargetConfig, input: impl BufRead) -> Result<(), Error> {
     target::Target::start(config)?.consume(input)
 }
+
+#[cfg(test)]
+mod about_tests {
+    use crate::config::TargetConfig;
+    use common::cli::settings_mismatches;
+    use common::config::{ConnectionConfig, struct_fields};
+
+    use super::*;
+
+    #[test]
+    fn about_lists_every_key_that_works_and_what_is_required() {
+        let settings = about().settings;
+        let mismatches = settings_mismatches(
+            &settings,
+            &[
+                struct_fields::<ConnectionConfig>(),
+                struct_fields::<TargetConfig>(),
+            ],
+        );
+        assert!(mismatches.is_empty(), "{mismatches:?}");
+        let required: Vec<&str> = settings
+            .iter()
+            .filter(|s| s.required)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            required,
+            ["host", "user", "dbname", "default_target_schema"]
+        );
+    }
+}
