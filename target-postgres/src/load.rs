@@ -9,9 +9,11 @@
 //! Commands run in the order they were sent, each in its own transaction, so a STATE sent after a
 //! batch is printed only once that batch is committed. A batch goes straight into its tables with
 //! COPY when nothing in them can conflict (a table this run created, or one that was empty);
-//! otherwise it is copied into a temporary staging table and merged: an upsert on the key that
-//! keeps the newest row per key (`_sdc_sequence`), then the child rows of every upserted parent are
-//! replaced. If a straight COPY meets an existing key after all, the transaction is rolled back and
+//! otherwise it is copied into a staging table and merged: an upsert on the key that keeps the
+//! newest row per key (`_sdc_sequence`), then the child rows of every upserted parent are
+//! replaced. Staging tables are unlogged tables in the target's own schema, created and dropped
+//! inside the merge's transaction: no other session ever sees them, and loading needs no right
+//! beyond the schema the target owns (hardened databases revoke `TEMP` from `PUBLIC`). If a straight COPY meets an existing key after all, the transaction is rolled back and
 //! the batch merged instead.
 
 use std::collections::{BTreeMap, HashMap};
@@ -102,8 +104,8 @@ pub struct Loader {
     out: MessageWriter<BufWriter<Stdout>>,
     /// Root tables a batch may be copied into directly.
     direct: HashMap<String, bool>,
-    /// Staging tables of this session and the columns they were made with.
-    staged: HashMap<String, Vec<String>>,
+    /// This session's backend, in staging table names, so concurrent loaders never collide.
+    session: Option<i32>,
     summary: LoadSummary,
     /// Where loaded buffers go back to the main thread.
     pool: BufferPool,
@@ -127,7 +129,7 @@ impl Loader {
             config,
             out: MessageWriter::new(BufWriter::with_capacity(64 * 1024, io::stdout())),
             direct: HashMap::new(),
-            staged: HashMap::new(),
+            session: None,
             summary: LoadSummary::new(),
             pool,
             loaded_versions: HashMap::new(),
@@ -249,29 +251,41 @@ impl Loader {
 
     fn load_merging(&mut self, load: &Load) -> Result<(), Error> {
         let schema = self.config.schema.clone();
-        let mut transaction = self.client.transaction().map_err(db("begin"))?;
-        for table in &load.tables {
-            if self.staged.get(&table.table) != Some(&table.columns) {
-                // A new or changed table: (re)make its staging table like it.
-                let sql = format!(
-                    "drop table if exists pg_temp.{name}; \
-                     create temp table {name} (like {target} including defaults) \
-                     on commit delete rows",
-                    name = quote(&table.table),
-                    target = qualified(&schema, &table.table),
-                );
-                transaction
-                    .batch_execute(&sql)
-                    .map_err(db("creating a staging table"))?;
+        let session = match self.session {
+            Some(session) => session,
+            None => {
+                let row = self
+                    .client
+                    .query_one("select pg_backend_pid()", &[])
+                    .map_err(db("reading the session's id"))?;
+                *self.session.insert(row.get(0))
             }
-            let staging = qualified("pg_temp", &table.table);
-            copy_rows(&mut transaction, &load.stream, &staging, table)?;
+        };
+        let staging: Vec<String> = (0..load.tables.len())
+            .map(|index| staging_table(&schema, session, index))
+            .collect();
+        let mut transaction = self.client.transaction().map_err(db("begin"))?;
+        for (table, staging) in load.tables.iter().zip(&staging) {
+            let sql = format!(
+                "create unlogged table {staging} (like {target} including defaults)",
+                target = qualified(&schema, &table.table),
+            );
+            transaction
+                .batch_execute(&sql)
+                .map_err(|source| Error::Database {
+                    what: format!("stream {}: creating a staging table", load.stream),
+                    source,
+                })?;
+            copy_rows(&mut transaction, &load.stream, staging, table)?;
         }
         let merging = |what: &str| {
             let what = format!("merging stream {} ({what})", load.stream);
             move |source| Error::Database { what, source }
         };
-        for statement in merge_statements(&schema, load, self.config.hard_delete) {
+        let statements = merge_statements(&schema, load, &staging, self.config.hard_delete)
+            .into_iter()
+            .chain(staging.iter().map(|table| format!("drop table {table}")));
+        for statement in statements {
             debug!(stream = load.stream, statement, "merge");
             transaction
                 .batch_execute(&statement)
@@ -280,12 +294,7 @@ impl Loader {
         if let Some(state) = &load.state {
             save_state(&mut transaction, &self.config, state)?;
         }
-        transaction.commit().map_err(db("commit"))?;
-        for table in &load.tables {
-            self.staged
-                .insert(table.table.clone(), table.columns.clone());
-        }
-        Ok(())
+        transaction.commit().map_err(db("commit"))
     }
 
     fn activate_version(&mut self, activate: &ActivateVersion) -> Result<(), Error> {
@@ -333,11 +342,23 @@ impl Loader {
     }
 }
 
-/// The statements that merge a staged batch into its tables.
-fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String> {
+/// The staging table of the `index`-th table of a batch, for one session.
+fn staging_table(schema: &str, session: i32, index: usize) -> String {
+    qualified(schema, &format!("_sdc_staging_{session}_{index}"))
+}
+
+/// The statements that merge a staged batch (`staging`: one table per table of the batch) into
+/// its tables.
+fn merge_statements(
+    schema: &str,
+    load: &Load,
+    staging: &[String],
+    hard_delete: bool,
+) -> Vec<String> {
     let root = &load.tables[0];
     let target = qualified(schema, &root.table);
-    let staging = qualified("pg_temp", &root.table);
+    let staging_of_children = &staging[1..];
+    let staging = &staging[0];
     let keys = quoted_list(&root.primary_key);
     let columns = quoted_list(&root.columns);
     let updates: Vec<String> = root
@@ -360,9 +381,8 @@ fn merge_statements(schema: &str, load: &Load, hard_delete: bool) -> Vec<String>
             join_condition("t", &root.primary_key, "s", &root.primary_key)
         ));
     }
-    for child in &load.tables[1..] {
+    for (child, child_staging) in load.tables[1..].iter().zip(staging_of_children) {
         let child_target = qualified(schema, &child.table);
-        let child_staging = qualified("pg_temp", &child.table);
         let child_columns = quoted_list(&child.columns);
         let link = join_condition("c", &child.root_link, "s", &root.primary_key);
         statements.push(format!(
@@ -533,15 +553,19 @@ mod tests {
             versions: Versions::default(),
             state: None,
         };
-        let statements = merge_statements("s", &load, true);
+        let staging = [
+            "\"s\".\"_sdc_staging_7_0\"".to_owned(),
+            "\"s\".\"_sdc_staging_7_1\"".to_owned(),
+        ];
+        let statements = merge_statements("s", &load, &staging, true);
         assert_eq!(
             statements[0],
-            r#"insert into "s"."orders" ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "pg_temp"."orders" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
+            r#"insert into "s"."orders" ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
         );
         assert!(statements[1].starts_with(r#"delete from "s"."orders" t using"#));
         assert_eq!(
             statements[2],
-            r#"delete from "s"."orders__items" c using (select distinct "id" from "pg_temp"."orders") s where c."_sdc_source_key_id" = s."id""#
+            r#"delete from "s"."orders__items" c using (select distinct "id" from "s"."_sdc_staging_7_0") s where c."_sdc_source_key_id" = s."id""#
         );
         assert!(statements[3].ends_with(
             r#"where exists (select from "s"."orders" t where c."_sdc_source_key_id" = t."id" and t._sdc_sequence = c._sdc_sequence)"#

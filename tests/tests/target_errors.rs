@@ -658,3 +658,49 @@ fn states_printed_before_a_kill_cover_only_committed_rows() {
         assert_eq!(found, (id, format!("name {id}"), id * 3));
     }
 }
+
+/// A hardened warehouse: PUBLIC's default grants on the database revoked (no `TEMP`), the loader
+/// given `CONNECT` and `CREATE` only, as Stitch's destination guide asks. Every load after the
+/// first merges through staging tables; none may need more than the schema the target owns.
+#[test]
+fn loading_again_needs_only_connect_and_create_on_the_database() {
+    let db = PgDatabase::new();
+    let roles = Roles::new(&db);
+    roles.sql(&format!(
+        "revoke all on database \"{0}\" from public; \
+         grant connect, create on database \"{0}\" to \"{1}\"",
+        db.name, roles.loader
+    ));
+    let target = roles.target();
+    let check = run_binary(
+        "target-postgres",
+        &["--config", &target.config, "--check"],
+        b"",
+    );
+    assert!(check.status.success(), "{}", check.stderr);
+    // The first load copies straight into the new table; the second and third merge.
+    target.load(&small_load()).assert_success();
+    let second = target.load(&[t_schema(), t_record(1), t_record(2), t_state(2)]);
+    second.assert_success();
+    assert_eq!(
+        emitted_states(&second),
+        [json!({"bookmarks": {"t": {"id": 2}}})]
+    );
+    let mut third = vec![t_schema()];
+    third.extend((1..=3).map(t_record));
+    third.push(state(json!({"bookmarks": {"t": {"id": 3}}})));
+    target.load(&third).assert_success();
+    assert_eq!(
+        query_rows(
+            &mut db.client(),
+            "select id, name, n from warehouse.t where _sdc_deleted_at is null order by id"
+        ),
+        [
+            ["1", "name 1", "10"],
+            ["2", "name 2", "20"],
+            ["3", "name 3", "30"]
+        ]
+    );
+    // No staging table is left behind, and none was ever visible.
+    assert_eq!(tables(&mut db.client()), ["t"]);
+}
