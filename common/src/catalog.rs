@@ -325,8 +325,41 @@ impl Catalog {
     /// Applies config `select` patterns wherever the catalog itself says nothing: a `selected`,
     /// `replication-method` or `replication-key` already in the metadata is left alone.
     pub fn apply_select_patterns(&mut self, patterns: &[SelectPattern]) {
+        let patterns: Vec<ReadPattern> = patterns.iter().map(|p| self.read_pattern(p)).collect();
         for entry in &mut self.streams {
-            entry.apply_select_patterns(patterns);
+            entry.apply_select_patterns(&patterns);
+        }
+    }
+
+    /// How `pattern` reads against this catalog. `a-b.c` is ambiguous: `namespace.table` (schema
+    /// `a-b`, table `c`), or Meltano's `tap_stream_id.column` (stream `a-b`, our taps' id for
+    /// schema `a`, table `b`; column `c`), the form of Meltano's `select` extra (`shop-users.*`,
+    /// `!shop-users.ssn`). It is read as `namespace.table[.column]` whenever that names a table
+    /// here; otherwise, when its first part has a `-` and matches a `tap_stream_id`, as
+    /// `tap_stream_id.column`, the rest (`c`, or `c.d`) being the column.
+    fn read_pattern<'a>(&self, pattern: &'a SelectPattern) -> ReadPattern<'a> {
+        let as_table = ReadPattern {
+            pattern,
+            stream_id_column: None,
+        };
+        let names_a_table = self.streams.iter().any(|entry| as_table.matches(entry));
+        let stream_id = WildMatch::new(&pattern.namespace);
+        if names_a_table
+            || !pattern.namespace.contains('-')
+            || !self
+                .streams
+                .iter()
+                .any(|entry| stream_id.matches(&entry.tap_stream_id))
+        {
+            return as_table;
+        }
+        let column = match &pattern.column {
+            Some(rest) => format!("{}.{rest}", pattern.table),
+            None => pattern.table.clone(),
+        };
+        ReadPattern {
+            pattern,
+            stream_id_column: Some(column),
         }
     }
 
@@ -585,24 +618,20 @@ impl CatalogEntry {
         })
     }
 
-    fn apply_select_patterns(&mut self, patterns: &[SelectPattern]) {
-        let namespace = self.namespace().unwrap_or_default().to_owned();
-        let table = self.table_name().to_owned();
-        let matching: Vec<&SelectPattern> = patterns
-            .iter()
-            .filter(|p| WildMatch::new(&p.namespace).matches(&namespace))
-            .filter(|p| WildMatch::new(&p.table).matches(&table))
-            .collect();
+    fn apply_select_patterns(&mut self, patterns: &[ReadPattern]) {
+        let matching: Vec<&ReadPattern> = patterns.iter().filter(|p| p.matches(self)).collect();
         if matching.is_empty() {
             return;
         }
         let table_metadata = self.metadata.get_mut(&[]);
-        let excluded = matching.iter().any(|p| p.negated && p.column.is_none());
-        let included = matching.iter().any(|p| !p.negated);
+        let excluded = matching
+            .iter()
+            .any(|p| p.pattern.negated && p.column().is_none());
+        let included = matching.iter().any(|p| !p.pattern.negated);
         if !table_metadata.contains_key("selected") && (excluded || included) {
             table_metadata.insert("selected".into(), Value::Bool(included && !excluded));
         }
-        for pattern in matching.iter().filter(|p| !p.negated) {
+        for pattern in matching.iter().map(|p| p.pattern).filter(|p| !p.negated) {
             if let Some(method) = pattern.replication_method {
                 table_metadata
                     .entry("replication-method")
@@ -615,20 +644,29 @@ impl CatalogEntry {
             }
         }
         // Naming single columns without `db.table` or `db.table.*` selects just those columns.
-        let only_named_columns = matching.iter().all(|p| p.negated || p.column.is_some())
+        let only_named_columns = matching
+            .iter()
+            .all(|p| p.pattern.negated || p.column().is_some())
             && matching
                 .iter()
-                .all(|p| p.negated || p.column.as_deref() != Some("*"));
+                .all(|p| p.pattern.negated || p.column() != Some("*"));
         let columns: Vec<String> = self.columns().map(str::to_owned).collect();
         for column in columns {
-            let matches = |p: &&&SelectPattern| {
-                p.column
-                    .as_deref()
+            let matches = |p: &&&ReadPattern| {
+                p.column()
                     .is_some_and(|c| WildMatch::new(c).matches(&column))
             };
-            let decision = if matching.iter().filter(|p| p.negated).any(|p| matches(&p)) {
+            let decision = if matching
+                .iter()
+                .filter(|p| p.pattern.negated)
+                .any(|p| matches(&p))
+            {
                 Some(false)
-            } else if matching.iter().filter(|p| !p.negated).any(|p| matches(&p)) {
+            } else if matching
+                .iter()
+                .filter(|p| !p.pattern.negated)
+                .any(|p| matches(&p))
+            {
                 Some(true)
             } else if only_named_columns && included {
                 Some(false)
@@ -641,6 +679,36 @@ impl CatalogEntry {
                     .entry("selected")
                     .or_insert(Value::Bool(selected));
             }
+        }
+    }
+}
+
+/// A config `select` pattern as [`Catalog::read_pattern`] reads it.
+struct ReadPattern<'a> {
+    pattern: &'a SelectPattern,
+    /// `Some` when read as `tap_stream_id.column`: the column part (`pattern.namespace` is then
+    /// the `tap_stream_id`).
+    stream_id_column: Option<String>,
+}
+
+impl ReadPattern<'_> {
+    /// Whether the pattern names `entry`'s table.
+    fn matches(&self, entry: &CatalogEntry) -> bool {
+        let first = WildMatch::new(&self.pattern.namespace);
+        match self.stream_id_column {
+            Some(_) => first.matches(&entry.tap_stream_id),
+            None => {
+                first.matches(entry.namespace().unwrap_or_default())
+                    && WildMatch::new(&self.pattern.table).matches(entry.table_name())
+            }
+        }
+    }
+
+    /// The column part: `None` for a pattern naming the table alone.
+    fn column(&self) -> Option<&str> {
+        match &self.stream_id_column {
+            Some(column) => Some(column),
+            None => self.pattern.column.as_deref(),
         }
     }
 }
@@ -743,6 +811,67 @@ mod tests {
                 .selected_streams(None)
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn meltano_tap_stream_id_patterns_select_streams_and_columns() {
+        // There is no schema `shop-customers`: `shop-customers.*` is stream `shop-customers`,
+        // every column.
+        let catalog = catalog_selected_by(&["shop-customers.*", "!shop-customers.ssn"]);
+        let streams: Vec<String> = catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.stream)
+            .collect();
+        assert_eq!(streams, ["customers"]);
+        assert_eq!(
+            columns_of(&catalog, "customers"),
+            ["id", "name", "email", "updated_at"]
+        );
+        // Naming columns alone selects only those (plus keys), as with `shop.orders.email`;
+        // wildcards work in the stream id too.
+        let catalog = catalog_selected_by(&["shop-ord*.email"]);
+        assert_eq!(columns_of(&catalog, "orders"), ["id", "email"]);
+        assert_eq!(catalog.selected_streams(None).unwrap().len(), 1);
+        // A stream id no entry has selects nothing.
+        let catalog = catalog_selected_by(&["shop-nothing.*", "crm-customers.*"]);
+        assert!(catalog.selected_streams(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_pattern_naming_a_table_is_read_as_namespace_table() {
+        // Tables shop.customers, shop.eu (stream `shop-eu`) and `shop-eu`.orders (stream
+        // `shop-eu-orders`): `shop-eu.x` names a table when `shop-eu` has a table `x`, else it
+        // is stream `shop-eu`, column `x`.
+        let mut eu_orders = entry("orders");
+        eu_orders.metadata.set(&[], "database-name", "shop-eu");
+        eu_orders.tap_stream_id = "shop-eu-orders".into();
+        let mut catalog = Catalog {
+            streams: vec![entry("customers"), entry("eu"), eu_orders],
+        };
+        let patterns: Vec<SelectPattern> =
+            ["shop-eu.orders", "shop-eu.name", "shop-customers.email"]
+                .iter()
+                .map(|p| p.parse().unwrap())
+                .collect();
+        catalog.apply_select_patterns(&patterns);
+        let selected: Vec<(String, Vec<String>)> = catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.tap_stream_id, s.columns))
+            .collect();
+        let all = ["id", "name", "email", "ssn", "updated_at"];
+        assert_eq!(
+            selected,
+            [
+                ("shop-customers".to_owned(), vec!["id", "email"]),
+                ("shop-eu".to_owned(), vec!["id", "name"]),
+                ("shop-eu-orders".to_owned(), all.to_vec()),
+            ]
+            .map(|(id, columns)| (id, columns.into_iter().map(str::to_owned).collect()))
         );
     }
 

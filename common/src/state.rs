@@ -151,8 +151,6 @@ impl State {
 pub struct FullTableStart {
     /// The version the sync writes: the interrupted one when resuming, else a new one.
     pub version: u64,
-    /// No version was ever written: the target gets ACTIVATE_VERSION before the first row.
-    pub first_sync: bool,
     /// An interrupted sync resumes after this primary key…
     pub resume_after: Option<Map<String, Value>>,
     /// …and stops at this one, read when it first started.
@@ -181,7 +179,6 @@ impl Bookmark {
         if !self.written_by(method) {
             *self = Self::default();
         }
-        let first_sync = self.version.is_none();
         let resuming = self.last_pk_fetched.is_some();
         let version = match self.version {
             Some(version) if resuming => version,
@@ -196,7 +193,6 @@ impl Bookmark {
         self.replication_key_value = None;
         FullTableStart {
             version,
-            first_sync,
             resume_after: self.last_pk_fetched.clone(),
             max_pk_values: self.max_pk_values.clone(),
         }
@@ -364,23 +360,20 @@ mod tests {
     fn full_table_starts_new_resumes_interrupted_and_drops_other_methods() {
         let mut bookmark = Bookmark::default();
         let start = bookmark.start_full_table(10);
-        assert_eq!(
-            (start.version, start.first_sync, start.resume_after),
-            (10, true, None)
-        );
+        assert_eq!((start.version, start.resume_after), (10, None));
 
         // Interrupted: same version, resume after the last key, same bounds.
         bookmark.last_pk_fetched = Some(json!({"id": 5}).as_object().unwrap().clone());
         bookmark.max_pk_values = Some(json!({"id": 9}).as_object().unwrap().clone());
         let start = bookmark.start_full_table(20);
-        assert_eq!((start.version, start.first_sync), (10, false));
+        assert_eq!(start.version, 10);
         assert_eq!(start.resume_after.unwrap()["id"], json!(5));
         assert_eq!(start.max_pk_values.unwrap()["id"], json!(9));
 
         // Completed: the next sync is a new version from the start.
         bookmark.finish_full_table();
         let start = bookmark.start_full_table(30);
-        assert_eq!((start.version, start.first_sync), (30, false));
+        assert_eq!(start.version, 30);
         assert!(start.resume_after.is_none() && start.max_pk_values.is_none());
 
         // A bookmark of another method is not resumed.
@@ -392,7 +385,7 @@ mod tests {
             ..Bookmark::default()
         };
         let start = incremental.start_full_table(40);
-        assert_eq!((start.version, start.first_sync), (40, true));
+        assert_eq!(start.version, 40);
         assert!(incremental.replication_key_value.is_none());
     }
 

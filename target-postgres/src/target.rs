@@ -63,6 +63,33 @@ pub struct Target {
     loader: Option<JoinHandle<Result<LoadSummary, Error>>>,
     pool: BufferPool,
     clock: Clock,
+    /// Per stream: the table versions of this run's records, and the last ACTIVATE_VERSION seen.
+    activations: HashMap<String, Activation>,
+}
+
+/// When an ACTIVATE_VERSION may sweep older versions: only once nothing of its version can
+/// follow. One that arrives before any record of its version (taps send one at the start of a
+/// full-table sync) would mark every row deleted while the table is being re-sent, so it only
+/// announces the version; the one repeated after the records (or after none: an empty table)
+/// sweeps.
+#[derive(Debug, Default)]
+struct Activation {
+    record_versions: Versions,
+    announced: Option<u64>,
+}
+
+impl Activation {
+    /// Whether an ACTIVATE_VERSION of `version` arriving now may sweep, and notes it.
+    fn may_sweep(&mut self, version: u64) -> bool {
+        let records_of_version = self
+            .record_versions
+            .lowest
+            .zip(self.record_versions.highest)
+            .is_some_and(|(lowest, highest)| (lowest..=highest).contains(&version));
+        let repeated = self.announced == Some(version);
+        self.announced = Some(version);
+        records_of_version || repeated
+    }
 }
 
 /// What the target knows of one stream.
@@ -205,6 +232,7 @@ impl Target {
             loader: Some(handle),
             pool,
             clock: Clock::default(),
+            activations: HashMap::new(),
         })
     }
 
@@ -549,6 +577,17 @@ impl Target {
             .collect();
         let created_now = stream.layout.tables.first().is_some_and(|t| t.created_now);
         self.flush(vec![message.stream.clone()])?;
+        let activation = self.activations.entry(message.stream.clone()).or_default();
+        if !activation.may_sweep(message.version) {
+            info!(
+                line,
+                stream = message.stream,
+                version = message.version,
+                "ACTIVATE_VERSION before any record of its version: older rows stay live until \
+                 it is repeated after the records"
+            );
+            return Ok(());
+        }
         self.send(Command::ActivateVersion(ActivateVersion {
             stream: message.stream,
             tables,
@@ -596,6 +635,11 @@ impl Target {
             return None;
         }
         let batch = stream.batch.take(&self.pool);
+        self.activations
+            .entry(name.to_owned())
+            .or_default()
+            .record_versions
+            .merge(batch.versions);
         let tables = stream
             .layout
             .tables
@@ -759,5 +803,31 @@ impl Clock {
                 .to_string();
         }
         self.last_sequence
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activate_version_sweeps_only_when_nothing_of_its_version_follows() {
+        // A full-table sync: announced, records, repeated.
+        let mut sync = Activation::default();
+        assert!(!sync.may_sweep(7), "the announcement before the records");
+        sync.record_versions.add(Some(7));
+        assert!(sync.may_sweep(7), "the repeat after the records");
+        // An empty table: announced, then repeated with nothing between.
+        let mut empty = Activation::default();
+        assert!(!empty.may_sweep(8));
+        assert!(empty.may_sweep(8));
+        // Records of an older version do not make a new version's announcement final.
+        let mut next = Activation::default();
+        next.record_versions.add(Some(7));
+        assert!(!next.may_sweep(9));
+        // A lone ACTIVATE_VERSION after records of its version (taps that send one at the end).
+        let mut end_only = Activation::default();
+        end_only.record_versions.add(Some(10));
+        assert!(end_only.may_sweep(10));
     }
 }

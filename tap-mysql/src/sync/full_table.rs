@@ -1,8 +1,13 @@
 //! FULL_TABLE: the whole table, in primary-key order, resumable.
 //!
 //! ```text
-//! first sync:  ACTIVATE_VERSION v · RECORD… (STATE last_pk_fetched every N rows) · ACTIVATE_VERSION v
-//! resumed:     RECORD… where key > last_pk_fetched and key <= max_pk_values · ACTIVATE_VERSION v
+//! new sync:  ACTIVATE_VERSION v · RECORD… (STATE last_pk_fetched every N rows) · ACTIVATE_VERSION v
+//! resumed:   ACTIVATE_VERSION v · RECORD… where key > last_pk_fetched and key <= max_pk_values
+//!            · ACTIVATE_VERSION v
+//!
+//! The first ACTIVATE_VERSION announces the version (a target must not sweep older rows yet: the
+//! table is still being sent); the repeat after the records, or after none for an empty table,
+//! tells the target that nothing more of it follows.
 //! ```
 //!
 //! `max_pk_values` is read when the sync starts, so rows inserted meanwhile wait for the next
@@ -23,16 +28,13 @@ impl<W: Write> StreamSync<'_, W> {
         let id = self.selection.tap_stream_id.clone();
         let FullTableStart {
             version,
-            first_sync,
             resume_after,
             max_pk_values,
         } = self.state.bookmark_mut(&id).start_full_table(new_version());
 
         self.write_schema(None)?;
-        if first_sync {
-            self.out
-                .write_activate_version(&self.selection.stream, version)?;
-        }
+        self.out
+            .write_activate_version(&self.selection.stream, version)?;
         let keys = self.selection.key_properties.clone();
         let mut query = self.select_list();
         if !keys.is_empty() {

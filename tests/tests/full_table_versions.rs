@@ -1,0 +1,151 @@
+//! A FULL_TABLE re-run never makes rows that are still at the source look deleted, not even for a
+//! moment: the ACTIVATE_VERSION a tap sends before the records only announces the version, and
+//! the one repeated after them sweeps what the source no longer has.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tests::bin::write_json;
+use tests::warehouse::{SCHEMA, emitted_states, query_text};
+use tests::{PgDatabase, Pipeline};
+
+const ROWS: i64 = 60_000;
+
+fn live_count(warehouse: &PgDatabase) -> i64 {
+    let rows = query_text(
+        &mut warehouse.client(),
+        "select count(*) from warehouse.items where _sdc_deleted_at is null",
+    );
+    rows[0][0].as_deref().unwrap().parse().unwrap()
+}
+
+/// One `tap-postgres | target-postgres` run, with `state` when given; returns the last state.
+fn run(dir: &TempDir, source: &PgDatabase, warehouse: &PgDatabase, state: Option<&Value>) -> Value {
+    let tap = write_json(
+        dir.path(),
+        "tap.json",
+        &source.connection_config(json!({"select": ["public.items"], "state_every_rows": 5000})),
+    );
+    let target = write_json(
+        dir.path(),
+        "target.json",
+        &warehouse
+            .connection_config(json!({"default_target_schema": SCHEMA, "batch_size_rows": 5000})),
+    );
+    let mut tap_args = vec!["--config".to_owned(), tap];
+    if let Some(state) = state {
+        tap_args.extend([
+            "--state".to_owned(),
+            write_json(dir.path(), "state.json", state),
+        ]);
+    }
+    let tap_args: Vec<&str> = tap_args.iter().map(String::as_str).collect();
+    let output = Pipeline::new(
+        "tap-postgres",
+        &tap_args,
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+    emitted_states(&output.target).pop().expect("a state")
+}
+
+#[test]
+fn a_rerun_without_state_never_empties_the_table() {
+    let source = PgDatabase::new();
+    source
+        .client()
+        .batch_execute(&format!(
+            "create table items (id integer primary key, name text); \
+             insert into items select g, 'item ' || g from generate_series(1, {ROWS}) g"
+        ))
+        .unwrap();
+    let warehouse = PgDatabase::new();
+    let dir = TempDir::new().unwrap();
+    run(&dir, &source, &warehouse, None);
+    assert_eq!(live_count(&warehouse), ROWS);
+
+    // Ten rows go at the source; the state is lost; the table is synced again from scratch while
+    // a reader watches the live rows.
+    source
+        .client()
+        .batch_execute("delete from items where id % 6000 = 0")
+        .unwrap();
+    let watching = Arc::new(AtomicBool::new(true));
+    let lowest = Arc::new(AtomicI64::new(i64::MAX));
+    let reader = {
+        let (watching, lowest) = (watching.clone(), lowest.clone());
+        let mut client = warehouse.client();
+        std::thread::spawn(move || {
+            let mut polls = 0;
+            while watching.load(Ordering::Relaxed) {
+                let row = client
+                    .query_one(
+                        "select count(*) from warehouse.items where _sdc_deleted_at is null",
+                        &[],
+                    )
+                    .unwrap();
+                lowest.fetch_min(row.get(0), Ordering::Relaxed);
+                polls += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            polls
+        })
+    };
+    run(&dir, &source, &warehouse, None);
+    watching.store(false, Ordering::Relaxed);
+    let polls = reader.join().unwrap();
+    assert!(polls > 5, "the reader hardly looked ({polls} polls)");
+    assert!(
+        lowest.load(Ordering::Relaxed) >= ROWS - 10,
+        "live rows dipped to {} during the re-run",
+        lowest.load(Ordering::Relaxed)
+    );
+    // Afterwards exactly the source's rows are live; the ten deleted ones are marked.
+    assert_eq!(live_count(&warehouse), ROWS - 10);
+    let marked = query_text(
+        &mut warehouse.client(),
+        "select id from warehouse.items where _sdc_deleted_at is not null order by id",
+    );
+    let marked: Vec<i64> = marked
+        .iter()
+        .map(|r| r[0].as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(marked, (1..=10).map(|n| n * 6000).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_emptied_source_table_is_swept_with_and_without_state() {
+    let source = PgDatabase::new();
+    source
+        .client()
+        .batch_execute(
+            "create table items (id integer primary key, name text); \
+             insert into items select g, 'item ' || g from generate_series(1, 100) g",
+        )
+        .unwrap();
+    let warehouse = PgDatabase::new();
+    let dir = TempDir::new().unwrap();
+    let state = run(&dir, &source, &warehouse, None);
+    assert_eq!(live_count(&warehouse), 100);
+
+    // With the state of the last run: the repeated ACTIVATE_VERSION of an empty table sweeps.
+    source.client().batch_execute("delete from items").unwrap();
+    let state = run(&dir, &source, &warehouse, Some(&state));
+    assert_eq!(live_count(&warehouse), 0);
+
+    // Rows back, then gone again, and this time no state.
+    source
+        .client()
+        .batch_execute("insert into items values (1, 'back')")
+        .unwrap();
+    run(&dir, &source, &warehouse, Some(&state));
+    assert_eq!(live_count(&warehouse), 1);
+    source.client().batch_execute("delete from items").unwrap();
+    run(&dir, &source, &warehouse, None);
+    assert_eq!(live_count(&warehouse), 0);
+}
