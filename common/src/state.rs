@@ -91,21 +91,33 @@ pub enum StateError {
 
 impl State {
     /// Reads a state file. An empty file or `{}` is an empty state; a whole STATE message
-    /// (`{"type":"STATE","value":{…}}`, as a target prints it) is accepted too.
+    /// (`{"type":"STATE","value":{…}}`) and Meltano's `{"singer_state": {…}}` are accepted too.
+    /// A file of several JSON values, such as a target's whole output (one committed state per
+    /// line), resumes from the last one.
     pub fn load(path: &Path) -> Result<Self, StateError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
             path: shown.clone(),
             source,
         })?;
-        if text.trim().is_empty() {
-            return Ok(Self::default());
+        let values = serde_json::Deserializer::from_str(&text)
+            .into_iter::<Value>()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| StateError::Json {
+                path: shown.clone(),
+                source,
+            })?;
+        if values.len() > 1 {
+            tracing::info!(
+                path = %shown,
+                values = values.len(),
+                "the state file holds several states (a target's output?): resuming from the last"
+            );
         }
-        let value: Value = serde_json::from_str(&text).map_err(|source| StateError::Json {
-            path: shown,
-            source,
-        })?;
-        Self::from_value(value)
+        values
+            .into_iter()
+            .last()
+            .map_or_else(|| Ok(Self::default()), Self::from_value)
     }
 
     /// Reads the `--state` file if one was given; no file is an empty state.
@@ -113,10 +125,16 @@ impl State {
         path.map_or_else(|| Ok(Self::default()), Self::load)
     }
 
-    /// Reads a state from its JSON value (or a whole STATE message).
+    /// Reads a state from its JSON value, a whole STATE message, or Meltano's wrapped form.
     pub fn from_value(mut value: Value) -> Result<Self, StateError> {
         if value.get("type").and_then(Value::as_str) == Some("STATE") {
             value = value.get_mut("value").map(Value::take).unwrap_or_default();
+        }
+        // Meltano keeps a state as `{"singer_state": {…}}` (plus its own keys beside it).
+        if value.get("bookmarks").is_none()
+            && let Some(inner) = value.get_mut("singer_state")
+        {
+            value = inner.take();
         }
         if value.is_null() {
             return Ok(Self::default());
@@ -165,6 +183,35 @@ pub fn new_version() -> u64 {
 }
 
 impl Bookmark {
+    /// Where a sync by `method` (with `replication_key` for INCREMENTAL) starts from this
+    /// bookmark, as a user reads it at the start of a run.
+    pub fn resume_point(&self, method: ReplicationMethod, replication_key: Option<&str>) -> String {
+        if !self.written_by(method) {
+            return format!(
+                "bookmark of another method ({}): starting over",
+                self.last_replication_method.as_deref().unwrap_or("?")
+            );
+        }
+        match method {
+            ReplicationMethod::Incremental => match &self.replication_key_value {
+                Some(value) if self.replication_key.as_deref() == replication_key => format!(
+                    "resuming at {} >= {value}",
+                    replication_key.unwrap_or_default()
+                ),
+                Some(_) => "bookmark of another replication key: every row".to_owned(),
+                None => "no bookmark: every row".to_owned(),
+            },
+            _ => match (&self.last_pk_fetched, self.version) {
+                (Some(last), Some(version)) => format!(
+                    "resuming an interrupted full-table sync (version {version}) after {}",
+                    Value::Object(last.clone())
+                ),
+                (_, Some(_)) => "full sync (a new version)".to_owned(),
+                _ => "no bookmark: full sync".to_owned(),
+            },
+        }
+    }
+
     /// Whether the bookmark was written by `method` (or by nothing yet).
     fn written_by(&self, method: ReplicationMethod) -> bool {
         self.last_replication_method

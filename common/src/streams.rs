@@ -28,6 +28,7 @@ where
     if selections.is_empty() {
         warn!("no stream is selected: nothing to sync");
     }
+    warn_of_foreign_bookmarks(catalog, state);
     if let Some(current) = &state.currently_syncing
         && let Some(position) = selections.iter().position(|s| &s.tap_stream_id == current)
     {
@@ -35,6 +36,16 @@ where
         selections.insert(0, interrupted);
     }
     for selection in &selections {
+        let resume = state.bookmark(&selection.tap_stream_id).map_or_else(
+            || "no bookmark: full sync".to_owned(),
+            |bookmark| {
+                bookmark.resume_point(
+                    selection.replication_method,
+                    selection.replication_key.as_deref(),
+                )
+            },
+        );
+        info!(stream = %selection.stream, method = %selection.replication_method, "{resume}");
         state.currently_syncing = Some(selection.tap_stream_id.clone());
         out.write_state(state)?;
         let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
@@ -55,4 +66,27 @@ where
     out.write_state(state)?;
     out.flush()?;
     Ok(())
+}
+
+/// Bookmarks of streams the catalog does not have are kept untouched, but said once: a state from
+/// another tap or database would otherwise be carried along silently.
+fn warn_of_foreign_bookmarks(catalog: &Catalog, state: &State) {
+    let foreign: Vec<&str> = state
+        .bookmarks
+        .keys()
+        .filter(|id| {
+            !catalog
+                .streams
+                .iter()
+                .any(|entry| &entry.tap_stream_id == *id)
+        })
+        .map(String::as_str)
+        .collect();
+    if !foreign.is_empty() {
+        warn!(
+            streams = %foreign.join(", "),
+            "the state has bookmarks for streams that are not in the catalog (a state of another \
+             tap or database?): kept unchanged"
+        );
+    }
 }

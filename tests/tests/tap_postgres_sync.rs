@@ -468,3 +468,75 @@ fn a_replication_key_without_an_index_is_warned_about() {
     let output = tap.run(None);
     assert!(!output.stderr.contains("has no index"), "{}", output.stderr);
 }
+
+/// Meltano hands state over wrapped (`{"singer_state": …}`); a user may pass a target's whole
+/// output (one state per line). Both resume where the last run stopped, and the run says where
+/// each stream resumes from and which bookmarks belong to streams it does not have.
+#[test]
+fn state_in_other_shapes_resumes_and_says_from_where() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute(
+            "create table orders (id integer primary key, updated_at timestamptz); \
+             create index on orders (updated_at); \
+             insert into orders select g, timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
+                 from generate_series(1, 30) g",
+        )
+        .unwrap();
+    let tap = Tap::new(
+        &db,
+        json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
+                           "replication_key": "updated_at"}]}),
+    );
+    let first = tap.run(None);
+    assert!(first.stderr.contains("no bookmark"), "{}", first.stderr);
+    assert_eq!(records(&first.messages()).len(), 30);
+    let state = last_state(&first.messages());
+
+    let mut foreign = state.clone();
+    foreign["bookmarks"]["shop-orders"] =
+        json!({"replication_key": "id", "replication_key_value": 9});
+    let wrapped = tap.run(Some(&json!({"singer_state": foreign})));
+    assert_eq!(
+        ids(&records(&wrapped.messages())),
+        [30],
+        "{}",
+        wrapped.stderr
+    );
+    assert!(
+        wrapped
+            .stderr
+            .contains("resuming at updated_at >= \"2026-01-01T00:30:00.000000Z\""),
+        "{}",
+        wrapped.stderr
+    );
+    assert!(
+        wrapped.stderr.contains("not in the catalog") && wrapped.stderr.contains("shop-orders"),
+        "{}",
+        wrapped.stderr
+    );
+    // The foreign bookmark is carried along untouched.
+    assert_eq!(
+        last_state(&wrapped.messages())["bookmarks"]["shop-orders"]["replication_key_value"],
+        9
+    );
+
+    let target_output = tap.dir.path().join("target-output.jsonl");
+    std::fs::write(
+        &target_output,
+        format!("{{\"bookmarks\": {{}}}}\n{state}\n"),
+    )
+    .unwrap();
+    let output = run_binary(
+        "tap-postgres",
+        &[
+            "--config",
+            &tap.config,
+            "--state",
+            target_output.to_str().unwrap(),
+        ],
+        b"",
+    );
+    output.assert_success();
+    assert_eq!(ids(&records(&output.messages())), [30], "{}", output.stderr);
+}

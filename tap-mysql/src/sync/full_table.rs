@@ -17,7 +17,6 @@ use std::io::Write;
 
 use common::state::{FullTableStart, new_version};
 use serde_json::Map;
-use tracing::info;
 
 use super::StreamSync;
 use crate::Error;
@@ -61,7 +60,6 @@ impl<W: Write> StreamSync<'_, W> {
                 None => conditions.push("false".to_owned()),
             }
             if let Some(last) = &resume_after {
-                info!(stream = %id, "resuming an interrupted full-table sync");
                 conditions.push(self.key_condition(&keys, last, ">", ">")?);
             }
             query.push_str(&format!(

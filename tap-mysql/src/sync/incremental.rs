@@ -6,8 +6,6 @@
 
 use std::io::Write;
 
-use tracing::info;
-
 use super::StreamSync;
 use crate::Error;
 use crate::sql::{bookmark_literal, quote_identifier};
@@ -27,7 +25,6 @@ impl<W: Write> StreamSync<'_, W> {
         let quoted = quote_identifier(&key);
         let mut query = self.select_list();
         if let Some(start) = &start {
-            info!(stream = %id, "resuming from the replication-key bookmark");
             let literal = bookmark_literal(start, self.column_kind(&key));
             query.push_str(&format!(" where {quoted} >= {literal}"));
         }

@@ -15,7 +15,6 @@
 
 use common::state::{FullTableStart, new_version};
 use serde_json::{Map, Value};
-use tracing::info;
 
 use super::StreamSync;
 use crate::Error;
@@ -49,7 +48,6 @@ impl<W: std::io::Write> StreamSync<'_, W> {
                 conditions.push(format!("{tuple} <= ({})", self.key_literals(&keys, max)?));
             }
             if let Some(last) = &resume_after {
-                info!(stream = %id, "resuming an interrupted full-table sync");
                 conditions.push(format!("{tuple} > ({})", self.key_literals(&keys, last)?));
             }
             if max.is_none() {

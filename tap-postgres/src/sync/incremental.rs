@@ -4,8 +4,6 @@
 //! moves with the rows (every `state_every_rows` rows and at the end), which is safe because rows
 //! arrive in key order. Rows whose key is NULL are never selected by a `>=` comparison.
 
-use tracing::info;
-
 use super::StreamSync;
 use crate::Error;
 use crate::sql::{quote_identifier, typed_literal};
@@ -25,7 +23,6 @@ impl<W: std::io::Write> StreamSync<'_, W> {
         let quoted = quote_identifier(&key);
         let mut query = self.select_list();
         if let Some(start) = &start {
-            info!(stream = %id, "resuming from the replication-key bookmark");
             let literal = typed_literal(start, self.column_type(&key));
             query.push_str(&format!(" where {quoted} >= {literal}"));
         }
