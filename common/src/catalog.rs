@@ -876,6 +876,67 @@ mod tests {
     }
 
     #[test]
+    fn meltano_tap_stream_id_patterns_select_streams_and_columns() {
+        // There is no schema `shop-customers`: `shop-customers.*` is stream `shop-customers`,
+        // every column.
+        let catalog = catalog_selected_by(&["shop-customers.*", "!shop-customers.ssn"]);
+        let streams: Vec<String> = catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.stream)
+            .collect();
+        assert_eq!(streams, ["customers"]);
+        assert_eq!(
+            columns_of(&catalog, "customers"),
+            ["id", "name", "email", "updated_at"]
+        );
+        // Naming columns alone selects only those (plus keys), as with `shop.orders.email`;
+        // wildcards work in the stream id too.
+        let catalog = catalog_selected_by(&["shop-ord*.email"]);
+        assert_eq!(columns_of(&catalog, "orders"), ["id", "email"]);
+        assert_eq!(catalog.selected_streams(None).unwrap().len(), 1);
+        // A stream id no entry has selects nothing.
+        let catalog = catalog_selected_by(&["shop-nothing.*", "crm-customers.*"]);
+        assert!(catalog.selected_streams(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_pattern_naming_a_table_is_read_as_namespace_table() {
+        // Tables shop.customers, shop.eu (stream `shop-eu`) and `shop-eu`.orders (stream
+        // `shop-eu-orders`): `shop-eu.x` names a table when `shop-eu` has a table `x`, else it
+        // is stream `shop-eu`, column `x`.
+        let mut eu_orders = entry("orders");
+        eu_orders.metadata.set(&[], "database-name", "shop-eu");
+        eu_orders.tap_stream_id = "shop-eu-orders".into();
+        let mut catalog = Catalog {
+            streams: vec![entry("customers"), entry("eu"), eu_orders],
+        };
+        let patterns: Vec<SelectPattern> =
+            ["shop-eu.orders", "shop-eu.name", "shop-customers.email"]
+                .iter()
+                .map(|p| p.parse().unwrap())
+                .collect();
+        catalog.apply_select_patterns(&patterns);
+        let selected: Vec<(String, Vec<String>)> = catalog
+            .selected_streams(None)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.tap_stream_id, s.columns))
+            .collect();
+        let all = ["id", "name", "email", "ssn", "updated_at"];
+        assert_eq!(
+            selected,
+            [
+                ("shop-customers".to_owned(), vec!["id", "email"]),
+                ("shop-eu".to_owned(), vec!["id", "name"]),
+                ("shop-eu-orders".to_owned(), all.to_vec()),
+            ]
+            .map(|(id, columns)| (id, columns.into_iter().map(str::to_owned).collect()))
+        );
+    }
+
+    #[test]
     fn the_catalog_wins_where_both_speak() {
         let mut catalog = Catalog {
             streams: vec![entry("customers")],

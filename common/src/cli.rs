@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
 pub struct TapArgs {
     /// JSON config file: connection, filters, selection shortcuts.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", required_unless_present = "about")]
     pub config: Option<PathBuf>,
     /// Print the catalog of every readable table and view, then exit. A `--state` given too is
     /// ignored (Meltano passes its saved state to discovery as well).
@@ -474,11 +474,13 @@ mod tests {
 
     #[test]
     fn bad_command_lines_are_refused() {
+        // Missing --config is a usage error (exit code 2), as every other bad argument.
         assert!(
             parse(&["--discover"])
                 .unwrap_err()
-                .contains("--config is required")
+                .contains("--config <FILE>")
         );
+        assert!(parse(&[]).unwrap_err().contains("--config <FILE>"));
         assert!(parse(&["--config", "c", "--discover", "--catalog", "x"]).is_err());
         assert!(parse(&["--format", "json"]).is_err());
         assert!(parse(&["--about", "--format", "yaml"]).is_err());

@@ -63,9 +63,11 @@ pub struct ActivateVersionMessage {
 /// A line that is not a Singer message. Every variant names the line.
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
-    #[error("line {line}: malformed JSON")]
+    /// `hint`: for a line that is not JSON at all, its start and what usually causes it.
+    #[error("line {line}: malformed JSON{hint}")]
     MalformedJson {
         line: u64,
+        hint: String,
         #[source]
         source: serde_json::Error,
     },
@@ -98,6 +100,26 @@ impl MessageError {
     }
 }
 
+/// For a line that does not even start like a JSON object (a log line that reached stdout, or a
+/// tap's stderr piped in with `2>&1`), its start and the usual cause. A line that starts like
+/// JSON is not quoted: it may hold a record's values.
+fn not_json_hint(text: &str) -> String {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return String::new();
+    }
+    let start: String = trimmed.chars().take(60).collect();
+    let more = if trimmed.chars().count() > 60 {
+        "…"
+    } else {
+        ""
+    };
+    format!(
+        " (the line starts {start:?}{more}: a log line? only the tap's stdout may reach the \
+         target: do not pipe its stderr, `2>&1`, into it)"
+    )
+}
+
 /// What a line turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedLine {
@@ -120,8 +142,12 @@ impl Message {
             #[serde(rename = "type")]
             message_type: Option<Value>,
         }
-        let envelope: Envelope = serde_json::from_str(text)
-            .map_err(|source| MessageError::MalformedJson { line, source })?;
+        let envelope: Envelope =
+            serde_json::from_str(text).map_err(|source| MessageError::MalformedJson {
+                line,
+                hint: not_json_hint(text),
+                source,
+            })?;
         let Some(Value::String(message_type)) = envelope.message_type else {
             return Err(MessageError::MissingType { line });
         };

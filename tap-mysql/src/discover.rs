@@ -47,7 +47,7 @@ pub fn read_relations(
     let query = |what: &'static str| {
         move |source| Error::Query {
             what: what.into(),
-            source,
+            error: source,
         }
     };
 

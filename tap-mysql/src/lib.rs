@@ -74,12 +74,9 @@ pub enum Error {
     State(#[from] StateError),
     #[error(transparent)]
     Connect(#[from] common::mysql::ConnectError),
-    #[error("{what} failed")]
-    Query {
-        what: String,
-        #[source]
-        source: mysql::Error,
-    },
+    /// The driver's error is shown as a sentence (its own `Display` is a debug form).
+    #[error("{what} failed: {}", common::mysql::describe(error))]
+    Query { what: String, error: mysql::Error },
     #[error("stream {stream}")]
     Value {
         stream: String,

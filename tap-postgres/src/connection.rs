@@ -17,7 +17,8 @@ const SESSION_SETUP: &str = "\
     set extra_float_digits = 3; \
     set bytea_output = 'hex'; \
     set standard_conforming_strings = on; \
-    set client_encoding = 'UTF8'";
+    set client_encoding = 'UTF8'; \
+    set client_min_messages = warning";
 
 /// Opens a session on the configured database.
 pub fn connect(config: &ConnectionConfig) -> Result<Client, Error> {

@@ -37,6 +37,19 @@ const COLUMNS: &str = "
       and ($2::text is null or c.relname = $2)
     order by n.nspname, c.relname, a.attnum";
 
+/// Tables and views the user cannot read, for the discovery's warning.
+const UNREADABLE: &str = "
+    select n.nspname || '.' || c.relname
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'p', 'v', 'm')
+      and not c.relispartition
+      and n.nspname not in ('pg_catalog', 'information_schema')
+      and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'
+      and not (has_schema_privilege(n.oid, 'USAGE') and has_table_privilege(c.oid, 'SELECT'))
+      and ($1::text[] is null or n.nspname = any($1))
+    order by 1";
+
 /// Primary-key columns in key order, and the first column of every index.
 const KEYS: &str = "
     select n.nspname, c.relname, a.attname, i.indisprimary, k.position
@@ -109,6 +122,28 @@ pub fn table_columns(
         .unwrap_or_default())
 }
 
+/// Says which tables discovery leaves out for lack of privileges: a missing table is otherwise a
+/// mystery to the user.
+fn warn_of_unreadable(client: &mut Client, filter_schemas: Option<&[String]>) -> Result<(), Error> {
+    let filter = filter_schemas.map(<[String]>::to_vec);
+    let unreadable: Vec<String> = client
+        .query(UNREADABLE, &[&filter])
+        .map_err(|source| Error::Query {
+            what: "listing the tables this user cannot read".into(),
+            source,
+        })?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if !unreadable.is_empty() {
+        tracing::warn!(
+            tables = %unreadable.join(", "),
+            "left out of discovery: this user lacks USAGE on their schema or SELECT on them"
+        );
+    }
+    Ok(())
+}
+
 /// Lists every readable table and view as a catalog.
 pub fn discover_catalog(
     client: &mut Client,
@@ -116,6 +151,7 @@ pub fn discover_catalog(
     filter_schemas: Option<&[String]>,
 ) -> Result<Catalog, Error> {
     let relations = read_relations(client, filter_schemas, None)?;
+    warn_of_unreadable(client, filter_schemas)?;
     let keys = table_keys(client)?;
     let tables = relations
         .into_values()

@@ -10,7 +10,8 @@ const SESSION_SETUP: &str = "\
     set timezone = 'UTC'; \
     set datestyle = 'ISO, YMD'; \
     set standard_conforming_strings = on; \
-    set client_encoding = 'UTF8'";
+    set client_encoding = 'UTF8'; \
+    set client_min_messages = warning";
 
 /// Opens a session on the configured warehouse database.
 pub fn connect(config: &ConnectionConfig) -> Result<Client, Error> {

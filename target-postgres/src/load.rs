@@ -331,12 +331,16 @@ impl Loader {
                 .map_err(db("removing rows of older versions"))?;
         }
         transaction.commit().map_err(db("commit"))?;
+        let what = if self.config.hard_delete {
+            "rows of older versions deleted"
+        } else {
+            "rows of older versions marked deleted (_sdc_deleted_at)"
+        };
         info!(
             stream = activate.stream,
             version = activate.version,
             rows = removed,
-            hard = self.config.hard_delete,
-            "older versions removed"
+            "{what}"
         );
         Ok(())
     }

@@ -181,3 +181,35 @@ fn progress_lines_when_stderr_is_not_a_terminal() {
         [4096, 8192, 12288, 16384]
     );
 }
+
+#[test]
+fn a_missing_config_is_a_usage_error() {
+    for program in PROGRAMS {
+        for args in [&[][..], &["--discover"][..], &["--check"][..]] {
+            if program.starts_with("tap") == args.contains(&"--check") {
+                continue;
+            }
+            let output = run_binary(program, args, b"");
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{program} {args:?}: {}",
+                output.stderr
+            );
+            assert!(output.stderr.contains("--config"), "{}", output.stderr);
+        }
+    }
+}
+
+#[test]
+fn help_promises_only_what_works() {
+    for program in PROGRAMS {
+        let output = run_binary(program, &["--help"], b"");
+        output.assert_success();
+        let help = output.stdout_text().to_lowercase();
+        assert!(
+            !help.contains("log-based") && !help.contains("binlog"),
+            "{program}: {help}"
+        );
+    }
+}

@@ -7,11 +7,15 @@ use tests::bin::{run_binary, write_json};
 use tests::singer::{catalog_entry, catalog_metadata};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
+    serde_json::from_slice(&discover_output(db, extra).stdout).unwrap()
+}
+
+fn discover_output(db: &PgDatabase, extra: Value) -> tests::RunOutput {
     let dir = TempDir::new().unwrap();
     let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
     let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
     output.assert_success();
-    serde_json::from_slice(&output.stdout).unwrap()
+    output
 }
 
 const SCHEMA: &str = r#"
@@ -218,7 +222,19 @@ fn unreadable_tables_are_not_offered() {
             db.name
         ))
         .unwrap();
-    let catalog = discover(&db, json!({"user": format!("reader_{}", db.name)}));
+    let output = discover_output(&db, json!({"user": format!("reader_{}", db.name)}));
+    // Discovery says what it found and what it had to leave out.
+    assert!(
+        output.stderr.contains("streams=1") && output.stderr.contains("shop.events"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("shop.customers"),
+        "{}",
+        output.stderr
+    );
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
     let ids: Vec<&str> = catalog["streams"]
         .as_array()
         .unwrap()

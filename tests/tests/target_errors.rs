@@ -682,6 +682,8 @@ fn loading_again_needs_only_connect_and_create_on_the_database() {
     target.load(&small_load()).assert_success();
     let second = target.load(&[t_schema(), t_record(1), t_record(2), t_state(2)]);
     second.assert_success();
+    // A normal run shows no PostgreSQL NOTICEs.
+    assert!(!second.stderr.contains("NOTICE"), "{}", second.stderr);
     assert_eq!(
         emitted_states(&second),
         [json!({"bookmarks": {"t": {"id": 2}}})]
@@ -703,4 +705,32 @@ fn loading_again_needs_only_connect_and_create_on_the_database() {
     );
     // No staging table is left behind, and none was ever visible.
     assert_eq!(tables(&mut db.client()), ["t"]);
+}
+
+/// A log line in the input (the tap's stderr piped in with `2>&1`) is named with its start and
+/// the usual cause; a line that starts like JSON is not quoted (it may hold a record's values).
+#[test]
+fn a_log_line_in_the_input_is_named_with_a_hint() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let output = target.load_text(&format!(
+        "{}\n2026-12-06T01:00:00Z  INFO tap-postgres: stream synced\n",
+        t_schema()
+    ));
+    assert!(!output.status.success());
+    assert_stderr_has(
+        &output,
+        &[
+            "line 2: malformed JSON",
+            "2026-12-06T01:00:00Z  INFO",
+            "2>&1",
+        ],
+    );
+    let output = target.load_text(&format!(
+        "{}\n{{\"type\": \"RECORD\", \"stream\": \"t\", \"record\": {{\"name\": \"Ada Lovelace\"\n",
+        t_schema()
+    ));
+    assert!(!output.status.success());
+    assert_stderr_has(&output, &["line 2: malformed JSON"]);
+    assert!(!output.stderr.contains("Ada"), "{}", output.stderr);
 }

@@ -721,3 +721,23 @@ fn a_server_that_accepts_and_never_answers_is_given_up_on() {
     );
     drop(silent);
 }
+
+#[test]
+fn a_refused_login_is_one_readable_sentence() {
+    let db = MysqlDatabase::new();
+    let output = discover(
+        "tap-mysql",
+        &db.connection_config(json!({"password": "wrong-password"})),
+    );
+    assert!(!output.status.success());
+    assert!(
+        output.stderr.contains("Access denied") && output.stderr.contains("(error 1045)"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("MySqlError {") && !output.stderr.contains("wrong-password"),
+        "{}",
+        output.stderr
+    );
+}

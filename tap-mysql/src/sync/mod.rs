@@ -235,7 +235,7 @@ impl<'a, W: Write> StreamSync<'a, W> {
         } = self;
         let read_error = |source| Error::Query {
             what: format!("reading {}", selection.tap_stream_id),
-            source,
+            error: source,
         };
         let mut counter = RecordCounter::new(&selection.stream).with_total(selection.row_count);
         let mut record = Vec::new();
@@ -284,7 +284,7 @@ impl<'a, W: Write> StreamSync<'a, W> {
                 .query_first(query)
                 .map_err(|source| Error::Query {
                     what: format!("reading {}", self.selection.tap_stream_id),
-                    source,
+                    error: source,
                 })?;
         let Some(row) = row else {
             return Ok(None);
