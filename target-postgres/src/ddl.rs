@@ -342,6 +342,14 @@ impl Warehouse {
                     root_column.column_type.clone(),
                     ColumnSource::SourceKey(index),
                 );
+                // A root key column widened in place (`integer` → `bigint`) widens its copies.
+                if let Some(column) = columns.iter_mut().find(|c| c.name == name)
+                    && column.column_type.family == root_column.column_type.family
+                    && let Some(wider) = widening(&column.column_type.sql, &root_column.column_type)
+                {
+                    altered.push((name.clone(), wider.sql.clone()));
+                    column.column_type = wider;
+                }
                 root_link.push(name);
             }
             primary_key.extend(root_link.iter().cloned());
@@ -447,7 +455,8 @@ impl Warehouse {
             if root_link.is_empty() {
                 root_link.push(SystemColumn::Sequence.name().to_owned());
             }
-            // The first key whose column is not the table's key column as it was.
+            // The first key whose column is not the table's key column as it was. An integer key
+            // widened in place (`integer` → `bigint`) still is.
             let changed_key = plan
                 .key_properties
                 .iter()
@@ -455,7 +464,8 @@ impl Warehouse {
                 .map(|(key, &field)| (key, &columns[field_columns[field][0].1]))
                 .find(|(_, column)| {
                     !table.primary_key.contains(&column.name)
-                        || altered.iter().any(|(name, _)| *name == column.name)
+                        || (column.column_type.family != Family::BigInt
+                            && altered.iter().any(|(name, _)| *name == column.name))
                 });
             if existing.is_some() && (table.primary_key != primary_key || changed_key.is_some()) {
                 return Err(match changed_key {
@@ -797,6 +807,43 @@ mod tests {
             &["id"],
         );
         assert_eq!(layout.tables[0].field_columns[1], [(Family::BigInt, code)]);
+    }
+
+    #[test]
+    fn an_integer_key_widens_in_place_with_its_copies() {
+        let mut warehouse = warehouse();
+        let key = |sql_type: &str, minimum: i64, maximum: i64| {
+            json!({"type": "integer", "x-sql-datatype": sql_type,
+                   "minimum": minimum, "maximum": maximum})
+        };
+        let lines = json!({"type": "array", "items": {"type": "integer"}});
+        let integer = key("integer", i32::MIN.into(), i32::MAX.into());
+        let (_, statements) = plan(
+            &mut warehouse,
+            json!({"properties": {"id": integer, "lines": lines}}),
+            &["id"],
+        );
+        assert!(statements[0].starts_with(r#"create table "shop"."orders" ("id" integer"#));
+        let (_, statements) = plan(
+            &mut warehouse,
+            json!({"properties": {"id": key("bigint", i64::MIN, i64::MAX), "lines": lines}}),
+            &["id"],
+        );
+        assert_eq!(
+            statements,
+            [
+                r#"alter table "shop"."orders" alter column "id" type bigint"#,
+                r#"alter table "shop"."orders__lines" alter column "_sdc_source_key_id" type bigint"#
+            ]
+        );
+        // Narrower again: nothing to do.
+        let smallint = key("smallint", i16::MIN.into(), i16::MAX.into());
+        let (_, statements) = plan(
+            &mut warehouse,
+            json!({"properties": {"id": smallint, "lines": lines}}),
+            &["id"],
+        );
+        assert!(statements.is_empty(), "{statements:?}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ newline \ backslash "quote"', 'short', 'ab', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a
 
 /// Each column's warehouse type, and how to read source and warehouse values as comparable text.
 const PG_EXPECTED: &[(&str, &str, &str)] = &[
-    ("small", "bigint", "small::text"),
+    ("small", "smallint", "small::text"),
     ("big", "bigint", "big::text"),
     ("exact", "numeric(12,2)", "exact::text"),
     ("wide", "numeric", "wide::text"),
@@ -45,8 +45,8 @@ const PG_EXPECTED: &[(&str, &str, &str)] = &[
     ("flag", "boolean", "flag::text"),
     ("label", "text", "label"),
     ("code", "character varying(10)", "code::text"),
-    // char(n) arrives as text with its padding, which `::text` of a char drops on both sides.
-    ("initials", "text", "rpad(initials::text, 3)"),
+    // char(n) arrives as char(n): the column itself, padding included.
+    ("initials", "character(3)", "initials"),
     ("uid", "uuid", "uid::text"),
     ("born", "date", "born::text"),
     ("alarm", "time without time zone", "alarm::text"),
@@ -130,7 +130,7 @@ const MYSQL_SOURCE: &str = r#"
 "#;
 
 const MYSQL_EXPECTED: &[(&str, &str, &[&str])] = &[
-    ("tiny", "bigint", &["-128", "127"]),
+    ("tiny", "smallint", &["-128", "127"]),
     ("flag", "boolean", &["true", "false"]),
     ("ubig", "numeric(20,0)", &["18446744073709551615", "0"]),
     ("exact", "numeric(12,2)", &["1234567890.12", "-0.01"]),
@@ -198,4 +198,169 @@ fn mysql_to_postgres_type_for_type() {
         expected.push(vec![None]);
         assert_eq!(arrived, expected, "values of {column}");
     }
+}
+
+/// Every MySQL integer type at both ends of its range, `char(5)` and `year`: the narrowest
+/// PostgreSQL type that holds each source type, and every value as the source holds it.
+const MYSQL_NARROW_SOURCE: &str = r#"
+    create table narrow (
+        id int primary key,
+        ti tinyint, tiu tinyint unsigned, si smallint, siu smallint unsigned,
+        mi mediumint, miu mediumint unsigned, i int, iu int unsigned,
+        bi bigint, biu bigint unsigned, c char(5), y year
+    ) default charset = utf8mb4;
+    insert into narrow values
+      (1, -128, 0, -32768, 0, -8388608, 0, -2147483648, 0, -9223372036854775808, 0, '', 1901),
+      (2, 127, 255, 32767, 65535, 8388607, 16777215, 2147483647, 4294967295,
+       9223372036854775807, 18446744073709551615, 'abcde', 2155),
+      (3, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 'ab   ', 2026),
+      (4, -1, 128, -1, 32768, -1, 8388608, -1, 2147483648, -1, 9223372036854775808, '  a b',
+       1970),
+      (5, 1, 127, 1, 32767, 1, 8388607, 1, 2147483647, 1, 9223372036854775807, 'ü☃🦀 x',
+       2000),
+      (6, null, null, null, null, null, null, null, null, null, null, null, null)
+"#;
+
+/// Column, warehouse type, and how MariaDB shows the source value as text.
+const MYSQL_NARROW_EXPECTED: &[(&str, &str, &str)] = &[
+    ("id", "integer", "cast(id as char)"),
+    ("ti", "smallint", "cast(ti as char)"),
+    ("tiu", "smallint", "cast(tiu as char)"),
+    ("si", "smallint", "cast(si as char)"),
+    ("siu", "integer", "cast(siu as char)"),
+    ("mi", "integer", "cast(mi as char)"),
+    ("miu", "integer", "cast(miu as char)"),
+    ("i", "integer", "cast(i as char)"),
+    ("iu", "bigint", "cast(iu as char)"),
+    ("bi", "bigint", "cast(bi as char)"),
+    ("biu", "numeric(20,0)", "cast(biu as char)"),
+    // MySQL strips a char's trailing spaces when it is read; `varchar(5)` keeps the value as read
+    // (a PostgreSQL `char(5)` would pad it again).
+    ("c", "character varying(5)", "c"),
+    ("y", "smallint", "cast(y as char)"),
+];
+
+#[test]
+fn mysql_integers_char_and_year_arrive_in_the_narrowest_exact_type() {
+    let source = MysqlDatabase::new();
+    let warehouse = PgDatabase::new();
+    source.conn().query_drop(MYSQL_NARROW_SOURCE).unwrap();
+    let dir = TempDir::new().unwrap();
+    let (tap, target) = pipeline_configs(
+        &dir,
+        source.connection_config(json!({"select": [format!("{}.narrow", source.name)]})),
+        &warehouse,
+    );
+    let output = Pipeline::new(
+        "tap-mysql",
+        &["--config", &tap],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+
+    let mut client = warehouse.client();
+    let types = columns(&mut client, "narrow");
+    let mut conn = source.conn();
+    for (column, sql_type, read) in MYSQL_NARROW_EXPECTED {
+        let found = types.iter().find(|(name, _)| name == column);
+        assert_eq!(
+            found.map(|(_, t)| t.as_str()),
+            Some(*sql_type),
+            "type of {column}"
+        );
+        let expected: Vec<Vec<Option<String>>> = conn
+            .query_map(format!("select {read} from narrow order by id"), |value| {
+                vec![value]
+            })
+            .unwrap();
+        assert_eq!(expected.len(), 6, "rows of {column}");
+        let arrived = query_text(
+            &mut client,
+            &format!("select {column}::text from {SCHEMA}.narrow order by id"),
+        );
+        assert_eq!(arrived, expected, "values of {column}");
+    }
+    // The char values as MySQL reads them, trailing spaces stripped, leading ones kept.
+    assert_eq!(
+        query_text(
+            &mut client,
+            &format!(
+                "select c, octet_length(c)::text from {SCHEMA}.narrow where id in (3, 4) order by id"
+            )
+        ),
+        [
+            [Some("ab".to_owned()), Some("2".to_owned())],
+            [Some("  a b".to_owned()), Some("5".to_owned())]
+        ]
+    );
+}
+
+/// PostgreSQL's integers at both ends of their range and `char(n)` (`character(n)`), whose text
+/// carries its padding.
+const PG_NARROW_SOURCE: &str = r#"
+    create table narrow (
+        id integer primary key, s smallint, i integer, b bigint, c char(5), d character(1)
+    );
+    insert into narrow values
+      (1, -32768, -2147483648, -9223372036854775808, '', 'x'),
+      (2, 32767, 2147483647, 9223372036854775807, 'abcde', ' '),
+      (3, 0, 0, 0, 'ab', null),
+      (4, -1, -1, -1, '  a b', 'ü'),
+      (5, 1, 1, 1, 'ü☃🦀 x', '🦀'),
+      (6, null, null, null, null, null)
+"#;
+
+#[test]
+fn postgres_integers_and_char_arrive_as_the_same_types() {
+    let source = PgDatabase::new();
+    let warehouse = PgDatabase::new();
+    source.client().batch_execute(PG_NARROW_SOURCE).unwrap();
+    let dir = TempDir::new().unwrap();
+    let (tap, target) = pipeline_configs(
+        &dir,
+        source.connection_config(json!({"select": ["public.narrow"]})),
+        &warehouse,
+    );
+    let output = Pipeline::new(
+        "tap-postgres",
+        &["--config", &tap],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+
+    let mut warehouse_client = warehouse.client();
+    let mut source_client = source.client();
+    let types = columns(&mut warehouse_client, "narrow");
+    for (column, sql_type) in [
+        ("id", "integer"),
+        ("s", "smallint"),
+        ("i", "integer"),
+        ("b", "bigint"),
+        ("c", "character(5)"),
+        ("d", "character(1)"),
+    ] {
+        let found = types.iter().find(|(name, _)| name == column);
+        assert_eq!(
+            found.map(|(_, t)| t.as_str()),
+            Some(sql_type),
+            "type of {column}"
+        );
+        // The columns themselves, as PostgreSQL writes them: a char's padding included.
+        let query = |schema: &str| format!("select {column} from {schema}.narrow order by id");
+        let expected = query_text(&mut source_client, &query("public"));
+        assert_eq!(expected.len(), 6, "rows of {column}");
+        let arrived = query_text(&mut warehouse_client, &query(SCHEMA));
+        assert_eq!(arrived, expected, "values of {column}");
+    }
+    assert_eq!(
+        query_text(
+            &mut warehouse_client,
+            &format!("select c from {SCHEMA}.narrow where id in (1, 3) order by id")
+        ),
+        [[Some("     ".to_owned())], [Some("ab   ".to_owned())]]
+    );
 }

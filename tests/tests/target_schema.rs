@@ -722,3 +722,221 @@ fn without_validation_a_string_for_an_integer_gets_an_st_column() {
         ])
     );
 }
+
+/// An integer property as our taps declare it: the source type and its range.
+fn sql_integer(sql_type: &str, minimum: i64, maximum: i64) -> Value {
+    json!({"type": ["null", "integer"], "minimum": minimum, "maximum": maximum,
+           "x-sql-datatype": sql_type})
+}
+
+/// A key property as our taps declare it.
+fn sql_key(sql_type: &str, minimum: i64, maximum: i64) -> Value {
+    json!({"type": ["integer"], "minimum": minimum, "maximum": maximum,
+           "x-sql-datatype": sql_type})
+}
+
+#[test]
+fn bigint_and_text_columns_of_earlier_versions_take_narrower_source_types_unchanged() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    // What earlier versions made of every integer and char(n) source: bigint and text.
+    let earlier = json!({
+        "id": {"type": ["integer"]},
+        "n": {"type": ["null", "integer"]},
+        "code": {"type": ["null", "string"]},
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+            "q": {"type": ["null", "integer"]}}}},
+    });
+    target
+        .load(&[
+            schema("orders", earlier, &["id"]),
+            record(
+                "orders",
+                json!({"id": 1, "n": 7, "code": "ab   ", "lines": [{"q": 1}]}),
+            ),
+        ])
+        .assert_success();
+    let mut client = db.client();
+    let earlier_root = typed(&[("id", "bigint"), ("n", "bigint"), ("code", "text")]);
+    assert_eq!(data_column_types(&mut client, "orders"), earlier_root);
+
+    // The same sources, now declared with their exact types, and a property added since.
+    let now = json!({
+        "id": sql_key("integer", i32::MIN.into(), i32::MAX.into()),
+        "n": sql_integer("smallint", i16::MIN.into(), i16::MAX.into()),
+        "code": {"type": ["null", "string"], "x-sql-datatype": "character(5)"},
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+            "q": sql_integer("int(11)", i32::MIN.into(), i32::MAX.into())}}},
+        "added": sql_integer("integer", i32::MIN.into(), i32::MAX.into()),
+    });
+    target
+        .load(&[
+            schema("orders", now, &["id"]),
+            record(
+                "orders",
+                json!({"id": i32::MAX, "n": i16::MIN, "code": "abcde",
+                       "lines": [{"q": i32::MIN}], "added": i32::MAX}),
+            ),
+            record(
+                "orders",
+                json!({"id": 1, "n": i16::MAX, "code": "x    ", "lines": [{"q": 2}, {"q": 3}],
+                       "added": i32::MIN}),
+            ),
+        ])
+        .assert_success();
+
+    // No column changed type, none was added beside them; the new property is narrow.
+    let mut now_root = earlier_root.clone();
+    now_root.extend(typed(&[("added", "integer")]));
+    assert_eq!(data_column_types(&mut client, "orders"), now_root);
+    assert_eq!(
+        data_column_types(&mut client, "orders__lines"),
+        typed(&[
+            ("_sdc_source_key_id", "bigint"),
+            ("_sdc_level_0_id", "bigint"),
+            ("q", "bigint")
+        ])
+    );
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select id, n, code, added from warehouse.orders order by id"
+        ),
+        expect(&[
+            &["1", "32767", "x    ", "-2147483648"],
+            &["2147483647", "-32768", "abcde", "2147483647"],
+        ])
+    );
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select _sdc_source_key_id, _sdc_level_0_id, q from warehouse.orders__lines \
+             order by 1, 2"
+        ),
+        expect(&[
+            &["1", "0", "2"],
+            &["1", "1", "3"],
+            &["2147483647", "0", "-2147483648"]
+        ])
+    );
+}
+
+#[test]
+fn narrow_integer_columns_widen_in_place_when_the_source_type_grows() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let first = json!({
+        "id": sql_key("integer", i32::MIN.into(), i32::MAX.into()),
+        "n": sql_integer("smallint", i16::MIN.into(), i16::MAX.into()),
+        "m": sql_integer("int(11)", i32::MIN.into(), i32::MAX.into()),
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+            "q": sql_integer("integer", i32::MIN.into(), i32::MAX.into())}}},
+    });
+    target
+        .load(&[
+            schema("orders", first, &["id"]),
+            record(
+                "orders",
+                json!({"id": i32::MIN, "n": i16::MIN, "m": i32::MIN, "lines": [{"q": i32::MIN}]}),
+            ),
+            record(
+                "orders",
+                json!({"id": i32::MAX, "n": i16::MAX, "m": i32::MAX, "lines": [{"q": i32::MAX}]}),
+            ),
+        ])
+        .assert_success();
+    let mut client = db.client();
+    assert_eq!(
+        data_column_types(&mut client, "orders"),
+        typed(&[("id", "integer"), ("n", "smallint"), ("m", "integer")])
+    );
+    assert_eq!(
+        data_column_types(&mut client, "orders__lines"),
+        typed(&[
+            ("_sdc_source_key_id", "integer"),
+            ("_sdc_level_0_id", "bigint"),
+            ("q", "integer")
+        ])
+    );
+
+    // The source's columns grew: `alter table … type bigint` (or `int`) there.
+    let grown = json!({
+        "id": sql_key("bigint", i64::MIN, i64::MAX),
+        "n": sql_integer("int(11)", i32::MIN.into(), i32::MAX.into()),
+        "m": sql_integer("bigint", i64::MIN, i64::MAX),
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+            "q": sql_integer("bigint(20)", i64::MIN, i64::MAX)}}},
+    });
+    target
+        .load(&[
+            schema("orders", grown, &["id"]),
+            record(
+                "orders",
+                json!({"id": i64::MAX, "n": i32::MAX, "m": i64::MIN, "lines": [{"q": i64::MAX}]}),
+            ),
+            record(
+                "orders",
+                json!({"id": i32::MAX, "n": i32::MIN, "m": i64::MAX,
+                       "lines": [{"q": 1}, {"q": i64::MIN}]}),
+            ),
+        ])
+        .assert_success();
+    // Widened in place: no `__bi` column, the old values kept.
+    let widened_root = typed(&[("id", "bigint"), ("n", "integer"), ("m", "bigint")]);
+    let widened_lines = typed(&[
+        ("_sdc_source_key_id", "bigint"),
+        ("_sdc_level_0_id", "bigint"),
+        ("q", "bigint"),
+    ]);
+    assert_eq!(data_column_types(&mut client, "orders"), widened_root);
+    assert_eq!(
+        data_column_types(&mut client, "orders__lines"),
+        widened_lines
+    );
+    let root_rows = expect(&[
+        &["-2147483648", "-32768", "-2147483648"],
+        &["2147483647", "-2147483648", "9223372036854775807"],
+        &["9223372036854775807", "2147483647", "-9223372036854775808"],
+    ]);
+    let line_rows = expect(&[
+        &["-2147483648", "0", "-2147483648"],
+        &["2147483647", "0", "1"],
+        &["2147483647", "1", "-9223372036854775808"],
+        &["9223372036854775807", "0", "9223372036854775807"],
+    ]);
+    let root_query = "select id, n, m from warehouse.orders order by id";
+    let lines_query = "select _sdc_source_key_id, _sdc_level_0_id, q from warehouse.orders__lines \
+                       order by 1, 2";
+    assert_eq!(query_rows(&mut client, root_query), root_rows);
+    assert_eq!(query_rows(&mut client, lines_query), line_rows);
+
+    // Back to the narrow types: the wider columns stay as they are and take the values.
+    let narrow = json!({
+        "id": sql_key("integer", i32::MIN.into(), i32::MAX.into()),
+        "n": sql_integer("smallint", i16::MIN.into(), i16::MAX.into()),
+        "m": sql_integer("tinyint(4)", -128, 127),
+        "lines": {"type": ["null", "array"], "items": {"type": "object", "properties": {
+            "q": sql_integer("smallint", i16::MIN.into(), i16::MAX.into())}}},
+    });
+    target
+        .load(&[
+            schema("orders", narrow, &["id"]),
+            record(
+                "orders",
+                json!({"id": 5, "n": 5, "m": 5, "lines": [{"q": 5}]}),
+            ),
+        ])
+        .assert_success();
+    assert_eq!(data_column_types(&mut client, "orders"), widened_root);
+    assert_eq!(
+        data_column_types(&mut client, "orders__lines"),
+        widened_lines
+    );
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select id, n, m from warehouse.orders where id = 5"
+        ),
+        expect(&[&["5", "5", "5"]])
+    );
+}
