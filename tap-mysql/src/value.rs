@@ -122,7 +122,7 @@ fn encode_value(
             if !is_number(text) {
                 return Err(());
             }
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(without_leading_zeros(text).as_bytes());
         }
         ValueKind::TinyintBoolean => {
             out.extend_from_slice(if text()? == "0" { b"false" } else { b"true" });
@@ -199,9 +199,30 @@ fn rfc3339_utc(text: &str) -> Option<String> {
     utc_timestamp(date, time)
 }
 
+/// MySQL pads YEAR's zero (`0000`) and ZEROFILL columns (`00042`, `001.50`) with leading zeros,
+/// which a JSON number may not have.
+fn without_leading_zeros(text: &str) -> &str {
+    let digits = text.trim_start_matches('0');
+    match digits.chars().next() {
+        None => "0",
+        Some('.' | 'e' | 'E') => &text[text.len() - digits.len() - 1..],
+        Some(_) => digits,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_numbers_become_json_numbers() {
+        assert_eq!(without_leading_zeros("0000"), "0");
+        assert_eq!(without_leading_zeros("00042"), "42");
+        assert_eq!(without_leading_zeros("001.50"), "1.50");
+        assert_eq!(without_leading_zeros("0.5"), "0.5");
+        assert_eq!(without_leading_zeros("-7"), "-7");
+        assert_eq!(without_leading_zeros("100"), "100");
+    }
 
     fn encode(kind: ValueKind, text: &[u8]) -> String {
         let mut out = Vec::new();

@@ -179,7 +179,15 @@ fn check_number(number: &str, column_type: &ColumnType) -> Result<(), InvalidVal
     let out_of_range = || InvalidValue::OutOfRange(shorten(number), column_type.sql.clone());
     match column_type.family {
         Family::BigInt => {
-            integer_i64(number).ok_or_else(out_of_range)?;
+            let value = integer_i64(number).ok_or_else(out_of_range)?;
+            // A narrow column (smallint, integer) holds what the source type holds; a record the
+            // SCHEMA's bounds did not check (validation off) must not fail the whole batch.
+            if column_type.sql != "bigint"
+                && let Some((minimum, maximum)) = column_type.integer_range()
+                && !(minimum..=maximum).contains(&value)
+            {
+                return Err(out_of_range());
+            }
         }
         Family::Double => {
             let parsed: f64 = number.parse().map_err(|_| out_of_range())?;
@@ -399,6 +407,23 @@ mod tests {
             Err(InvalidValue::TooLong { .. })
         ));
         assert_eq!(encode("character varying(3)", json!("äbc")).unwrap(), "äbc");
+    }
+
+    #[test]
+    fn narrow_integer_columns_refuse_what_does_not_fit() {
+        assert_eq!(encode("smallint", number("-32768")).unwrap(), "-32768");
+        assert!(matches!(
+            encode("smallint", number("32768")),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert!(matches!(
+            encode("integer", number("2147483648")),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert_eq!(
+            encode("bigint", number("9223372036854775807")).unwrap(),
+            "9223372036854775807"
+        );
     }
 
     #[test]

@@ -68,6 +68,10 @@ fn integers_signed_and_unsigned() {
         &[("-128", "-128"), ("127", "127"), ("null", "null")],
     );
     assert_emits(&db, "tinyint unsigned", &[("255", "255")]);
+    // Padded by MySQL, written as JSON numbers.
+    assert_emits(&db, "year", &[("0", "0"), ("2155", "2155")]);
+    assert_emits(&db, "int(5) zerofill", &[("42", "42"), ("0", "0")]);
+    assert_emits(&db, "decimal(6,2) zerofill", &[("1.5", "1.50")]);
     assert_emits(&db, "smallint", &[("-32768", "-32768")]);
     assert_emits(&db, "mediumint unsigned", &[("16777215", "16777215")]);
     assert_emits(&db, "int", &[("-2147483648", "-2147483648")]);
