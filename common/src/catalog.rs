@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 use wildmatch::WildMatch;
 
-use crate::config::SelectPattern;
+use crate::config::{self, SelectPattern};
 use crate::json_schema::object_schema;
 
 /// How a stream is replicated.
@@ -96,10 +96,42 @@ pub enum CatalogError {
         #[source]
         source: UnknownReplicationMethod,
     },
-    #[error("stream {stream}: INCREMENTAL replication needs a `replication-key` in its metadata")]
-    MissingReplicationKey { stream: String },
-    #[error("stream {stream}: replication key {key:?} is not a column of the stream")]
-    UnknownReplicationKey { stream: String, key: String },
+    #[error(
+        "stream {stream}: INCREMENTAL replication needs a replication key: set `replication-key` \
+         in the catalog's metadata, or `replication_key` in the config `select` entry; valid \
+         keys: {valid}"
+    )]
+    MissingReplicationKey { stream: String, valid: String },
+    #[error("stream {stream}: {key:?} cannot be the replication key; valid keys: {valid}")]
+    UnknownReplicationKey {
+        stream: String,
+        key: String,
+        valid: String,
+    },
+    #[error(
+        "config {key}: no table this user can read in {}: check the spelling and the user's \
+         privileges",
+        names.join(", ")
+    )]
+    FilterMatchesNothing {
+        key: &'static str,
+        names: Vec<String>,
+    },
+    #[error("select pattern {pattern:?} matches no table{}", closest_hint(closest))]
+    SelectMatchesNothing {
+        pattern: String,
+        closest: Option<String>,
+    },
+    #[error(
+        "select pattern {pattern:?}: table {table} has no column {column:?}{}",
+        closest.as_ref().map(|name| format!(" (did you mean {name}?)")).unwrap_or_default()
+    )]
+    SelectNoColumn {
+        pattern: String,
+        table: String,
+        column: String,
+        closest: Option<String>,
+    },
     #[error(
         "stream {stream}: {chosen} was chosen but only {forced} works for it \
          (`forced-replication-method`)"
@@ -111,6 +143,13 @@ pub enum CatalogError {
     },
     #[error("stream {stream}: key column {column:?} is not in the stream's schema")]
     UnknownKeyColumn { stream: String, column: String },
+}
+
+fn closest_hint(closest: &Option<String>) -> String {
+    match closest {
+        Some(name) => format!(" (did you mean {name}?)"),
+        None => " (tables this user cannot read are not discovered)".to_owned(),
+    }
 }
 
 /// What `--discover` prints and `--catalog` reads.
@@ -331,11 +370,95 @@ impl Catalog {
 
     /// Applies config `select` patterns wherever the catalog itself says nothing: a `selected`,
     /// `replication-method` or `replication-key` already in the metadata is left alone.
-    pub fn apply_select_patterns(&mut self, patterns: &[SelectPattern]) {
+    /// Every name of a discovery filter (`filter_schemas`, `filter_dbs`) must have found a
+    /// table: a typo there would otherwise discover nothing, silently.
+    pub fn check_namespaces(
+        &self,
+        key: &'static str,
+        names: &[String],
+    ) -> Result<(), CatalogError> {
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|name| {
+                !self
+                    .streams
+                    .iter()
+                    .any(|entry| entry.namespace() == Some(name.as_str()))
+            })
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(CatalogError::FilterMatchesNothing {
+                key,
+                names: missing,
+            })
+        }
+    }
+
+    /// A pattern that names no table, or a column no table it names has, is an error naming the
+    /// closest name: a typo must not silently select nothing, or leave a column in.
+    pub fn apply_select_patterns(
+        &mut self,
+        patterns: &[SelectPattern],
+    ) -> Result<(), CatalogError> {
         let patterns: Vec<ReadPattern> = patterns.iter().map(|p| self.read_pattern(p)).collect();
+        for pattern in &patterns {
+            self.check_pattern(pattern)?;
+        }
         for entry in &mut self.streams {
             entry.apply_select_patterns(&patterns);
         }
+        Ok(())
+    }
+
+    fn check_pattern(&self, pattern: &ReadPattern<'_>) -> Result<(), CatalogError> {
+        let shown = pattern.pattern.to_string();
+        let tables: Vec<&CatalogEntry> =
+            self.streams.iter().filter(|e| pattern.matches(e)).collect();
+        if tables.is_empty() {
+            let names: Vec<String> = self
+                .streams
+                .iter()
+                .map(|entry| {
+                    format!(
+                        "{}.{}",
+                        entry.namespace().unwrap_or_default(),
+                        entry.table_name()
+                    )
+                })
+                .collect();
+            let wanted = format!("{}.{}", pattern.pattern.namespace, pattern.pattern.table);
+            return Err(CatalogError::SelectMatchesNothing {
+                pattern: shown,
+                closest: config::closest(&wanted, names.iter().map(String::as_str))
+                    .map(str::to_owned),
+            });
+        }
+        let Some(column) = pattern
+            .column()
+            .filter(|column| !column.contains(['*', '?']))
+        else {
+            return Ok(());
+        };
+        if tables
+            .iter()
+            .any(|entry| entry.columns().any(|c| c == column))
+        {
+            return Ok(());
+        }
+        let entry = tables[0];
+        Err(CatalogError::SelectNoColumn {
+            pattern: shown,
+            table: format!(
+                "{}.{}",
+                entry.namespace().unwrap_or_default(),
+                entry.table_name()
+            ),
+            column: column.to_owned(),
+            closest: config::closest(column, entry.columns()).map(str::to_owned),
+        })
     }
 
     /// How `pattern` reads against this catalog. `a-b.c` is ambiguous: `namespace.table` (schema
@@ -467,7 +590,7 @@ impl CatalogEntry {
             .table_value("selected")
             .or_else(|| self.other.get("selected"))
             .or_else(|| self.schema.get("selected"))
-            .and_then(Value::as_bool)
+            .and_then(flag)
             .unwrap_or(false)
     }
 
@@ -550,7 +673,7 @@ impl CatalogEntry {
         }
         lookup("selected")
             .or_else(|| lookup("selected-by-default"))
-            .and_then(Value::as_bool)
+            .and_then(flag)
             .unwrap_or(true)
     }
 
@@ -579,16 +702,31 @@ impl CatalogEntry {
                 column: column.clone(),
             });
         }
+        // Discovery lists the orderable columns; catalogs without the list allow any column.
+        let valid_keys: Vec<&str> = match self.metadata.table_value("valid-replication-keys") {
+            Some(Value::Array(keys)) => keys.iter().filter_map(Value::as_str).collect(),
+            _ => all_columns.clone(),
+        };
+        let valid = || match valid_keys.is_empty() {
+            true => "none (no column of this table can order a sync)".to_owned(),
+            false => valid_keys.join(", "),
+        };
         match (&replication_key, replication_method) {
             (None, ReplicationMethod::Incremental) => {
                 return Err(CatalogError::MissingReplicationKey {
                     stream: stream.clone(),
+                    valid: valid(),
                 });
             }
-            (Some(key), _) if !all_columns.contains(&key.as_str()) => {
+            (Some(key), method)
+                if !all_columns.contains(&key.as_str())
+                    || (method == ReplicationMethod::Incremental
+                        && !valid_keys.contains(&key.as_str())) =>
+            {
                 return Err(CatalogError::UnknownReplicationKey {
                     stream: stream.clone(),
                     key: key.clone(),
+                    valid: valid(),
                 });
             }
             _ => {}
@@ -694,6 +832,15 @@ impl CatalogEntry {
 }
 
 /// A config `select` pattern as [`Catalog::read_pattern`] reads it.
+/// A selection flag: `true`, or the string `"true"` as some tools write it (never read as false).
+fn flag(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(flag) => Some(*flag),
+        Value::String(text) => text.trim().to_ascii_lowercase().parse().ok(),
+        _ => None,
+    }
+}
+
 struct ReadPattern<'a> {
     pattern: &'a SelectPattern,
     /// Read as `tap_stream_id.column`: `pattern.namespace` is the `tap_stream_id`.
@@ -755,12 +902,71 @@ mod tests {
     }
 
     fn catalog_selected_by(patterns: &[&str]) -> Catalog {
+        try_select(patterns).unwrap()
+    }
+
+    fn try_select(patterns: &[&str]) -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog {
             streams: vec![entry("customers"), entry("orders"), entry("events")],
         };
         let patterns: Vec<SelectPattern> = patterns.iter().map(|p| p.parse().unwrap()).collect();
-        catalog.apply_select_patterns(&patterns);
-        catalog
+        catalog.apply_select_patterns(&patterns)?;
+        Ok(catalog)
+    }
+
+    #[test]
+    fn patterns_that_name_nothing_are_errors_with_the_closest_name() {
+        let message = |patterns: &[&str]| try_select(patterns).unwrap_err().to_string();
+        assert_eq!(
+            message(&["shop.custmers"]),
+            "select pattern \"shop.custmers\" matches no table (did you mean shop.customers?)"
+        );
+        assert_eq!(
+            message(&["shop.customers.emial"]),
+            "select pattern \"shop.customers.emial\": table shop.customers has no column \"emial\" \
+             (did you mean email?)"
+        );
+        // A typo in an exclusion would leave the column in: an error too.
+        assert!(message(&["shop.customers.*", "!shop.customers.snn"]).contains("ssn"));
+        assert!(message(&["crm.*"]).contains("cannot read"));
+        assert!(message(&["shop-nothing.*"]).contains("matches no table"));
+        // Wildcard columns and existing names pass.
+        assert!(try_select(&["shop.*.e*", "shop-orders.email"]).is_ok());
+    }
+
+    #[test]
+    fn selected_written_as_a_string_is_read_as_written() {
+        let mut catalog = Catalog {
+            streams: vec![entry("customers")],
+        };
+        catalog.streams[0].metadata.set(&[], "selected", "true");
+        assert!(catalog.streams[0].is_selected());
+        catalog.streams[0].metadata.set(&[], "selected", "False");
+        assert!(!catalog.streams[0].is_selected());
+    }
+
+    #[test]
+    fn an_incremental_key_must_be_a_valid_replication_key() {
+        let mut customers = entry("customers");
+        customers
+            .metadata
+            .set(&[], "valid-replication-keys", json!(["id", "updated_at"]));
+        customers
+            .metadata
+            .set(&[], "replication-method", "INCREMENTAL");
+        let err = customers.resolve(None).unwrap_err().to_string();
+        assert!(
+            err.contains("needs a replication key") && err.contains("id, updated_at"),
+            "{err}"
+        );
+        customers.metadata.set(&[], "replication-key", "name");
+        let err = customers.resolve(None).unwrap_err().to_string();
+        assert!(
+            err.contains("\"name\" cannot be the replication key; valid keys: id, updated_at"),
+            "{err}"
+        );
+        customers.metadata.set(&[], "replication-key", "updated_at");
+        assert!(customers.resolve(None).is_ok());
     }
 
     fn columns_of(catalog: &Catalog, stream: &str) -> Vec<String> {
@@ -811,12 +1017,6 @@ mod tests {
             .map(|s| s.stream)
             .collect();
         assert_eq!(streams, ["customers", "orders"]);
-        assert!(
-            catalog_selected_by(&["crm.*"])
-                .selected_streams(None)
-                .unwrap()
-                .is_empty()
-        );
     }
 
     #[test]
@@ -840,9 +1040,6 @@ mod tests {
         let catalog = catalog_selected_by(&["shop-ord*.email"]);
         assert_eq!(columns_of(&catalog, "orders"), ["id", "email"]);
         assert_eq!(catalog.selected_streams(None).unwrap().len(), 1);
-        // A stream id no entry has selects nothing.
-        let catalog = catalog_selected_by(&["shop-nothing.*", "crm-customers.*"]);
-        assert!(catalog.selected_streams(None).unwrap().is_empty());
         // As in Meltano, `!stream.*` leaves the stream out.
         let catalog = catalog_selected_by(&["shop-*.*", "!shop-events.*"]);
         let streams: Vec<String> = catalog
@@ -870,7 +1067,7 @@ mod tests {
                 .iter()
                 .map(|p| p.parse().unwrap())
                 .collect();
-        catalog.apply_select_patterns(&patterns);
+        catalog.apply_select_patterns(&patterns).unwrap();
         let selected: Vec<(String, Vec<String>)> = catalog
             .selected_streams(None)
             .unwrap()
@@ -901,7 +1098,7 @@ mod tests {
             .iter()
             .map(|p| p.parse().unwrap())
             .collect();
-        catalog.apply_select_patterns(&patterns);
+        catalog.apply_select_patterns(&patterns).unwrap();
         assert!(catalog.selected_streams(None).unwrap().is_empty());
         catalog.streams[0].metadata.set(&[], "selected", true);
         assert!(columns_of(&catalog, "customers").contains(&"ssn".to_owned()));
@@ -915,7 +1112,7 @@ mod tests {
         let pattern: SelectPattern = serde_json::from_value(json!({"table": "shop.orders",
             "replication_method": "INCREMENTAL", "replication_key": "updated_at"}))
         .unwrap();
-        catalog.apply_select_patterns(&[pattern]);
+        catalog.apply_select_patterns(&[pattern]).unwrap();
         let selected = catalog.selected_streams(None).unwrap();
         assert_eq!(
             selected[0].replication_method,

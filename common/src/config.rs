@@ -477,22 +477,29 @@ pub fn check_keys(value: &Value, parts: &[&[&str]]) -> Result<(), (String, Strin
         if known().any(|field| field == key) {
             continue;
         }
-        let closest = known()
-            .map(|field| (edit_distance(key, field), field))
-            .min_by_key(|(distance, _)| *distance);
-        match closest {
-            Some((distance, field)) if distance <= near_miss_distance(key) => {
+        match closest(key, known()) {
+            Some(field) => {
                 return Err((key.clone(), format!("unknown key: did you mean `{field}`?")));
             }
-            _ => tracing::warn!(key = %key, "config key is not used by this program; ignored"),
+            None => tracing::warn!(key = %key, "config key is not used by this program; ignored"),
         }
     }
     Ok(())
 }
 
-/// How many edits still make a typo rather than another word: one for short keys, two for long.
-fn near_miss_distance(key: &str) -> usize {
-    if key.len() >= 8 { 2 } else { 1 }
+/// The candidate `word` is most likely a typo of, if any is close enough.
+pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|candidate| (edit_distance(word, candidate), candidate))
+        .filter(|(distance, _)| *distance <= near_miss_distance(word))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// How many edits still make a typo rather than another word: one for short words, two for
+/// longer ones (`emial`, `pasword`).
+fn near_miss_distance(word: &str) -> usize {
+    if word.len() >= 5 { 2 } else { 1 }
 }
 
 /// Levenshtein distance between two keys.
@@ -605,6 +612,20 @@ pub struct SelectPattern {
     pub column: Option<String>,
     pub replication_method: Option<ReplicationMethod>,
     pub replication_key: Option<String>,
+}
+
+/// As written: `!shop.customers.ssn`.
+impl fmt::Display for SelectPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negated {
+            f.write_str("!")?;
+        }
+        write!(f, "{}.{}", self.namespace, self.table)?;
+        if let Some(column) = &self.column {
+            write!(f, ".{column}")?;
+        }
+        Ok(())
+    }
 }
 
 /// A `select` entry that is not of the form `namespace.table[.column]`.

@@ -80,7 +80,7 @@ fn singer_io_tap_postgres_catalog_selects_by_config_patterns() {
         .iter()
         .map(|p| p.parse().unwrap())
         .collect();
-    catalog.apply_select_patterns(&patterns);
+    catalog.apply_select_patterns(&patterns).unwrap();
     let selected = catalog.selected_streams(None).unwrap();
     assert_eq!(selected.len(), 1);
     let customers = &selected[0];

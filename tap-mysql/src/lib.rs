@@ -145,7 +145,7 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
                 Some(path) => Catalog::load(&path)?,
                 None => discover(&config)?,
             };
-            catalog.apply_select_patterns(&config.tap.select);
+            catalog.apply_select_patterns(&config.tap.select)?;
             let state = State::load_optional(state.as_deref())?;
             let mut conn = connection::connect(&config.tap.connection)?;
             let mut out = MessageWriter::stdout();
@@ -159,7 +159,9 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
 pub fn discover(config: &MysqlConfig) -> Result<Catalog, Error> {
     let mut conn = connection::connect(&config.tap.connection)?;
     let filter = config.tap.namespaces.as_ref().map(|list| list.0.as_slice());
-    discover::discover_catalog(&mut conn, filter, config.tinyint1_as_boolean)
+    let catalog = discover::discover_catalog(&mut conn, filter, config.tinyint1_as_boolean)?;
+    catalog.check_namespaces("filter_dbs", filter.unwrap_or_default())?;
+    Ok(catalog)
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
                 Some(path) => Catalog::load(&path)?,
                 None => discover(&config)?,
             };
-            catalog.apply_select_patterns(&config.select);
+            catalog.apply_select_patterns(&config.select)?;
             let state = State::load_optional(state.as_deref())?;
             let mut client = connection::connect(&config.connection)?;
             let mut out = MessageWriter::stdout();
@@ -128,7 +128,9 @@ pub fn discover(config: &TapConfig) -> Result<Catalog, Error> {
     let mut client = connection::connect(&config.connection)?;
     let database = config.connection.dbname.as_deref().unwrap_or_default();
     let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
-    discover::discover_catalog(&mut client, database, filter)
+    let catalog = discover::discover_catalog(&mut client, database, filter)?;
+    catalog.check_namespaces("filter_schemas", filter.unwrap_or_default())?;
+    Ok(catalog)
 }
 
 #[cfg(test)]

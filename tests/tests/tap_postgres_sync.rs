@@ -540,3 +540,48 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
     output.assert_success();
     assert_eq!(ids(&records(&output.messages())), [30], "{}", output.stderr);
 }
+
+/// A typo in a selection or a discovery filter is an error naming it and the closest name, never
+/// a sync of fewer columns or tables than the user asked for.
+#[test]
+fn selection_typos_are_errors_naming_the_closest_name() {
+    let db = PgDatabase::new();
+    db.client()
+        .batch_execute("create table users (id integer primary key, email text, doc jsonb)")
+        .unwrap();
+    let fails = |extra: Value, parts: &[&str]| {
+        let dir = TempDir::new().unwrap();
+        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
+        let output = run_binary("tap-postgres", &["--config", &config], b"");
+        assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+        assert!(output.stdout.is_empty(), "{}", output.stdout_text());
+        for part in parts {
+            assert!(output.stderr.contains(part), "{part}: {}", output.stderr);
+        }
+    };
+    fails(
+        json!({"select": ["public.users.emial"]}),
+        &[
+            "public.users.emial",
+            "no column \"emial\"",
+            "did you mean email?",
+        ],
+    );
+    fails(
+        json!({"select": ["public.user"]}),
+        &["matches no table", "did you mean public.users?"],
+    );
+    fails(
+        json!({"filter_schemas": ["pubic"], "select": ["public.users"]}),
+        &["filter_schemas", "pubic"],
+    );
+    fails(
+        json!({"select": [{"table": "public.users", "replication_method": "INCREMENTAL"}]}),
+        &["needs a replication key", "valid keys: id, email"],
+    );
+    fails(
+        json!({"select": [{"table": "public.users", "replication_method": "INCREMENTAL",
+                           "replication_key": "doc"}]}),
+        &["\"doc\" cannot be the replication key; valid keys: id, email"],
+    );
+}
