@@ -10,6 +10,22 @@ use serde_json::{Map, Value, json};
 /// The key under which our taps put the exact source type (`numeric(12,2)`, `bigint unsigned`).
 pub const X_SQL_DATATYPE: &str = "x-sql-datatype";
 
+/// The key under which our taps name a stream's source (`tap-mysql shop`) at the top of its
+/// schema, so a target can tell two sources whose streams share a name apart.
+pub const X_SOURCE: &str = "x-source";
+
+/// `schema` with the source (`<tap> <database>`) recorded under [`X_SOURCE`].
+pub fn with_source(schema: &Value, tap: &str, database: &str) -> Value {
+    let mut schema = schema.clone();
+    if let Value::Object(object) = &mut schema {
+        object.insert(
+            X_SOURCE.to_owned(),
+            Value::String(format!("{tap} {database}")),
+        );
+    }
+    schema
+}
+
 /// A JSON Schema primitive type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JsonType {

@@ -434,7 +434,7 @@ mod tests {
             ..Warehouse::default()
         };
         let (layout, _) = warehouse
-            .plan_stream("orders", &shape, &keys, false)
+            .plan_stream("orders", &shape, &keys, false, None)
             .unwrap();
         (shape, layout, keys)
     }

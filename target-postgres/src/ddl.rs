@@ -46,6 +46,9 @@ pub struct TableComment {
     /// Column → the source property path it holds.
     #[serde(default)]
     pub columns: IndexMap<String, Vec<String>>,
+    /// The source that loads the table (`tap-mysql shop`), when its tap names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl TableComment {
@@ -57,6 +60,18 @@ impl TableComment {
 /// Why a stream cannot be mapped onto its tables.
 #[derive(Debug, thiserror::Error)]
 pub enum DdlError {
+    #[error(
+        "stream {stream}: table {table} is loaded from {loaded_from}, and this stream comes from \
+         {now_from}: two sources in one schema would mark each other's rows deleted. Load each \
+         source into its own schema (default_target_schema), or, if this source replaces the \
+         other, drop the table to reload it"
+    )]
+    OtherSource {
+        stream: String,
+        table: String,
+        loaded_from: String,
+        now_from: String,
+    },
     #[error(
         "stream {stream}: key properties changed from {old:?} to {new:?}; table {table} keeps its \
          primary key. Load into a new schema, or drop the table to reload it with the new key"
@@ -218,6 +233,7 @@ impl Warehouse {
         shape: &StreamShape,
         key_properties: &[String],
         add_metadata_columns: bool,
+        source: Option<&str>,
     ) -> Result<(StreamLayout, Vec<String>), DdlError> {
         let key_fields = key_fields(stream, shape.root(), key_properties)?;
         let mut statements = Vec::new();
@@ -234,6 +250,7 @@ impl Warehouse {
                     key_fields: &key_fields,
                     root,
                     add_metadata_columns,
+                    source,
                 },
                 &mut statements,
             )?;
@@ -305,12 +322,31 @@ impl Warehouse {
                 new: plan.key_properties.to_vec(),
             });
         }
+        if let (Some(loaded_from), Some(now_from)) = (
+            existing
+                .and_then(|t| t.comment.as_ref())
+                .and_then(|c| c.source.as_deref()),
+            plan.source,
+        ) && plan.shape.is_root()
+            && loaded_from != now_from
+        {
+            return Err(DdlError::OtherSource {
+                stream: plan.stream.to_owned(),
+                table: qualified_name,
+                loaded_from: loaded_from.to_owned(),
+                now_from: now_from.to_owned(),
+            });
+        }
         let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
             stream: plan.stream.to_owned(),
             path: plan.shape.source_path.clone(),
             key_properties: plan.key_properties.to_vec(),
             columns: IndexMap::new(),
+            source: None,
         });
+        if let Some(source) = plan.source {
+            comment.source = Some(source.to_owned());
+        }
         let mut columns: Vec<LayoutColumn> = table
             .columns
             .iter()
@@ -626,6 +662,8 @@ struct TablePlan<'a> {
     /// The stream's root layout, when planning a child table.
     root: Option<&'a TableLayout>,
     add_metadata_columns: bool,
+    /// The SCHEMA's source (`x-source`), when the tap names one.
+    source: Option<&'a str>,
 }
 
 /// Finds the field of each key property: a top-level property of one scalar type.
@@ -698,7 +736,7 @@ mod tests {
         let shape = StreamShape::from_schema(&schema, Nesting::Denest);
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         warehouse
-            .plan_stream("Orders", &shape, &keys, true)
+            .plan_stream("Orders", &shape, &keys, true, None)
             .unwrap()
     }
 
@@ -859,7 +897,7 @@ mod tests {
             Nesting::Denest,
         );
         let error = warehouse
-            .plan_stream("Orders", &shape, &["id".into(), "b".into()], true)
+            .plan_stream("Orders", &shape, &["id".into(), "b".into()], true, None)
             .unwrap_err();
         assert!(
             matches!(error, DdlError::KeyPropertiesChanged { .. }),
@@ -870,11 +908,11 @@ mod tests {
             Nesting::Denest,
         );
         let error = warehouse
-            .plan_stream("Orders", &shape, &["id".into()], true)
+            .plan_stream("Orders", &shape, &["id".into()], true, None)
             .unwrap_err();
         assert!(matches!(error, DdlError::KeyTypeChanged { .. }), "{error}");
         let error = warehouse
-            .plan_stream("Orders", &shape, &["nope".into()], true)
+            .plan_stream("Orders", &shape, &["nope".into()], true, None)
             .unwrap_err();
         assert!(matches!(error, DdlError::BadKeyProperty { .. }), "{error}");
     }
@@ -896,7 +934,9 @@ mod tests {
             &json!({"properties": {"x": {"type": "string"}}}),
             Nesting::Denest,
         );
-        let (layout, _) = warehouse.plan_stream("orders", &other, &[], true).unwrap();
+        let (layout, _) = warehouse
+            .plan_stream("orders", &other, &[], true, None)
+            .unwrap();
         assert_eq!(layout.tables[0].table, "orders__2");
     }
 }

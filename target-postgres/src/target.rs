@@ -15,6 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use common::Message;
+use common::json_schema::X_SOURCE;
 use common::json_schema::properties;
 use common::message::{ActivateVersionMessage, MessageError, ParsedLine, SchemaMessage};
 use crossbeam_channel::{Sender, bounded};
@@ -333,7 +334,11 @@ impl Target {
         } else {
             None
         };
-        let layout = self.plan(line, &name, &shape, &key_properties)?;
+        let source = schema
+            .get(X_SOURCE)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let layout = self.plan(line, &name, &shape, &key_properties, source.as_deref())?;
         let tables = shape.tables.len();
         let (records, undeclared, progress) = match self.streams.remove(&name) {
             Some(old) => (old.records, old.undeclared, old.progress),
@@ -366,6 +371,7 @@ impl Target {
         name: &str,
         shape: &StreamShape,
         key_properties: &[String],
+        source: Option<&str>,
     ) -> Result<StreamLayout, Error> {
         let (layout, statements) = self
             .warehouse
@@ -374,6 +380,7 @@ impl Target {
                 shape,
                 key_properties,
                 self.config.add_metadata_columns,
+                source,
             )
             .map_err(|source| Error::Schema {
                 line,
@@ -507,7 +514,12 @@ impl Target {
         field.types.push(column_type);
         let shape = stream.shape.clone();
         let keys = stream.key_properties.clone();
-        let layout = self.plan(line, name, &shape, &keys)?;
+        let source = stream
+            .schema
+            .get(X_SOURCE)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let layout = self.plan(line, name, &shape, &keys, source.as_deref())?;
         self.streams
             .get_mut(name)
             .expect("the stream exists")

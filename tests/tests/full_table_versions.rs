@@ -149,3 +149,70 @@ fn an_emptied_source_table_is_swept_with_and_without_state() {
     run(&dir, &source, &warehouse, None);
     assert_eq!(live_count(&warehouse), 0);
 }
+
+/// Two sources whose streams share a name, loaded into one schema, would sweep each other's rows
+/// at every ACTIVATE_VERSION: the second is stopped before it loads, naming both sources.
+#[test]
+fn a_second_source_in_one_schema_is_stopped_before_it_loads() {
+    use mysql::prelude::Queryable;
+
+    let postgres = PgDatabase::new();
+    postgres
+        .client()
+        .batch_execute(
+            "create table items (id integer primary key, name text); \
+             insert into items values (1, 'from postgres')",
+        )
+        .unwrap();
+    let mysql = tests::MysqlDatabase::new();
+    mysql
+        .conn()
+        .query_drop(
+            "create table items (id int primary key, name text); \
+             insert into items values (1, 'from mysql'), (2, 'also mysql')",
+        )
+        .unwrap();
+    let warehouse = PgDatabase::new();
+    let dir = TempDir::new().unwrap();
+    run(&dir, &postgres, &warehouse, None);
+
+    let tap = write_json(
+        dir.path(),
+        "tap-mysql.json",
+        &mysql.connection_config(json!({"select": [format!("{}.items", mysql.name)]})),
+    );
+    let target = write_json(
+        dir.path(),
+        "target.json",
+        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
+    );
+    let output = Pipeline::new(
+        "tap-mysql",
+        &["--config", &tap],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    assert!(!output.target.status.success());
+    let stderr = &output.target.stderr;
+    assert!(
+        stderr.contains(&format!("is loaded from tap-postgres {}", postgres.name))
+            && stderr.contains(&format!("comes from tap-mysql {}", mysql.name))
+            && stderr.contains("default_target_schema"),
+        "{stderr}"
+    );
+    // Nothing of the second source was loaded, and the first's rows are untouched.
+    let rows = query_text(
+        &mut warehouse.client(),
+        "select id, name, _sdc_deleted_at is null from warehouse.items order by id",
+    );
+    assert_eq!(
+        rows,
+        [[
+            Some("1".to_owned()),
+            Some("from postgres".to_owned()),
+            Some("t".to_owned())
+        ]]
+    );
+    assert_eq!(live_count(&warehouse), 1);
+}

@@ -8,6 +8,7 @@
 mod full_table;
 mod incremental;
 
+use common::json_schema::with_source;
 use std::io::Write;
 
 use common::catalog::{Catalog, ReplicationMethod, StreamSelection};
@@ -123,7 +124,7 @@ impl<'a, W: Write> StreamSync<'a, W> {
     fn write_schema(&mut self, bookmark_properties: Option<Vec<String>>) -> Result<(), Error> {
         self.out.write_schema(&SchemaMessage {
             stream: self.selection.stream.clone(),
-            schema: self.selection.schema.clone(),
+            schema: with_source(&self.selection.schema, crate::NAME, &self.database),
             key_properties: self.selection.key_properties.clone(),
             bookmark_properties,
         })?;

@@ -8,6 +8,7 @@
 mod full_table;
 mod incremental;
 
+use common::json_schema::with_source;
 use std::io::{BufRead, BufReader};
 
 use common::catalog::{Catalog, ReplicationMethod, StreamSelection};
@@ -65,6 +66,8 @@ struct StreamSync<'a, W: std::io::Write> {
     state_every_rows: u64,
     /// When the stream's read began, RFC 3339.
     time_extracted: String,
+    /// The database, for the SCHEMA's source.
+    database: String,
 }
 
 impl<'a, W: std::io::Write> StreamSync<'a, W> {
@@ -104,6 +107,7 @@ impl<'a, W: std::io::Write> StreamSync<'a, W> {
             columns,
             state_every_rows: config.state_every_rows.max(1),
             time_extracted: common::message::now_rfc3339(),
+            database: config.connection.dbname.clone().unwrap_or_default(),
         })
     }
 
@@ -114,7 +118,7 @@ impl<'a, W: std::io::Write> StreamSync<'a, W> {
     fn write_schema(&mut self, bookmark_properties: Option<Vec<String>>) -> Result<(), Error> {
         self.out.write_schema(&SchemaMessage {
             stream: self.selection.stream.clone(),
-            schema: self.selection.schema.clone(),
+            schema: with_source(&self.selection.schema, crate::NAME, &self.database),
             key_properties: self.selection.key_properties.clone(),
             bookmark_properties,
         })?;
