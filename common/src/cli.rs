@@ -281,11 +281,16 @@ impl About {
     }
 }
 
-/// Where a program's `--about` settings and the config keys it reads (`known`, aliases included,
-/// as [`struct_fields`](crate::config::struct_fields) gives them) disagree: a listed setting no
-/// config struct reads, or a key that is neither listed nor named (`` `key` ``) as an alias in a
-/// setting's description. Empty when `--about` tells the whole truth.
-pub fn settings_mismatches(settings: &[Setting], known: &[&[&str]]) -> Vec<String> {
+/// Where a program's `--about` settings disagree with the config keys it reads (`known`, aliases
+/// included, as [`struct_fields`](crate::config::struct_fields) gives them) or with the keys it
+/// requires: a listed setting no config struct reads, a key that is neither listed nor named
+/// (`` `key` ``) as an alias in a setting's description, or a different list of required keys.
+/// Empty when `--about` tells the whole truth.
+pub fn settings_mismatches(
+    settings: &[Setting],
+    known: &[&[&str]],
+    required: &[&str],
+) -> Vec<String> {
     let known: Vec<&str> = known.iter().flat_map(|keys| keys.iter().copied()).collect();
     let listed = |key: &str| {
         settings
@@ -303,6 +308,16 @@ pub fn settings_mismatches(settings: &[Setting], known: &[&[&str]]) -> Vec<Strin
             .filter(|key| !listed(key))
             .map(|key| format!("`{key}` is read but not listed")),
     );
+    let marked: Vec<&str> = settings
+        .iter()
+        .filter(|s| s.required)
+        .map(|s| s.name)
+        .collect();
+    if marked != required {
+        mismatches.push(format!(
+            "required keys are {required:?}, --about marks {marked:?}"
+        ));
+    }
     mismatches
 }
 
