@@ -32,6 +32,8 @@ pub struct WarehouseTable {
     pub created_now: bool,
     /// Columns with a default value.
     pub defaults: Vec<String>,
+    /// Column comments as the warehouse has them (ours, or a user's).
+    pub column_comments: BTreeMap<String, String>,
 }
 
 /// What a table's comment records.
@@ -49,6 +51,13 @@ pub struct TableComment {
     /// The source that loads the table (`tap-mysql shop`), when its tap names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The source's own comment on the table, readable beside our mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The column comments this target wrote from the source's, so a comment a user later sets
+    /// in the warehouse is recognised as theirs and kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_descriptions: BTreeMap<String, String>,
 }
 
 impl TableComment {
@@ -310,6 +319,7 @@ impl Warehouse {
             comment: None,
             created_now: true,
             defaults: Vec::new(),
+            column_comments: BTreeMap::new(),
         });
         if let Some(old) = existing.and_then(|t| t.comment.as_ref())
             && plan.shape.is_root()
@@ -343,6 +353,8 @@ impl Warehouse {
             key_properties: plan.key_properties.to_vec(),
             columns: IndexMap::new(),
             source: None,
+            description: None,
+            column_descriptions: BTreeMap::new(),
         });
         if let Some(source) = plan.source {
             comment.source = Some(source.to_owned());
@@ -566,6 +578,43 @@ impl Warehouse {
             }
         }
         comment.key_properties = plan.key_properties.to_vec();
+        comment.description = plan.shape.description.clone();
+        for (field, routes) in plan.shape.fields.iter().zip(&field_columns) {
+            let Some(description) = &field.description else {
+                continue;
+            };
+            for &(_, index) in routes {
+                let column = &columns[index].name;
+                let current = table.column_comments.get(column);
+                if current == Some(description) {
+                    comment
+                        .column_descriptions
+                        .insert(column.clone(), description.clone());
+                    continue;
+                }
+                // A comment we did not write is the user's: kept, and said.
+                if current.is_some() && current != comment.column_descriptions.get(column) {
+                    tracing::warn!(
+                        table = %qualified_name,
+                        column = %column,
+                        "the column's comment was set in the warehouse: kept, not replaced by \
+                         the source's"
+                    );
+                    continue;
+                }
+                statements.push(format!(
+                    "comment on column {qualified_name}.{} is {}",
+                    quote(column),
+                    literal(description)
+                ));
+                table
+                    .column_comments
+                    .insert(column.clone(), description.clone());
+                comment
+                    .column_descriptions
+                    .insert(column.clone(), description.clone());
+            }
+        }
         if table.comment.as_ref() != Some(&comment) {
             let text = serde_json::to_string(&comment).expect("a comment serialises");
             statements.push(format!(
@@ -619,7 +668,13 @@ pub fn read_warehouse(
                             from pg_attribute a
                            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
                              and a.atthasdef),
-                         '[]')::text
+                         '[]')::text,
+                coalesce((select json_object_agg(a.attname, d.description)
+                            from pg_attribute a
+                            join pg_description d on d.objoid = a.attrelid
+                                 and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum
+                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+                         '{}')::text
            from pg_class c join pg_namespace n on n.oid = c.relnamespace
           where n.nspname = $1 and c.relkind in ('r', 'p')",
         &[&schema],
@@ -632,6 +687,7 @@ pub fn read_warehouse(
             let columns: String = row.get(3);
             let primary_key: String = row.get(4);
             let defaults: String = row.get(5);
+            let column_comments: String = row.get(6);
             let table = WarehouseTable {
                 name: name.clone(),
                 owner: row.get(1),
@@ -640,6 +696,7 @@ pub fn read_warehouse(
                 comment: comment.as_deref().and_then(TableComment::parse),
                 created_now: false,
                 defaults: serde_json::from_str(&defaults).unwrap_or_default(),
+                column_comments: serde_json::from_str(&column_comments).unwrap_or_default(),
             };
             (name, table)
         })

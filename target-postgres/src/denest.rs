@@ -54,6 +54,8 @@ pub struct TableShape {
     /// Columns from the data; a field with an empty path is the array element itself (`value`).
     pub fields: Vec<Field>,
     pub children: Vec<usize>,
+    /// The source's comment on the table (the schema's `description`; an array's, for a child).
+    pub description: Option<String>,
 }
 
 /// A scalar (or schemaless) value at `path` inside a table's row, and the column types it needs.
@@ -61,6 +63,17 @@ pub struct TableShape {
 pub struct Field {
     pub path: Vec<String>,
     pub types: Vec<ColumnType>,
+    /// The source's comment on the column (the property's `description`).
+    pub description: Option<String>,
+}
+
+/// A schema's `description`: the source's comment, as our taps carry it.
+fn description(schema: &Value) -> Option<String> {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .filter(|text| !text.is_empty())
+        .map(str::to_owned)
 }
 
 impl StreamShape {
@@ -74,6 +87,7 @@ impl StreamShape {
                 level: 0,
                 fields: Vec::new(),
                 children: Vec::new(),
+                description: description(schema),
             }],
         };
         if let Some(root) = properties(schema) {
@@ -120,7 +134,7 @@ impl StreamShape {
             self.add_object(table, &path, object, nesting);
         }
         if let Some(items) = child_items {
-            self.add_child(table, path.clone(), items, nesting);
+            self.add_child(table, path.clone(), property, items, nesting);
         }
         // The property's other types, if any, still need columns of their own.
         let handled = |t: JsonType| {
@@ -132,6 +146,7 @@ impl StreamShape {
             self.tables[table].fields.push(Field {
                 path,
                 types: column_types,
+                description: description(property),
             });
         }
     }
@@ -141,6 +156,7 @@ impl StreamShape {
         &mut self,
         parent: usize,
         array_path: Vec<String>,
+        array: &Value,
         items: &Value,
         nesting: Nesting,
     ) {
@@ -158,6 +174,7 @@ impl StreamShape {
             level: self.tables[parent].level + 1,
             fields: Vec::new(),
             children: Vec::new(),
+            description: description(array),
         });
         self.tables[parent].children.push(index);
         let item_types = PropertyTypes::of(items);
@@ -171,6 +188,7 @@ impl StreamShape {
                 self.tables[index].fields.push(Field {
                     path: Vec::new(),
                     types,
+                    description: description(items),
                 });
             }
         }

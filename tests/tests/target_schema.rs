@@ -940,3 +940,77 @@ fn narrow_integer_columns_widen_in_place_when_the_source_type_grows() {
         expect(&[&["5", "5", "5"]])
     );
 }
+
+/// The comments of the source's columns.
+fn column_comments(client: &mut Client, table: &str) -> Vec<Vec<String>> {
+    query_rows(
+        client,
+        &format!(
+            "select a.attname::text, coalesce(col_description(a.attrelid, a.attnum), '<none>') \
+             from pg_attribute a where a.attrelid = '{SCHEMA}.\"{table}\"'::regclass \
+             and a.attnum > 0 and a.attname not like '\\_sdc\\_%' order by a.attnum"
+        ),
+    )
+}
+
+/// Source comments (JSON Schema `description`) become column comments and a readable part of
+/// the table comment; a comment a user set in the warehouse is kept, with a warning.
+#[test]
+fn source_comments_become_column_comments_and_users_comments_are_kept() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let mut client = db.client();
+    let with_descriptions = |id_text: &str, name_text: &str| {
+        json!({"type": "SCHEMA", "stream": "people", "key_properties": ["id"],
+               "schema": {"type": "object", "description": "People we know, \"quoted\"\nand 🎉",
+                          "properties": {
+                              "id": {"type": "integer", "description": id_text},
+                              "name": {"type": ["null", "string"], "description": name_text},
+                              "age": {"type": ["null", "integer"]}}}})
+    };
+    let row = record("people", json!({"id": 1, "name": "Ada", "age": 36}));
+    target
+        .load(&[
+            with_descriptions("the key", "full name, 'as given'"),
+            row.clone(),
+        ])
+        .assert_success();
+    assert_eq!(
+        column_comments(&mut client, "people"),
+        expect(&[
+            &["id", "the key"],
+            &["name", "full name, 'as given'"],
+            &["age", "<none>"]
+        ])
+    );
+    assert_eq!(
+        table_comment(&mut client, "people")["description"],
+        "People we know, \"quoted\"\nand 🎉"
+    );
+
+    // A user documents `name` in the warehouse; the source changes both comments.
+    client
+        .batch_execute(&format!(
+            "comment on column {SCHEMA}.people.name is 'curated by the analytics team'"
+        ))
+        .unwrap();
+    let output = target.load(&[
+        with_descriptions("the key, renamed", "the new source text"),
+        row,
+    ]);
+    output.assert_success();
+    assert!(
+        output.stderr.contains("comment was set in the warehouse")
+            && output.stderr.contains("name"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(
+        column_comments(&mut client, "people"),
+        expect(&[
+            &["id", "the key, renamed"],
+            &["name", "curated by the analytics team"],
+            &["age", "<none>"]
+        ])
+    );
+}
