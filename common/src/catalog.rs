@@ -228,6 +228,8 @@ pub struct DiscoveredTable {
     /// The database's estimate.
     pub row_count: u64,
     pub columns: Vec<DiscoveredColumn>,
+    /// The table's comment at the source, as the schema's `description`; `None` for none.
+    pub comment: Option<String>,
 }
 
 /// One column of a [`DiscoveredTable`].
@@ -240,6 +242,17 @@ pub struct DiscoveredColumn {
     pub schema: Value,
     /// Usable as a replication key (`where col >= v order by col`).
     pub orderable: bool,
+    /// The column's comment at the source, as the property's `description`; `None` for none.
+    pub comment: Option<String>,
+}
+
+/// A JSON Schema with the source's comment as its `description` (standard JSON Schema), which
+/// the SCHEMA message carries to the target; no comment, no `description`.
+fn with_description(mut schema: Value, comment: Option<String>) -> Value {
+    if let (Some(comment), Some(object)) = (comment, schema.as_object_mut()) {
+        object.insert("description".to_owned(), Value::String(comment));
+    }
+    schema
 }
 
 /// `["properties", column]`.
@@ -536,13 +549,13 @@ impl CatalogEntry {
             metadata.set(&breadcrumb, "sql-datatype", column.sql_datatype);
             metadata.set(&breadcrumb, "inclusion", inclusion);
             metadata.set(&breadcrumb, "selected-by-default", true);
-            properties.insert(column.name, column.schema);
+            properties.insert(column.name, with_description(column.schema, column.comment));
         }
         Self {
             tap_stream_id: format!("{}-{}", table.namespace, table.name),
             table_name: Some(table.name),
             stream,
-            schema: object_schema(properties),
+            schema: with_description(object_schema(properties), table.comment),
             metadata,
             key_properties: None,
             replication_method: None,
@@ -1213,7 +1226,9 @@ mod tests {
                 sql_datatype: "json".into(),
                 schema: json!({"x-sql-datatype": "json"}),
                 orderable: false,
+                comment: None,
             }],
+            comment: None,
         };
         let catalog = Catalog::from_discovered(vec![
             table("shop", "orders", vec![]),
@@ -1257,6 +1272,52 @@ mod tests {
             json!({"x-sql-datatype": "json"})
         );
         assert!(!orders.is_selected());
+    }
+
+    #[test]
+    fn source_comments_become_descriptions_and_no_comment_none() {
+        let column = |name: &str, comment: Option<&str>| DiscoveredColumn {
+            name: name.into(),
+            sql_datatype: "text".into(),
+            schema: json!({"type": ["null", "string"], "x-sql-datatype": "text"}),
+            orderable: true,
+            comment: comment.map(str::to_owned),
+        };
+        let awkward = "it's \"quoted\",\nover two lines 🎉";
+        let table = |comment: Option<&str>| DiscoveredTable {
+            namespace: "shop".into(),
+            name: format!("t{}", comment.is_some()),
+            location: vec![("database-name", "shop".into())],
+            primary_key: vec![],
+            is_view: false,
+            row_count: 0,
+            columns: vec![column("b", Some(awkward)), column("a", None)],
+            comment: comment.map(str::to_owned),
+        };
+        let catalog = Catalog::from_discovered(vec![table(Some("Orders")), table(None)]);
+        let commented = &catalog.entry("shop-ttrue").unwrap().schema;
+        assert_eq!(
+            *commented,
+            json!({"type": "object", "properties": {
+                "b": {"type": ["null", "string"], "x-sql-datatype": "text", "description": awkward},
+                "a": {"type": ["null", "string"], "x-sql-datatype": "text"}},
+                "description": "Orders"})
+        );
+        let keys: Vec<&String> = commented["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys, ["b", "a"], "columns keep their order");
+        let plain = &catalog.entry("shop-tfalse").unwrap().schema;
+        assert!(plain.get("description").is_none());
+        // The description reaches the SCHEMA of a sync: the selection's schema keeps it.
+        let mut entry = catalog.entry("shop-ttrue").unwrap().clone();
+        entry.metadata.set(&[], "selected", true);
+        entry.metadata.set(&["properties", "a"], "selected", false);
+        let selection = entry.resolve(None).unwrap();
+        assert_eq!(selection.schema["description"], "Orders");
+        assert_eq!(selection.schema["properties"]["b"]["description"], awkward);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Discovery: `information_schema` → a Singer [`Catalog`].
 //!
 //! `TABLES`, `COLUMNS` and `STATISTICS` (what `SHOW KEYS` reads, for every table at once) describe
-//! the tables and views of every database the user can read, except the system ones; MariaDB's
+//! the tables and views of every database the user can read, except the system ones, with the
+//! comments on tables and columns (which become JSON Schema `description`s); MariaDB's
 //! `CHECK_CONSTRAINTS` tells its JSON columns (a `longtext` checked by `json_valid`) from text.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::catalog::{Catalog, DiscoveredColumn, DiscoveredTable};
 use mysql::Conn;
@@ -28,6 +29,16 @@ pub struct Relation {
     pub primary_key: Vec<String>,
     /// Columns that lead some index.
     pub indexed: HashSet<String>,
+    /// The table's `COMMENT`.
+    pub comment: Option<String>,
+    /// Column name → its `COMMENT`, for the columns that have one.
+    pub column_comments: HashMap<String, String>,
+}
+
+/// A comment as `information_schema` gives it: `''` is no comment, and so is a view's
+/// `table_comment`, which reads `VIEW` (views take no comment).
+fn comment(text: Option<String>, is_view: bool) -> Option<String> {
+    text.filter(|text| !text.is_empty() && !is_view)
 }
 
 /// Reads every readable table and view, or those of `databases`, or the one `table`.
@@ -52,36 +63,52 @@ pub fn read_relations(
     };
 
     let mut relations = BTreeMap::new();
-    let tables: Vec<(String, String, String, Option<u64>)> = conn
+    type TableRow = (String, String, String, Option<u64>, Option<String>);
+    let tables: Vec<TableRow> = conn
         .query(format!(
-            "select table_schema, table_name, table_type, table_rows \
+            "select table_schema, table_name, table_type, table_rows, table_comment \
              from information_schema.tables where {filter}"
         ))
         .map_err(query("table discovery"))?;
-    for (database, name, kind, rows) in tables {
+    for (database, name, kind, rows, table_comment) in tables {
+        let is_view = kind.eq_ignore_ascii_case("VIEW");
         relations.insert(
             (database.clone(), name.clone()),
             Relation {
                 database,
                 name,
-                is_view: kind.eq_ignore_ascii_case("VIEW"),
+                is_view,
                 row_count: rows.unwrap_or(0),
+                comment: comment(table_comment, is_view),
                 ..Relation::default()
             },
         );
     }
 
     let json_columns = mariadb_json_columns(conn, &filter);
-    let columns: Vec<(String, String, String, String, String, String)> = conn
+    type ColumnRow = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
+    let columns: Vec<ColumnRow> = conn
         .query(format!(
-            "select table_schema, table_name, column_name, data_type, column_type, is_nullable \
+            "select table_schema, table_name, column_name, data_type, column_type, is_nullable, \
+             column_comment \
              from information_schema.columns where {filter} \
              order by table_schema, table_name, ordinal_position"
         ))
         .map_err(query("column discovery"))?;
-    for (database, table, column, data_type, column_type, nullable) in columns {
+    for (database, table, column, data_type, column_type, nullable, column_comment) in columns {
         let is_json = json_columns.contains(&(database.clone(), table.clone(), column.clone()));
         if let Some(relation) = relations.get_mut(&(database, table)) {
+            if let Some(text) = comment(column_comment, false) {
+                relation.column_comments.insert(column.clone(), text);
+            }
             let column_type = MysqlType {
                 data_type: data_type.to_ascii_lowercase(),
                 column_type,
@@ -152,6 +179,7 @@ pub fn discover_catalog(
 
 fn discovered_table(relation: Relation, tinyint1_as_boolean: bool) -> DiscoveredTable {
     let primary_key = relation.primary_key;
+    let mut column_comments = relation.column_comments;
     let columns = relation
         .columns
         .into_iter()
@@ -162,6 +190,7 @@ fn discovered_table(relation: Relation, tinyint1_as_boolean: bool) -> Discovered
                 sql_datatype: column_type.column_type.clone(),
                 schema: column_type.json_schema(&kind, nullable),
                 orderable: column_type.is_orderable(&kind),
+                comment: column_comments.remove(&name),
                 name,
             }
         })
@@ -174,5 +203,6 @@ fn discovered_table(relation: Relation, tinyint1_as_boolean: bool) -> Discovered
         is_view: relation.is_view,
         row_count: relation.row_count,
         columns,
+        comment: relation.comment,
     }
 }

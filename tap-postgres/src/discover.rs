@@ -2,8 +2,9 @@
 //!
 //! One query over `pg_class`, `pg_attribute`, `pg_type` and `pg_namespace` lists the columns of
 //! every ordinary and partitioned table (the parent, not each partition), view and materialized
-//! view the user can read, outside the system schemas; a second reads primary keys and the
-//! columns that lead an index (good replication keys).
+//! view the user can read, outside the system schemas, with the comments on them and their columns
+//! (which become JSON Schema `description`s); a second reads primary keys and the columns that
+//! lead an index (good replication keys).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -18,7 +19,8 @@ const COLUMNS: &str = "
            a.attname, a.attnotnull,
            format_type(a.atttypid, a.atttypmod),
            bt.typname, bt.typtype::text,
-           et.typname, et.typtype::text
+           et.typname, et.typtype::text,
+           obj_description(c.oid, 'pg_class'), col_description(c.oid, a.attnum)
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -69,7 +71,19 @@ struct Relation {
     name: String,
     is_view: bool,
     row_count: u64,
-    columns: Vec<(String, PgType, bool)>,
+    /// `comment on table/view …`.
+    comment: Option<String>,
+    columns: Vec<Column>,
+}
+
+/// A column as discovery sees it.
+#[derive(Debug)]
+struct Column {
+    name: String,
+    pg_type: PgType,
+    not_null: bool,
+    /// `comment on column …`.
+    comment: Option<String>,
 }
 
 /// Keys and indexes of one table.
@@ -116,7 +130,7 @@ pub fn table_columns(
             relation
                 .columns
                 .into_iter()
-                .map(|(name, pg_type, _)| (name, pg_type))
+                .map(|column| (column.name, column.pg_type))
                 .collect()
         })
         .unwrap_or_default())
@@ -191,6 +205,7 @@ fn read_relations(
                 is_view: kind == "v" || kind == "m",
                 // The planner's estimate: -1 (never analysed) means unknown, shown as 0.
                 row_count: row.get::<_, f64>(3).max(0.0) as u64,
+                comment: row.get(11),
                 columns: Vec::new(),
             });
         let element: Option<String> = row.get(9);
@@ -201,7 +216,12 @@ fn read_relations(
             base_kind: first_char(row.get(8)),
             element: element.map(|name| (name, first_char(element_kind.unwrap_or_default()))),
         };
-        relation.columns.push((row.get(4), pg_type, row.get(5)));
+        relation.columns.push(Column {
+            name: row.get(4),
+            pg_type,
+            not_null: row.get(5),
+            comment: row.get(12),
+        });
     }
     Ok(relations)
 }
@@ -218,13 +238,14 @@ fn discovered_table(
     let columns = relation
         .columns
         .into_iter()
-        .map(|(name, pg_type, not_null)| {
-            let nullable = !(not_null || primary_key.contains(&name));
+        .map(|column| {
+            let nullable = !(column.not_null || primary_key.contains(&column.name));
             DiscoveredColumn {
-                sql_datatype: pg_type.sql_type.clone(),
-                schema: pg_type.json_schema(nullable),
-                orderable: pg_type.is_orderable(),
-                name,
+                sql_datatype: column.pg_type.sql_type.clone(),
+                schema: column.pg_type.json_schema(nullable),
+                orderable: column.pg_type.is_orderable(),
+                name: column.name,
+                comment: column.comment,
             }
         })
         .collect();
@@ -239,5 +260,6 @@ fn discovered_table(
         is_view: relation.is_view,
         row_count: relation.row_count,
         columns,
+        comment: relation.comment,
     }
 }

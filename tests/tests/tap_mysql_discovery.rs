@@ -1,5 +1,6 @@
 //! tap-mysql `--discover` over two databases with tables, a view, odd names and every key shape.
 
+use common::Message;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -143,4 +144,92 @@ fn discovers_two_databases() {
         catalog_metadata(crm_customers, &[])["table-key-properties"],
         json!(["id"])
     );
+}
+
+/// A comment with a quote, a newline and non-ASCII text: it must survive byte for byte. No emoji:
+/// MariaDB keeps comments in utf8mb3 (`character_set_system`) and itself stores one as `?`, as
+/// `SHOW CREATE TABLE` shows.
+const AWKWARD_COMMENT: &str = "The customer's \"display\" name,\nas typed ✓ — café, 東京";
+
+#[test]
+fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
+    let db = MysqlDatabase::new();
+    let quoted = AWKWARD_COMMENT.replace('\'', "''");
+    db.conn()
+        .query_drop(format!(
+            "create table notes (
+                 id int primary key comment 'Note number',
+                 `Display Name` varchar(100) comment '{quoted}',
+                 body text) comment 'Notes taken by support';
+             create table plain (id int primary key, v text);
+             create view note_ids as select id, body from notes;
+             insert into notes values (1, 'a', 'b');"
+        ))
+        .unwrap();
+
+    let dir = TempDir::new().unwrap();
+    let discover_config = write_json(
+        dir.path(),
+        "discover.json",
+        &db.connection_config(json!({"filter_dbs": db.name})),
+    );
+    let output = run_binary(
+        "tap-mysql",
+        &["--config", &discover_config, "--discover"],
+        b"",
+    );
+    output.assert_success();
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let d = &db.name;
+    let notes = &catalog_entry(&catalog, &format!("{d}-notes"))["schema"];
+    assert_eq!(notes["description"], "Notes taken by support");
+    assert_eq!(notes["properties"]["id"]["description"], "Note number");
+    assert_eq!(
+        notes["properties"]["Display Name"]["description"],
+        AWKWARD_COMMENT
+    );
+    assert!(
+        notes["properties"]["body"].get("description").is_none(),
+        "MySQL's '' is no comment: {notes}"
+    );
+    assert_eq!(
+        notes["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "Display Name", "body"]
+    );
+    let plain = &catalog_entry(&catalog, &format!("{d}-plain"))["schema"];
+    assert!(plain.get("description").is_none(), "{plain}");
+    assert!(plain["properties"]["v"].get("description").is_none());
+    let view = &catalog_entry(&catalog, &format!("{d}-note_ids"))["schema"];
+    assert!(
+        view.get("description").is_none(),
+        "a view's table_comment 'VIEW' is no comment: {view}"
+    );
+
+    // A sync's SCHEMA message carries them to the target.
+    let config = write_json(
+        dir.path(),
+        "config.json",
+        &db.connection_config(json!({"filter_dbs": db.name, "select": [format!("{d}.notes")]})),
+    );
+    let output = run_binary("tap-mysql", &["--config", &config], b"");
+    output.assert_success();
+    let schema = output
+        .messages()
+        .into_iter()
+        .find_map(|message| match message {
+            Message::Schema(schema) if schema.stream == "notes" => Some(schema.schema),
+            _ => None,
+        })
+        .expect("a SCHEMA message for notes");
+    assert_eq!(schema["description"], "Notes taken by support");
+    assert_eq!(schema["properties"]["id"]["description"], "Note number");
+    assert_eq!(
+        schema["properties"]["Display Name"]["description"],
+        AWKWARD_COMMENT
+    );
+    assert!(schema["properties"]["body"].get("description").is_none());
 }

@@ -1,5 +1,6 @@
 //! tap-postgres `--discover` against a schema with every kind of relation and awkward names.
 
+use common::Message;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tests::PgDatabase;
@@ -248,4 +249,83 @@ fn unreadable_tables_are_not_offered() {
         ))
         .unwrap();
     assert_eq!(ids, ["shop-customers"]);
+}
+
+/// A comment with a quote, a newline and an emoji: it must survive byte for byte.
+const AWKWARD_COMMENT: &str = "The customer's \"display\" name,\nas typed 🎉";
+
+#[test]
+fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
+    let db = PgDatabase::new();
+    let quoted = AWKWARD_COMMENT.replace('\'', "''");
+    db.client()
+        .batch_execute(&format!(
+            r#"
+            create schema shop;
+            create table shop.notes (id integer primary key, "Display Name" text, body text);
+            comment on table shop.notes is 'Notes taken by support';
+            comment on column shop.notes.id is 'Note number';
+            comment on column shop.notes."Display Name" is '{quoted}';
+            create table shop.plain (id integer primary key, v text);
+            create view shop.note_ids as select id, body from shop.notes;
+            comment on view shop.note_ids is 'Just the ids';
+            comment on column shop.note_ids.body is 'The text';
+            insert into shop.notes values (1, 'a', 'b');
+            "#
+        ))
+        .unwrap();
+
+    let catalog = discover(&db, json!({}));
+    let notes = &catalog_entry(&catalog, "shop-notes")["schema"];
+    assert_eq!(notes["description"], "Notes taken by support");
+    assert_eq!(notes["properties"]["id"]["description"], "Note number");
+    assert_eq!(
+        notes["properties"]["Display Name"]["description"],
+        AWKWARD_COMMENT
+    );
+    assert_eq!(
+        notes["properties"]["body"],
+        json!({"type": ["null", "string"], "x-sql-datatype": "text"}),
+        "no comment, no description"
+    );
+    assert_eq!(
+        notes["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "Display Name", "body"]
+    );
+    let plain = &catalog_entry(&catalog, "shop-plain")["schema"];
+    assert!(plain.get("description").is_none(), "{plain}");
+    assert!(plain["properties"]["v"].get("description").is_none());
+    let view = &catalog_entry(&catalog, "shop-note_ids")["schema"];
+    assert_eq!(view["description"], "Just the ids");
+    assert_eq!(view["properties"]["body"]["description"], "The text");
+    assert!(view["properties"]["id"].get("description").is_none());
+
+    // A sync's SCHEMA message carries them to the target.
+    let dir = TempDir::new().unwrap();
+    let config = write_json(
+        dir.path(),
+        "config.json",
+        &db.connection_config(json!({"select": ["shop.notes"]})),
+    );
+    let output = run_binary("tap-postgres", &["--config", &config], b"");
+    output.assert_success();
+    let schema = output
+        .messages()
+        .into_iter()
+        .find_map(|message| match message {
+            Message::Schema(schema) if schema.stream == "notes" => Some(schema.schema),
+            _ => None,
+        })
+        .expect("a SCHEMA message for notes");
+    assert_eq!(schema["description"], "Notes taken by support");
+    assert_eq!(schema["properties"]["id"]["description"], "Note number");
+    assert_eq!(
+        schema["properties"]["Display Name"]["description"],
+        AWKWARD_COMMENT
+    );
+    assert!(schema["properties"]["body"].get("description").is_none());
 }
