@@ -1,8 +1,10 @@
 //! Running the workspace's programs as a user does: with arguments, stdin, and shell-style pipes.
 //!
 //! Programs are found beside the test binary's build directory (`target/debug/`), or in
-//! `SINGER_BIN_DIR`. `just test` builds them before the tests run; `cargo test` alone builds only
-//! what the tests link, so run `cargo build --bins` first.
+//! `SINGER_BIN_DIR`. Cargo builds only what a test links, not the workspace's other binaries, so
+//! the first use in each test binary runs `cargo build --workspace --bins` for the same profile:
+//! `cargo test` alone never runs a program older than its source (a no-op build when nothing
+//! changed). With `SINGER_BIN_DIR`, the programs there are used as they are.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -31,7 +33,9 @@ pub fn binary_path(name: &str) -> PathBuf {
             // target/debug/deps/<test binary> → target/debug
             let exe = std::env::current_exe().expect("cannot locate the test binary");
             let deps = exe.parent().expect("test binary has no directory");
-            deps.parent().unwrap_or(deps).to_path_buf()
+            let dir = deps.parent().unwrap_or(deps).to_path_buf();
+            build_programs_once(&dir);
+            dir
         });
     let path = dir.join(name);
     assert!(
@@ -41,6 +45,38 @@ pub fn binary_path(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// Builds the workspace's programs into `dir` (a Cargo profile directory), once per test binary.
+fn build_programs_once(dir: &std::path::Path) {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile = match dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("the tests package sits in the workspace");
+        let output = Command::new(cargo)
+            .args([
+                "build",
+                "--workspace",
+                "--bins",
+                "--quiet",
+                "--profile",
+                profile,
+            ])
+            .current_dir(workspace)
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run cargo to build the programs: {err}"));
+        assert!(
+            output.status.success(),
+            "building the programs failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
 }
 
 /// A command for a workspace program.
