@@ -545,6 +545,8 @@ impl Target {
             });
         }
         warn!(line, stream, property, reason, "record rejected");
+        // The clock's text is set by its first tick, which a run's first record may not have had.
+        self.clock.tick();
         let rejects = &mut self.rejects;
         let buffer = &mut rejects.buffer;
         buffer.begin_row(line);

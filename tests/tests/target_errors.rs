@@ -145,6 +145,36 @@ fn with(mut record: Value, key: &str, value: Value) -> Value {
     record
 }
 
+/// The first RECORD of a run may be the invalid one: it is stored like any other reject.
+#[test]
+fn a_run_whose_first_record_is_invalid_stores_the_reject() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({"invalid_records": "reject"}));
+    let output = target.load(&[
+        t_schema(),
+        record("t", json!({"id": 1, "name": "one", "n": "ten"})),
+        t_record(2),
+        t_state(2),
+    ]);
+    output.assert_success();
+    assert_eq!(
+        emitted_states(&output),
+        [json!({"bookmarks": {"t": {"id": 2}}})]
+    );
+    let mut client = db.client();
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select stream, line, rejected_at <= now() from warehouse._sdc_rejected"
+        ),
+        [["t", "2", "t"]]
+    );
+    assert_eq!(
+        query_rows(&mut client, "select id from warehouse.t"),
+        [["2"]]
+    );
+}
+
 #[test]
 fn rejected_records_go_to_sdc_rejected_and_the_rest_loads() {
     let db = PgDatabase::new();
