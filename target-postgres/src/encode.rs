@@ -242,6 +242,12 @@ pub(crate) fn decimal_digits(text: &str) -> (u32, u32) {
 /// with or without a zone (UTC then). Refuses what it cannot store or would change: `infinity`,
 /// year 0 and BC dates.
 pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
+    if finer_than_microseconds(text, "YYYY-MM-DDTHH:MM:SS".len()) {
+        return Err(InvalidValue::OutOfRange(
+            shorten(text),
+            "PostgreSQL's microsecond precision".into(),
+        ));
+    }
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|t| t.naive_utc())
         .or_else(|_| {
@@ -260,6 +266,26 @@ pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
         ),
         Err(_) => Err(InvalidValue::Malformed(shorten(text), "date-time")),
     }
+}
+
+/// Whether the fraction of a second that starts at `seconds_end` has a non-zero digit beyond the
+/// sixth: PostgreSQL would round it (`23:59:59.9999999` becomes the next day), which alters the
+/// value, so it does not fit.
+fn finer_than_microseconds(text: &str, seconds_end: usize) -> bool {
+    let Some(fraction) = text
+        .get(seconds_end..)
+        .and_then(|rest| rest.strip_prefix('.'))
+    else {
+        return false;
+    };
+    let digits = fraction.len()
+        - fraction
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .len();
+    fraction[..digits]
+        .bytes()
+        .skip(6)
+        .any(|digit| digit != b'0')
 }
 
 /// `YYYY-MM-DD`, also when sent as a midnight date-time (Singer taps often do).
@@ -282,6 +308,12 @@ fn date_part(text: &str) -> Result<&str, InvalidValue> {
 }
 
 fn check_time(text: &str) -> Result<(), InvalidValue> {
+    if finer_than_microseconds(text, "HH:MM:SS".len()) {
+        return Err(InvalidValue::OutOfRange(
+            shorten(text),
+            "PostgreSQL's microsecond precision".into(),
+        ));
+    }
     if text == "24:00:00" || NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok() {
         Ok(())
     } else {
@@ -407,6 +439,25 @@ mod tests {
             Err(InvalidValue::TooLong { .. })
         ));
         assert_eq!(encode("character varying(3)", json!("äbc")).unwrap(), "äbc");
+    }
+
+    #[test]
+    fn time_finer_than_microseconds_does_not_fit() {
+        assert!(check_timestamp("1969-12-31T23:59:59.999999Z").is_ok());
+        assert!(check_timestamp("1969-12-31T23:59:59.999999000Z").is_ok());
+        assert!(matches!(
+            check_timestamp("1969-12-31T23:59:59.9999999Z"),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert!(matches!(
+            check_timestamp("2026-01-01 00:00:00.1234567891+00:00"),
+            Err(InvalidValue::OutOfRange(..))
+        ));
+        assert!(check_time("10:00:00.5").is_ok());
+        assert!(matches!(
+            check_time("10:00:00.0000001"),
+            Err(InvalidValue::OutOfRange(..))
+        ));
     }
 
     #[test]

@@ -764,3 +764,40 @@ fn a_log_line_in_the_input_is_named_with_a_hint() {
     assert_stderr_has(&output, &["line 2: malformed JSON"]);
     assert!(!output.stderr.contains("Ada"), "{}", output.stderr);
 }
+
+/// More precision than PostgreSQL's microseconds would be rounded (into the next day, here):
+/// the value does not fit, and is refused by name rather than altered.
+#[test]
+fn timestamps_finer_than_microseconds_are_refused_not_rounded() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let events = schema(
+        "events",
+        json!({"id": {"type": "integer"},
+               "at": {"type": ["null", "string"], "format": "date-time"}}),
+        &["id"],
+    );
+    let output = target.load(&[
+        events,
+        record(
+            "events",
+            json!({"id": 1, "at": "1969-12-31T23:59:59.999999Z"}),
+        ),
+        record(
+            "events",
+            json!({"id": 2, "at": "1969-12-31T23:59:59.9999999Z"}),
+        ),
+    ]);
+    assert!(!output.status.success());
+    assert_stderr_has(
+        &output,
+        &["line 3", "stream events", "at", "microsecond precision"],
+    );
+    assert_eq!(
+        query_rows(
+            &mut db.client(),
+            "select id, at::text from warehouse.events"
+        ),
+        [["1", "1969-12-31 23:59:59.999999+00"]]
+    );
+}
