@@ -77,6 +77,17 @@ fn is_wide_integer(text: &str) -> bool {
     !text.contains(['.', 'e', 'E']) && text.trim_start_matches('-').len() > 15
 }
 
+/// A JSON string's text. A string whose escapes are not valid Unicode (a lone surrogate such as
+/// `\ud800`, which UTF-8 cannot hold) is named as such, not as a type mismatch.
+fn string_of(value: Json<'_>) -> Result<std::borrow::Cow<'_, str>, InvalidValue> {
+    value.as_str().ok_or_else(|| {
+        InvalidValue::Malformed(
+            shorten(value.raw()),
+            "string: it holds an escape that is not Unicode text (a lone surrogate?)",
+        )
+    })
+}
+
 /// Appends `value` as a COPY text field for a column of `column_type`.
 pub fn write_value(
     out: &mut Vec<u8>,
@@ -108,7 +119,7 @@ pub fn write_value(
             out.extend_from_slice(number.as_bytes());
         }
         (Family::Text, Kind::String) => {
-            let text = value.as_str().ok_or_else(wrong_type)?;
+            let text = string_of(value)?;
             if let Some(limit) = column_type.max_chars() {
                 // Bytes bound characters from above: count only when it could matter.
                 if text.len() > limit && text.chars().count() > limit {
@@ -121,21 +132,21 @@ pub fn write_value(
             write_text(out, &text)?;
         }
         (Family::Timestamp, Kind::String) => {
-            let text = value.as_str().ok_or_else(wrong_type)?;
+            let text = string_of(value)?;
             check_timestamp(&text)?;
             write_text(out, &text)?;
         }
         (Family::Date, Kind::String) => {
-            let text = value.as_str().ok_or_else(wrong_type)?;
+            let text = string_of(value)?;
             write_text(out, date_part(&text)?)?;
         }
         (Family::Time, Kind::String) => {
-            let text = value.as_str().ok_or_else(wrong_type)?;
+            let text = string_of(value)?;
             check_time(&text)?;
             write_text(out, &text)?;
         }
         (Family::Bytes, Kind::String) => {
-            let hex = value.as_str().ok_or_else(wrong_type)?;
+            let hex = string_of(value)?;
             if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(InvalidValue::Malformed(shorten(&hex), "hex string"));
             }
@@ -439,6 +450,20 @@ mod tests {
             Err(InvalidValue::TooLong { .. })
         ));
         assert_eq!(encode("character varying(3)", json!("äbc")).unwrap(), "äbc");
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_named() {
+        // Valid JSON syntax, but no Unicode text: the borrowed reader passes it on as written.
+        let raw = RawValue::from_string(r#""a\ud800b""#.to_owned()).unwrap();
+        let mut out = Vec::new();
+        let err = write_value(
+            &mut out,
+            &ColumnType::new("text", Family::Text),
+            Json::from(&*raw),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not Unicode text"), "{err}");
     }
 
     #[test]

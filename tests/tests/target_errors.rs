@@ -801,3 +801,22 @@ fn timestamps_finer_than_microseconds_are_refused_not_rounded() {
         [["1", "1969-12-31 23:59:59.999999+00"]]
     );
 }
+
+/// A lone surrogate (`\ud800`) is valid JSON syntax but no Unicode text: named as such.
+#[test]
+fn a_lone_surrogate_is_named_not_called_a_type_mismatch() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let output = target.load_text(&format!(
+        "{}\n{}\n",
+        t_schema(),
+        r#"{"type": "RECORD", "stream": "t", "record": {"id": 1, "name": "a\ud800b"}}"#
+    ));
+    assert!(!output.status.success());
+    assert_stderr_has(&output, &["line 2", "stream t", "name", "not Unicode text"]);
+    assert!(
+        !output.stderr.contains("found a string"),
+        "{}",
+        output.stderr
+    );
+}
