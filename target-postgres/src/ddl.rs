@@ -66,6 +66,9 @@ impl TableComment {
     }
 }
 
+/// PostgreSQL's limit on the columns of a table.
+const MAX_COLUMNS: usize = 1600;
+
 /// Why a stream cannot be mapped onto its tables.
 #[derive(Debug, thiserror::Error)]
 pub enum DdlError {
@@ -80,6 +83,16 @@ pub enum DdlError {
         table: String,
         loaded_from: String,
         now_from: String,
+    },
+    #[error(
+        "stream {stream}: table {table} would need {columns} columns, and PostgreSQL allows at \
+         most {MAX_COLUMNS}: keep nested objects whole with `nesting: \"jsonb\"` for this stream, \
+         or select fewer properties"
+    )]
+    TooManyColumns {
+        stream: String,
+        table: String,
+        columns: usize,
     },
     #[error(
         "stream {stream}: key properties changed from {old:?} to {new:?}; table {table} keeps its \
@@ -536,6 +549,14 @@ impl Warehouse {
                     },
                 });
             }
+        }
+
+        if columns.len() > MAX_COLUMNS {
+            return Err(DdlError::TooManyColumns {
+                stream: plan.stream.to_owned(),
+                table: qualified_name,
+                columns: columns.len(),
+            });
         }
 
         // The DDL, and the model after it.

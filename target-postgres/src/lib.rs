@@ -64,10 +64,10 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
-    #[error("stream {stream}: changing its tables failed: {statement}")]
+    /// The statement is logged at debug level, not shown: it can be the whole CREATE TABLE.
+    #[error("stream {stream}: changing its tables failed")]
     Ddl {
         stream: String,
-        statement: String,
         #[source]
         source: postgres::Error,
     },

@@ -167,7 +167,6 @@ impl Loader {
                 .batch_execute(statement)
                 .map_err(|source| Error::Ddl {
                     stream: stream.to_owned(),
-                    statement: statement.clone(),
                     source,
                 })?;
         }
@@ -438,6 +437,13 @@ fn copy_rows(
     }
     let sql = format!("copy {target} ({}) from stdin", quoted_list(&table.columns));
     let copy_error = |source: postgres::Error| {
+        // Only the server's own answer is about a row; a lost connection is not.
+        if source.as_db_error().is_none() {
+            return Error::Database {
+                what: format!("stream {stream}: copying rows into table {}", table.table),
+                source,
+            };
+        }
         let line = source
             .as_db_error()
             .and_then(|db| db.where_())

@@ -820,3 +820,40 @@ fn a_lone_surrogate_is_named_not_called_a_type_mismatch() {
         output.stderr
     );
 }
+
+/// A SCHEMA wider than PostgreSQL's 1,600 columns is named with its line, stream and the limit,
+/// not answered with the whole CREATE TABLE.
+#[test]
+fn a_schema_beyond_the_column_limit_is_named_with_the_limit() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let mut properties = serde_json::Map::new();
+    properties.insert("id".into(), json!({"type": "integer"}));
+    for n in 0..2000 {
+        properties.insert(format!("p{n}"), json!({"type": ["null", "string"]}));
+    }
+    let output = target.load(&[
+        t_schema(),
+        t_record(1),
+        t_state(1),
+        schema("wide", Value::Object(properties), &["id"]),
+    ]);
+    assert!(!output.status.success());
+    assert_stderr_has(
+        &output,
+        &[
+            "line 4",
+            "stream wide",
+            "2007 columns",
+            "at most 1600",
+            "nesting",
+        ],
+    );
+    assert!(!output.stderr.contains("create table"), "{}", output.stderr);
+    assert!(output.stderr.len() < 4000, "{}", output.stderr.len());
+    // What came before is committed and its state printed.
+    assert_eq!(
+        emitted_states(&output),
+        [json!({"bookmarks": {"t": {"id": 1}}})]
+    );
+}
