@@ -567,14 +567,14 @@ impl Warehouse {
                 definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
             }
             statements.push(format!(
-                "create table {qualified_name} ({})",
+                "create table if not exists {qualified_name} ({})",
                 definitions.join(", ")
             ));
             table.primary_key = primary_key.clone();
         } else {
             let changes: Vec<String> = added
                 .iter()
-                .map(|&i| format!("add column {}", columns[i].definition()))
+                .map(|&i| format!("add column if not exists {}", columns[i].definition()))
                 .chain(altered.iter().map(|(name, sql_type)| {
                     format!("alter column {} type {sql_type}", quote(name))
                 }))
@@ -870,10 +870,9 @@ mod tests {
             ["_sdc_source_key_id", "_sdc_level_0_id", "_sdc_level_1_id"]
         );
         assert_eq!(layout.tables[2].root_link, ["_sdc_source_key_id"]);
-        assert!(
-            statements[0]
-                .starts_with(r#"create table "shop"."orders" ("id" bigint, "customer__name" text"#)
-        );
+        assert!(statements[0].starts_with(
+            r#"create table if not exists "shop"."orders" ("id" bigint, "customer__name" text"#
+        ));
         assert!(statements[0].ends_with(r#"primary key ("id"))"#));
         assert!(statements[1].starts_with(r#"comment on table "shop"."orders" is '{"stream":"Orders","path":[],"key_properties":["id"],"columns":{"id":["id"],"customer__name":["customer","Name"]"#));
         // The same schema again: nothing to do.
@@ -901,7 +900,7 @@ mod tests {
         let root = &layout.tables[0];
         assert_eq!(
             statements[0],
-            r#"alter table "shop"."orders" add column "code__st" text, add column "multi__st" text, add column "multi__bo" boolean, alter column "amount" type numeric"#
+            r#"alter table "shop"."orders" add column if not exists "code__st" text, add column if not exists "multi__st" text, add column if not exists "multi__bo" boolean, alter column "amount" type numeric"#
         );
         let code = root.columns.iter().position(|c| c.name == "code").unwrap();
         assert_eq!(root.columns[code].source, ColumnSource::Unused);
@@ -939,7 +938,10 @@ mod tests {
             json!({"properties": {"id": integer, "lines": lines}}),
             &["id"],
         );
-        assert!(statements[0].starts_with(r#"create table "shop"."orders" ("id" integer"#));
+        assert!(
+            statements[0]
+                .starts_with(r#"create table if not exists "shop"."orders" ("id" integer"#)
+        );
         let (_, statements) = plan(
             &mut warehouse,
             json!({"properties": {"id": key("bigint", i64::MIN, i64::MAX), "lines": lines}}),

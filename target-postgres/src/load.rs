@@ -160,17 +160,18 @@ impl Loader {
     }
 
     fn execute(&mut self, stream: &str, statements: &[String]) -> Result<(), Error> {
-        let mut transaction = self.client.transaction().map_err(db("begin"))?;
-        for statement in statements {
-            debug!(stream, statement, "ddl");
-            transaction
-                .batch_execute(statement)
-                .map_err(|source| Error::Ddl {
-                    stream: stream.to_owned(),
-                    source,
-                })?;
-        }
-        transaction.commit().map_err(db("commit of table changes"))
+        retry_creation_race(stream, || {
+            let mut transaction = self.client.transaction()?;
+            for statement in statements {
+                debug!(stream, statement, "ddl");
+                transaction.batch_execute(statement)?;
+            }
+            transaction.commit()
+        })
+        .map_err(|source| Error::Ddl {
+            stream: stream.to_owned(),
+            source,
+        })
     }
 
     fn load(&mut self, load: Load) -> Result<(), Error> {
@@ -342,6 +343,37 @@ impl Loader {
             "{what}"
         );
         Ok(())
+    }
+}
+
+/// Runs DDL (written with `if not exists`) again when another session created the same schema,
+/// table or column at the same moment: PostgreSQL's `if not exists` is not race-free (both
+/// sessions pass the check, one fails on the catalog's unique index), and orchestrators do start
+/// jobs together. The retry sees the other's committed work and skips it.
+pub fn retry_creation_race<T>(
+    what: &str,
+    mut ddl: impl FnMut() -> Result<T, postgres::Error>,
+) -> Result<T, postgres::Error> {
+    const RACES: [SqlState; 5] = [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::DUPLICATE_SCHEMA,
+        SqlState::DUPLICATE_TABLE,
+        SqlState::DUPLICATE_OBJECT,
+        SqlState::DUPLICATE_COLUMN,
+    ];
+    let mut attempt = 0;
+    loop {
+        match ddl() {
+            Err(err) if attempt < 3 && err.code().is_some_and(|code| RACES.contains(code)) => {
+                attempt += 1;
+                debug!(
+                    what,
+                    attempt, "another session created the same objects: again"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+            }
+            other => return other,
+        }
     }
 }
 

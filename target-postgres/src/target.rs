@@ -33,7 +33,8 @@ use crate::denest::{DELETED_AT, StreamShape};
 use crate::encode::{check_timestamp, shorten, write_text};
 use crate::json::{Kind, Object, Text};
 use crate::load::{
-    ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad, state_table_ddl,
+    ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad,
+    retry_creation_race, state_table_ddl,
 };
 use crate::naming::{canonical_name, qualified, quote};
 use crate::state::PendingStates;
@@ -188,12 +189,12 @@ impl Target {
         if let Some(table) = &state_table {
             setup.push(state_table_ddl(&schema, table));
         }
-        client
-            .batch_execute(&setup.join(";\n"))
-            .map_err(|source| Error::Database {
+        retry_creation_race(&schema, || client.batch_execute(&setup.join(";\n"))).map_err(
+            |source| Error::Database {
                 what: format!("creating schema {}", quote(&schema)),
                 source,
-            })?;
+            },
+        )?;
         let reserved = [Some(REJECTED_TABLE.to_owned()), state_table.clone()]
             .into_iter()
             .flatten()
