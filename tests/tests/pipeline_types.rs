@@ -63,14 +63,25 @@ const PG_EXPECTED: &[(&str, &str, &str)] = &[
     ("price", "numeric", "price::numeric::text"),
 ];
 
-fn pipeline_configs(dir: &TempDir, tap: Value, warehouse: &PgDatabase) -> (String, String) {
-    let tap = write_json(dir.path(), "tap.json", &tap);
+/// `tap --config <tap_config> | target-postgres` into `warehouse`, schema [`SCHEMA`]; both must
+/// succeed.
+fn load(tap: &str, tap_config: Value, warehouse: &PgDatabase) -> tests::PipelineOutput {
+    let dir = TempDir::new().unwrap();
+    let tap_config = write_json(dir.path(), "tap.json", &tap_config);
     let target = write_json(
         dir.path(),
         "target.json",
         &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
     );
-    (tap, target)
+    let output = Pipeline::new(
+        tap,
+        &["--config", &tap_config],
+        "target-postgres",
+        &["--config", &target],
+    )
+    .run();
+    output.assert_success();
+    output
 }
 
 #[test]
@@ -78,20 +89,11 @@ fn postgres_to_postgres_type_for_type() {
     let source = PgDatabase::new();
     let warehouse = PgDatabase::new();
     source.client().batch_execute(PG_SOURCE).unwrap();
-    let dir = TempDir::new().unwrap();
-    let (tap, target) = pipeline_configs(
-        &dir,
+    let output = load(
+        "tap-postgres",
         source.connection_config(json!({"select": ["public.kinds"]})),
         &warehouse,
     );
-    let output = Pipeline::new(
-        "tap-postgres",
-        &["--config", &tap],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
-    output.assert_success();
     assert!(!emitted_states(&output.target).is_empty());
 
     let mut warehouse_client = warehouse.client();
@@ -164,20 +166,11 @@ fn mysql_to_postgres_type_for_type() {
     let source = MysqlDatabase::new();
     let warehouse = PgDatabase::new();
     source.conn().query_drop(MYSQL_SOURCE).unwrap();
-    let dir = TempDir::new().unwrap();
-    let (tap, target) = pipeline_configs(
-        &dir,
+    load(
+        "tap-mysql",
         source.connection_config(json!({"select": [format!("{}.kinds", source.name)]})),
         &warehouse,
     );
-    let output = Pipeline::new(
-        "tap-mysql",
-        &["--config", &tap],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
-    output.assert_success();
 
     let mut client = warehouse.client();
     client.batch_execute("set timezone = 'UTC'").unwrap();
@@ -245,20 +238,11 @@ fn mysql_integers_char_and_year_arrive_in_the_narrowest_exact_type() {
     let source = MysqlDatabase::new();
     let warehouse = PgDatabase::new();
     source.conn().query_drop(MYSQL_NARROW_SOURCE).unwrap();
-    let dir = TempDir::new().unwrap();
-    let (tap, target) = pipeline_configs(
-        &dir,
+    load(
+        "tap-mysql",
         source.connection_config(json!({"select": [format!("{}.narrow", source.name)]})),
         &warehouse,
     );
-    let output = Pipeline::new(
-        "tap-mysql",
-        &["--config", &tap],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
-    output.assert_success();
 
     let mut client = warehouse.client();
     let types = columns(&mut client, "narrow");
@@ -317,20 +301,11 @@ fn postgres_integers_and_char_arrive_as_the_same_types() {
     let source = PgDatabase::new();
     let warehouse = PgDatabase::new();
     source.client().batch_execute(PG_NARROW_SOURCE).unwrap();
-    let dir = TempDir::new().unwrap();
-    let (tap, target) = pipeline_configs(
-        &dir,
+    load(
+        "tap-postgres",
         source.connection_config(json!({"select": ["public.narrow"]})),
         &warehouse,
     );
-    let output = Pipeline::new(
-        "tap-postgres",
-        &["--config", &tap],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
-    output.assert_success();
 
     let mut warehouse_client = warehouse.client();
     let mut source_client = source.client();
