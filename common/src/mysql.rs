@@ -1,8 +1,8 @@
 //! Opening a MySQL or MariaDB connection from a [`ConnectionConfig`], for tap-mysql.
 //!
 //! libpq's `sslmode` meanings on the `mysql` client: `prefer` tries TLS and falls back to plaintext
-//! when the server has no TLS; `allow` tries plaintext and retries with TLS when the server
-//! requires secure transport; `require` and stricter insist on TLS. The client reads CA and client
+//! when the server has no TLS; `allow` tries plaintext and, as libpq, retries with TLS when the
+//! server refuses the login; `require` and stricter insist on TLS. The client reads CA and client
 //! certificates from files only, so PEM given as text is written to a private temporary file for
 //! the handshake, and removed right after.
 //!

@@ -546,8 +546,7 @@ impl Target {
             });
         }
         warn!(line, stream, property, reason, "record rejected");
-        // The clock's text is set by its first tick, which a run's first record may not have had.
-        self.clock.tick();
+        let rejected_at = self.clock.now().to_owned();
         let rejects = &mut self.rejects;
         let buffer = &mut rejects.buffer;
         buffer.begin_row(line);
@@ -557,7 +556,7 @@ impl Target {
             line.to_string(),
             reason,
             record.to_json(),
-            self.clock.now.clone(),
+            rejected_at,
         ];
         for (index, field) in fields.iter().enumerate() {
             if index > 0 {
@@ -806,10 +805,19 @@ impl Clock {
     /// The next sequence number: nanoseconds since the epoch, strictly increasing, so a later
     /// record always wins over an earlier one, within a run and across runs.
     fn tick(&mut self) -> i64 {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i64);
+        let nanos = now_nanos();
         self.last_sequence = nanos.max(self.last_sequence + 1);
+        self.refresh(nanos);
+        self.last_sequence
+    }
+
+    /// The current time, RFC 3339, without taking a sequence number.
+    fn now(&mut self) -> &str {
+        self.refresh(now_nanos());
+        &self.now
+    }
+
+    fn refresh(&mut self, nanos: i64) {
         let millis = nanos / 1_000_000;
         if millis != self.now_millis || self.now.is_empty() {
             self.now_millis = millis;
@@ -817,8 +825,13 @@ impl Clock {
                 .format("%Y-%m-%dT%H:%M:%S%.6fZ")
                 .to_string();
         }
-        self.last_sequence
     }
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 #[cfg(test)]

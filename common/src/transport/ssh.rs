@@ -67,10 +67,6 @@ impl Tunnel {
     ) -> Result<Self, TransportError> {
         let key = load_private_key(settings)?;
         let bastion = bastion_name(settings);
-        let lost = |reason: &str| TransportError::Ssh {
-            bastion: bastion.clone(),
-            reason: reason.to_owned(),
-        };
         let settings = settings.clone();
         let target = (target_host.to_owned(), target_port);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -83,10 +79,10 @@ impl Tunnel {
                 {
                     Ok(runtime) => runtime,
                     Err(err) => {
-                        let _ = ready_tx.send(Err(TransportError::Ssh {
-                            bastion: bastion_name(&settings),
-                            reason: format!("cannot start the tunnel's runtime: {err}"),
-                        }));
+                        let _ = ready_tx.send(Err(ssh_error(
+                            &settings,
+                            format!("cannot start the tunnel's runtime: {err}"),
+                        )));
                         return;
                     }
                 };
@@ -102,10 +98,10 @@ impl Tunnel {
                     let local_port = match listener.local_addr() {
                         Ok(address) => address.port(),
                         Err(err) => {
-                            let _ = ready_tx.send(Err(TransportError::Ssh {
-                                bastion: bastion_name(&settings),
-                                reason: format!("no local port to forward: {err}"),
-                            }));
+                            let _ = ready_tx.send(Err(ssh_error(
+                                &settings,
+                                format!("no local port to forward: {err}"),
+                            )));
                             return;
                         }
                     };
@@ -113,11 +109,17 @@ impl Tunnel {
                     forward(&settings, session, listener, target, timeout).await;
                 });
             })
-            .map_err(|err| lost(&format!("cannot start the tunnel thread: {err}")))?;
+            .map_err(|err| TransportError::Ssh {
+                bastion: bastion.clone(),
+                reason: format!("cannot start the tunnel thread: {err}"),
+            })?;
         // The thread bounds every step by `timeout`; this only guards against a lost thread.
         let local_port = ready_rx
             .recv_timeout(timeout * 3 + Duration::from_secs(5))
-            .map_err(|_| lost("the tunnel did not start in time"))??;
+            .map_err(|_| TransportError::Ssh {
+                bastion,
+                reason: "the tunnel did not start in time".into(),
+            })??;
         Ok(Self { local_port })
     }
 }
@@ -125,6 +127,14 @@ impl Tunnel {
 /// `user@host:port`, for messages.
 fn bastion_name(settings: &SshTunnel) -> String {
     format!("{}@{}:{}", settings.username, settings.host, settings.port)
+}
+
+/// A tunnel failure, naming the bastion.
+fn ssh_error(settings: &SshTunnel, reason: String) -> TransportError {
+    TransportError::Ssh {
+        bastion: bastion_name(settings),
+        reason,
+    }
 }
 
 fn load_private_key(settings: &SshTunnel) -> Result<russh::keys::PrivateKey, TransportError> {
@@ -233,10 +243,7 @@ async fn start(
     timeout: Duration,
 ) -> Result<(Handle<Session>, TcpListener), TransportError> {
     let bastion = bastion_name(settings);
-    let fail = |reason: String| TransportError::Ssh {
-        bastion: bastion.clone(),
-        reason,
-    };
+    let fail = |reason: String| ssh_error(settings, reason);
     let config = Arc::new(client::Config {
         keepalive_interval: Some(KEEPALIVE_INTERVAL),
         keepalive_max: 3,
