@@ -124,7 +124,7 @@ pub enum CatalogError {
     },
     #[error(
         "select pattern {pattern:?}: table {table} has no column {column:?}{}",
-        closest.as_ref().map(|name| format!(" (did you mean {name}?)")).unwrap_or_default()
+        did_you_mean(closest)
     )]
     SelectNoColumn {
         pattern: String,
@@ -147,9 +147,16 @@ pub enum CatalogError {
 
 fn closest_hint(closest: &Option<String>) -> String {
     match closest {
-        Some(name) => format!(" (did you mean {name}?)"),
+        Some(_) => did_you_mean(closest),
         None => " (tables this user cannot read are not discovered)".to_owned(),
     }
+}
+
+fn did_you_mean(closest: &Option<String>) -> String {
+    closest
+        .as_ref()
+        .map(|name| format!(" (did you mean {name}?)"))
+        .unwrap_or_default()
 }
 
 /// What `--discover` prints and `--catalog` reads.
@@ -434,13 +441,7 @@ impl Catalog {
             let names: Vec<String> = self
                 .streams
                 .iter()
-                .map(|entry| {
-                    format!(
-                        "{}.{}",
-                        entry.namespace().unwrap_or_default(),
-                        entry.table_name()
-                    )
-                })
+                .map(CatalogEntry::qualified_name)
                 .collect();
             let wanted = format!("{}.{}", pattern.pattern.namespace, pattern.pattern.table);
             return Err(CatalogError::SelectMatchesNothing {
@@ -464,11 +465,7 @@ impl Catalog {
         let entry = tables[0];
         Err(CatalogError::SelectNoColumn {
             pattern: shown,
-            table: format!(
-                "{}.{}",
-                entry.namespace().unwrap_or_default(),
-                entry.table_name()
-            ),
+            table: entry.qualified_name(),
             column: column.to_owned(),
             closest: config::closest(column, entry.columns()).map(str::to_owned),
         })
@@ -595,6 +592,15 @@ impl CatalogEntry {
             .and_then(Value::as_object)
             .into_iter()
             .flat_map(|properties| properties.keys().map(String::as_str))
+    }
+
+    /// `namespace.table`, as select patterns name it.
+    fn qualified_name(&self) -> String {
+        format!(
+            "{}.{}",
+            self.namespace().unwrap_or_default(),
+            self.table_name()
+        )
     }
 
     /// Selected by table metadata, or by the legacy `selected` of the entry or its schema.
