@@ -334,31 +334,28 @@ impl Warehouse {
             defaults: Vec::new(),
             column_comments: BTreeMap::new(),
         });
+        // What a root table was made for stays: its key, and the source that loads it.
         if let Some(old) = existing.and_then(|t| t.comment.as_ref())
             && plan.shape.is_root()
-            && old.key_properties != plan.key_properties
         {
-            return Err(DdlError::KeyPropertiesChanged {
-                stream: plan.stream.to_owned(),
-                table: qualified_name,
-                old: old.key_properties.clone(),
-                new: plan.key_properties.to_vec(),
-            });
-        }
-        if let (Some(loaded_from), Some(now_from)) = (
-            existing
-                .and_then(|t| t.comment.as_ref())
-                .and_then(|c| c.source.as_deref()),
-            plan.source,
-        ) && plan.shape.is_root()
-            && loaded_from != now_from
-        {
-            return Err(DdlError::OtherSource {
-                stream: plan.stream.to_owned(),
-                table: qualified_name,
-                loaded_from: loaded_from.to_owned(),
-                now_from: now_from.to_owned(),
-            });
+            if old.key_properties != plan.key_properties {
+                return Err(DdlError::KeyPropertiesChanged {
+                    stream: plan.stream.to_owned(),
+                    table: qualified_name,
+                    old: old.key_properties.clone(),
+                    new: plan.key_properties.to_vec(),
+                });
+            }
+            if let (Some(loaded_from), Some(now_from)) = (old.source.as_deref(), plan.source)
+                && loaded_from != now_from
+            {
+                return Err(DdlError::OtherSource {
+                    stream: plan.stream.to_owned(),
+                    table: qualified_name,
+                    loaded_from: loaded_from.to_owned(),
+                    now_from: now_from.to_owned(),
+                });
+            }
         }
         let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
             stream: plan.stream.to_owned(),
