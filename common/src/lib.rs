@@ -24,7 +24,7 @@ pub mod output;
 pub mod postgres;
 pub mod progress;
 pub mod state;
-pub mod streams;
+pub mod sync;
 pub mod transport;
 
 pub use catalog::{Catalog, CatalogEntry, Metadata, ReplicationMethod, StreamSelection};

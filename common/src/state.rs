@@ -263,20 +263,45 @@ impl Bookmark {
         self.replication_key_value.clone()
     }
 
-    pub fn lsn(&self) -> Option<Lsn> {
-        self.lsn.map(Lsn)
-    }
-
-    pub fn binlog_position(&self) -> Option<BinlogPosition> {
-        Some(BinlogPosition {
+    /// Where the stream stands in the database's change log (LOG_BASED).
+    pub fn log_position(&self) -> Option<LogPosition> {
+        if let Some(lsn) = self.lsn {
+            return Some(LogPosition::Wal(Lsn(lsn)));
+        }
+        Some(LogPosition::Binlog(BinlogPosition {
             file: self.log_file.clone()?,
             position: self.log_pos?,
-        })
+            gtid: self.gtid.clone(),
+        }))
     }
 
-    pub fn set_binlog_position(&mut self, position: BinlogPosition) {
-        self.log_file = Some(position.file);
-        self.log_pos = Some(position.position);
+    pub fn set_log_position(&mut self, position: LogPosition) {
+        match position {
+            LogPosition::Wal(lsn) => self.lsn = Some(lsn.0),
+            LogPosition::Binlog(position) => {
+                self.log_file = Some(position.file);
+                self.log_pos = Some(position.position);
+                self.gtid = position.gtid;
+            }
+        }
+    }
+}
+
+/// A position in a database's change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogPosition {
+    /// PostgreSQL's write-ahead log.
+    Wal(Lsn),
+    /// MySQL's or MariaDB's binlog.
+    Binlog(BinlogPosition),
+}
+
+impl fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Wal(lsn) => lsn.fmt(f),
+            Self::Binlog(position) => position.fmt(f),
+        }
     }
 }
 
@@ -309,11 +334,12 @@ impl FromStr for Lsn {
     }
 }
 
-/// A position in the MySQL binlog.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A position in the MySQL binlog: file and offset, and the GTID position where GTIDs are on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinlogPosition {
     pub file: String,
     pub position: u64,
+    pub gtid: Option<String>,
 }
 
 impl fmt::Display for BinlogPosition {
@@ -339,9 +365,13 @@ mod tests {
         let bookmark = state.bookmark("shop-orders").unwrap();
         assert_eq!(state.currently_syncing.as_deref(), Some("shop-orders"));
         assert_eq!(bookmark.version, Some(1_732_190_000_000));
-        assert_eq!(bookmark.lsn().unwrap().to_string(), "0/16DD180");
+        assert_eq!(bookmark.log_position().unwrap().to_string(), "0/16DD180");
+        let binlog = Bookmark {
+            lsn: None,
+            ..bookmark.clone()
+        };
         assert_eq!(
-            bookmark.binlog_position().unwrap().to_string(),
+            binlog.log_position().unwrap().to_string(),
             "mysql-bin.000003:4567"
         );
         assert_eq!(

@@ -223,7 +223,7 @@ fn typed_bookmarks_read_from_each_tool() {
     let position = state
         .bookmark("shop-customers")
         .unwrap()
-        .binlog_position()
+        .log_position()
         .unwrap();
     assert_eq!(position.to_string(), "mysql-bin.000042:1534");
 }

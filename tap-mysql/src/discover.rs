@@ -85,7 +85,7 @@ pub fn read_relations(
         );
     }
 
-    let json_columns = mariadb_json_columns(conn, &filter);
+    let json_columns = mariadb_json_columns(conn, &filter)?;
     type ColumnRow = (
         String,
         String,
@@ -140,18 +140,38 @@ pub fn read_relations(
     Ok(relations)
 }
 
+/// MySQL's "unknown column" and "unknown table" errors.
+const ER_BAD_FIELD_ERROR: u16 = 1054;
+const ER_UNKNOWN_TABLE: u16 = 1109;
+
 /// `(database, table, column)` of MariaDB's JSON columns. MySQL has a real `json` type and no
-/// `table_name` in this view: the query fails there and nothing is returned, as it should be.
-fn mariadb_json_columns(conn: &mut Conn, filter: &str) -> HashSet<(String, String, String)> {
+/// `table_name` in this view (or no view at all before 8.0.16): there the query fails as unknown
+/// and nothing is returned, as it should be; any other failure is an error.
+fn mariadb_json_columns(
+    conn: &mut Conn,
+    filter: &str,
+) -> Result<HashSet<(String, String, String)>, Error> {
     let filter = filter.replace("table_schema", "constraint_schema");
-    let rows: Vec<(String, String, String)> = conn
-        .query(format!(
-            "select constraint_schema, table_name, check_clause \
-             from information_schema.check_constraints \
-             where {filter} and check_clause like 'json_valid(%'"
-        ))
-        .unwrap_or_default();
-    rows.into_iter()
+    let rows: Vec<(String, String, String)> = match conn.query(format!(
+        "select constraint_schema, table_name, check_clause \
+         from information_schema.check_constraints \
+         where {filter} and check_clause like 'json_valid(%'"
+    )) {
+        Ok(rows) => rows,
+        Err(mysql::Error::MySqlError(error))
+            if error.code == ER_BAD_FIELD_ERROR || error.code == ER_UNKNOWN_TABLE =>
+        {
+            Vec::new()
+        }
+        Err(error) => {
+            return Err(Error::Query {
+                what: "JSON column discovery".into(),
+                error,
+            });
+        }
+    };
+    Ok(rows
+        .into_iter()
         .filter_map(|(database, table, clause)| {
             let column = clause
                 .strip_prefix("json_valid(")?
@@ -160,7 +180,7 @@ fn mariadb_json_columns(conn: &mut Conn, filter: &str) -> HashSet<(String, Strin
                 .replace("``", "`");
             Some((database, table, column))
         })
-        .collect()
+        .collect())
 }
 
 /// Lists every readable table and view as a catalog.

@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! --discover:  information_schema ──discover──▶ Catalog (stdout)
-//! sync:        Catalog + State ──sync──▶ unbuffered select ──value──▶ RECORD/STATE (stdout)
+//! sync:        Catalog + State ──common::sync──▶ source: unbuffered select ──value──▶
+//!              RECORD/STATE (stdout)
 //! ```
 //!
-//! Column types are classified once ([`column_type`]); rows are read as the server's exact text
-//! over the text protocol and encoded straight into JSON ([`value`]), so decimals keep every
-//! digit and no row is held longer than it takes to write it.
+//! The sync engine is `common::sync`, shared with tap-postgres; this crate says what is MySQL's:
+//! column types are classified once ([`column_type`]), rows are read as the server's exact text
+//! over the text protocol ([`source`]) and encoded straight into JSON ([`value`]), so decimals
+//! keep every digit and no row is held longer than it takes to write it.
 
 pub mod column_type;
 pub mod connection;
 pub mod discover;
+pub mod source;
 pub mod sql;
-pub mod sync;
 pub mod value;
 
 use std::io;
@@ -24,6 +26,7 @@ use common::config::{
     ConfigError, ConfigFile, TapConfig, config_from_value, load_config, struct_fields,
 };
 use common::state::StateError;
+use common::sync::{SyncError, SyncSettings, sync_streams};
 use common::{MessageWriter, State};
 use serde::Deserialize;
 use serde_json::Value;
@@ -77,20 +80,8 @@ pub enum Error {
     /// The driver's error is shown as a sentence (its own `Display` is a debug form).
     #[error("{what} failed: {}", common::mysql::describe(error))]
     Query { what: String, error: mysql::Error },
-    #[error("stream {stream}")]
-    Value {
-        stream: String,
-        #[source]
-        source: value::InvalidValue,
-    },
-    #[error("stream {stream}: the table no longer exists or cannot be read")]
-    MissingTable { stream: String },
-    #[error("stream {stream}: column {column:?} no longer exists")]
-    MissingColumn { stream: String, column: String },
-    #[error("stream {stream}: unusable bookmark: {reason}")]
-    BadBookmark { stream: String, reason: String },
-    #[error("stream {stream}: LOG_BASED replication is not available yet")]
-    LogBasedUnavailable { stream: String },
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
 }
@@ -148,8 +139,13 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
             catalog.apply_select_patterns(&config.tap.select)?;
             let state = State::load_optional(state.as_deref())?;
             let mut conn = connection::connect(&config.tap.connection)?;
+            let mut source = source::MysqlSource {
+                conn: &mut conn,
+                tinyint1_as_boolean: config.tinyint1_as_boolean,
+            };
+            let settings = SyncSettings::from(&config.tap);
             let mut out = MessageWriter::stdout();
-            sync::sync_streams(&mut conn, &config, &catalog, state, &mut out)?;
+            sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
             Ok(())
         }
     }

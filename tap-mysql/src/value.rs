@@ -4,117 +4,43 @@
 //! decimals keep their digits, `bigint unsigned` its full range. Zero dates (`0000-00-00`), which
 //! no JSON date can hold, become null with one warning per column.
 
-use common::json_text::{is_number, object_key, utc_timestamp, write_on_one_line, write_string};
+use common::json_text::{is_number, utc_timestamp, write_on_one_line, write_string};
+use common::sync::{Mismatch, NotText, SourceRow, ValueEncoding};
 use mysql::Value as MysqlValue;
-use tracing::warn;
 
 use crate::column_type::ValueKind;
 
-/// A value that is not what its column's type promises.
-#[derive(Debug, thiserror::Error)]
-#[error("column {column:?}: unexpected value {value:?} for its type")]
-pub struct InvalidValue {
-    pub column: String,
-    pub value: String,
-}
+/// A row of the text protocol.
+#[derive(Debug, Default)]
+pub struct MysqlRow(pub Vec<MysqlValue>);
 
-/// Encodes rows of one stream as JSON objects.
-#[derive(Debug)]
-pub struct RowEncoder {
-    columns: Vec<EncodedColumn>,
-}
-
-#[derive(Debug)]
-struct EncodedColumn {
-    name: String,
-    /// `"name":`, encoded once.
-    key: Vec<u8>,
-    kind: ValueKind,
-    warned: bool,
-}
-
-/// Why a value was sent as null.
-enum Lossy {
-    ZeroDate,
-}
-
-impl RowEncoder {
-    pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
-        let columns = columns
-            .into_iter()
-            .map(|(name, kind)| EncodedColumn {
-                key: object_key(&name),
-                name,
-                kind,
-                warned: false,
-            })
-            .collect();
-        Self { columns }
-    }
-
-    /// Writes `row` as a JSON object into `out` (cleared first).
-    pub fn encode(&mut self, row: &[MysqlValue], out: &mut Vec<u8>) -> Result<(), InvalidValue> {
-        out.clear();
-        out.push(b'{');
-        for (index, column) in self.columns.iter_mut().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&column.key);
-            let lossy =
-                encode_value(&column.kind, row.get(index), out).map_err(|()| InvalidValue {
-                    column: column.name.clone(),
-                    value: shown(row.get(index)),
-                })?;
-            if let (Some(Lossy::ZeroDate), false) = (lossy, column.warned) {
-                column.warned = true;
-                warn!(column = %column.name, "zero dates (0000-00-00) are sent as null");
-            }
+impl SourceRow for MysqlRow {
+    fn field(&self, index: usize) -> Result<Option<&[u8]>, NotText> {
+        match self.0.get(index) {
+            None | Some(MysqlValue::NULL) => Ok(None),
+            Some(MysqlValue::Bytes(bytes)) => Ok(Some(bytes)),
+            // The text protocol sends text; other variants would mean a binary-protocol read.
+            Some(_) => Err(NotText),
         }
-        out.push(b'}');
-        Ok(())
-    }
-
-    /// The JSON value of one column of `row`, for bookmarks.
-    pub fn value(
-        &self,
-        row: &[MysqlValue],
-        index: usize,
-    ) -> Result<serde_json::Value, InvalidValue> {
-        let column = &self.columns[index];
-        let invalid = || InvalidValue {
-            column: column.name.clone(),
-            value: shown(row.get(index)),
-        };
-        let mut out = Vec::new();
-        encode_value(&column.kind, row.get(index), &mut out).map_err(|()| invalid())?;
-        serde_json::from_slice(&out).map_err(|_| invalid())
     }
 }
 
-fn shown(value: Option<&MysqlValue>) -> String {
-    match value {
-        Some(MysqlValue::Bytes(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
-        Some(other) => format!("{other:?}"),
-        None => "(missing)".to_owned(),
+/// Why a zero date is sent as null.
+const ZERO_DATE: &str = "zero dates (0000-00-00) have no JSON date";
+
+impl ValueEncoding for ValueKind {
+    fn encode(&self, text: &[u8], out: &mut Vec<u8>) -> Result<Option<&'static str>, Mismatch> {
+        encode_value(self, text, out).map_err(|()| Mismatch)
     }
 }
 
-/// Encodes one value; `Ok(Some(_))` when it was sent as null because JSON cannot hold it.
+/// Encodes one non-NULL value; `Ok(Some(why))` when it was sent as null because JSON cannot
+/// hold it.
 fn encode_value(
     kind: &ValueKind,
-    value: Option<&MysqlValue>,
+    bytes: &[u8],
     out: &mut Vec<u8>,
-) -> Result<Option<Lossy>, ()> {
-    let bytes = match value {
-        None | Some(MysqlValue::NULL) => {
-            out.extend_from_slice(b"null");
-            return Ok(None);
-        }
-        Some(MysqlValue::Bytes(bytes)) => bytes.as_slice(),
-        // The text protocol sends text; other variants would mean a binary-protocol read.
-        Some(_) => return Err(()),
-    };
+) -> Result<Option<&'static str>, ()> {
     let text = || std::str::from_utf8(bytes).map_err(|_| ());
     match kind {
         ValueKind::Integer { .. } | ValueKind::Decimal | ValueKind::Float => {
@@ -155,7 +81,7 @@ fn encode_value(
             let text = text()?;
             if is_zero_date(text) {
                 out.extend_from_slice(b"null");
-                return Ok(Some(Lossy::ZeroDate));
+                return Ok(Some(ZERO_DATE));
             }
             write_string(text, out);
         }
@@ -163,7 +89,7 @@ fn encode_value(
             let text = text()?;
             if is_zero_date(text) {
                 out.extend_from_slice(b"null");
-                return Ok(Some(Lossy::ZeroDate));
+                return Ok(Some(ZERO_DATE));
             }
             match rfc3339_utc(text) {
                 Some(instant) => write_string(&instant, out),
@@ -226,7 +152,7 @@ mod tests {
 
     fn encode(kind: ValueKind, text: &[u8]) -> String {
         let mut out = Vec::new();
-        encode_value(&kind, Some(&MysqlValue::Bytes(text.to_vec())), &mut out).unwrap();
+        encode_value(&kind, text, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

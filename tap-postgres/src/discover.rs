@@ -6,7 +6,7 @@
 //! (which become JSON Schema `description`s); a second reads primary keys and the columns that
 //! lead an index (good replication keys).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use common::catalog::{Catalog, DiscoveredColumn, DiscoveredTable};
 use postgres::Client;
@@ -52,7 +52,8 @@ const UNREADABLE: &str = "
       and ($1::text[] is null or n.nspname = any($1))
     order by 1";
 
-/// Primary-key columns in key order, and the first column of every index.
+/// Primary-key columns in key order, and the first column of every index; of every table, or of
+/// the one table named.
 const KEYS: &str = "
     select n.nspname, c.relname, a.attname, i.indisprimary, k.position
     from pg_index i
@@ -62,6 +63,8 @@ const KEYS: &str = "
     join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
     where (i.indisprimary or k.position = 1)
       and n.nspname not in ('pg_catalog', 'information_schema')
+      and ($1::text is null or n.nspname = $1)
+      and ($2::text is null or c.relname = $2)
     order by n.nspname, c.relname, k.position";
 
 /// A table or view as discovery sees it.
@@ -88,32 +91,51 @@ struct Column {
 
 /// Keys and indexes of one table.
 #[derive(Debug, Default)]
-pub struct TableKeys {
-    pub primary_key: Vec<String>,
+struct TableKeys {
+    primary_key: Vec<String>,
     /// Columns that lead some index.
-    pub indexed: HashSet<String>,
+    indexed: Vec<String>,
 }
 
-/// Reads keys and index-leading columns of every table.
-pub fn table_keys(client: &mut Client) -> Result<HashMap<(String, String), TableKeys>, Error> {
-    let rows = client.query(KEYS, &[]).map_err(|source| Error::Query {
-        what: "index discovery".into(),
-        source,
-    })?;
+/// Reads keys and index-leading columns of every table, or of the one `table`.
+fn table_keys(
+    client: &mut Client,
+    table: Option<(&str, &str)>,
+) -> Result<HashMap<(String, String), TableKeys>, Error> {
+    let (schema, name) = table.unzip();
+    let rows = client
+        .query(KEYS, &[&schema, &name])
+        .map_err(|source| Error::Query {
+            what: "index discovery".into(),
+            source,
+        })?;
     let mut keys: HashMap<(String, String), TableKeys> = HashMap::new();
     for row in rows {
         let entry = keys.entry((row.get(0), row.get(1))).or_default();
         let column: String = row.get(2);
         let primary: bool = row.get(3);
         let position: i64 = row.get(4);
-        if position == 1 {
-            entry.indexed.insert(column.clone());
+        if position == 1 && !entry.indexed.contains(&column) {
+            entry.indexed.push(column.clone());
         }
         if primary {
             entry.primary_key.push(column);
         }
     }
     Ok(keys)
+}
+
+/// The columns of `schema.table` that lead some index.
+pub fn indexed_columns(
+    client: &mut Client,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, Error> {
+    Ok(table_keys(client, Some((schema, table)))?
+        .into_values()
+        .next()
+        .map(|keys| keys.indexed)
+        .unwrap_or_default())
 }
 
 /// The columns of one table or view, in order, with their types.
@@ -166,7 +188,7 @@ pub fn discover_catalog(
 ) -> Result<Catalog, Error> {
     let relations = read_relations(client, filter_schemas, None)?;
     warn_of_unreadable(client, filter_schemas)?;
-    let keys = table_keys(client)?;
+    let keys = table_keys(client, None)?;
     let tables = relations
         .into_values()
         .map(|relation| {

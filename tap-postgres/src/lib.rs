@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! --discover:  pg_catalog ──discover──▶ Catalog (stdout)
-//! sync:        Catalog + State ──sync──▶ COPY (select …) TO STDOUT ──value──▶ RECORD/STATE (stdout)
+//! sync:        Catalog + State ──common::sync──▶ source: COPY (select …) TO STDOUT ──value──▶
+//!              RECORD/STATE (stdout)
 //! ```
 //!
-//! Column types are classified once ([`column_type`]); rows are read as PostgreSQL's exact text
-//! through `COPY … TO STDOUT` and encoded straight into JSON ([`value`]), so numbers keep every
-//! digit and no row is held longer than it takes to write it.
+//! The sync engine is `common::sync`, shared with tap-mysql; this crate says what is
+//! PostgreSQL's: column types are classified once ([`column_type`]), rows are read as PostgreSQL's
+//! exact text through `COPY … TO STDOUT` ([`source`]) and encoded straight into JSON ([`value`]),
+//! so numbers keep every digit and no row is held longer than it takes to write it.
 
 pub mod column_type;
 pub mod connection;
 pub mod discover;
+pub mod source;
 pub mod sql;
-pub mod sync;
 pub mod value;
 
 use std::io;
@@ -22,7 +24,10 @@ use common::catalog::{Catalog, CatalogError};
 use common::cli::{About, Setting, TapCommand, tap_settings};
 use common::config::{ConfigError, TapConfig, load_config};
 use common::state::StateError;
+use common::sync::{SyncError, SyncSettings, sync_streams};
 use common::{MessageWriter, State};
+
+use crate::source::PostgresSource;
 
 pub const NAME: &str = "tap-postgres";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -53,20 +58,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("stream {stream}")]
-    Value {
-        stream: String,
-        #[source]
-        source: value::InvalidValue,
-    },
-    #[error("stream {stream}: the table no longer exists or cannot be read")]
-    MissingTable { stream: String },
-    #[error("stream {stream}: column {column:?} no longer exists")]
-    MissingColumn { stream: String, column: String },
-    #[error("stream {stream}: unusable bookmark: {reason}")]
-    BadBookmark { stream: String, reason: String },
-    #[error("stream {stream}: LOG_BASED replication is not available yet")]
-    LogBasedUnavailable { stream: String },
+    #[error(transparent)]
+    Sync(#[from] SyncError),
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
 }
@@ -116,8 +109,13 @@ pub fn run(command: TapCommand) -> Result<(), Error> {
             catalog.apply_select_patterns(&config.select)?;
             let state = State::load_optional(state.as_deref())?;
             let mut client = connection::connect(&config.connection)?;
+            let mut source = PostgresSource {
+                client: &mut client,
+                database: config.connection.dbname.clone().unwrap_or_default(),
+            };
+            let settings = SyncSettings::from(&config);
             let mut out = MessageWriter::stdout();
-            sync::sync_streams(&mut client, &config, &catalog, state, &mut out)?;
+            sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
             Ok(())
         }
     }

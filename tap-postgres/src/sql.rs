@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::column_type::{PgType, ValueKind};
+use crate::column_type::ValueKind;
 
 /// `"name"`, with embedded quotes doubled.
 pub fn quote_identifier(name: &str) -> String {
@@ -16,17 +16,17 @@ pub fn qualified_table(schema: &str, table: &str) -> String {
 
 /// A bookmark value (as the tap emitted it) as a typed SQL literal: `'2026-01-01T00:00:00Z'::date`.
 /// `COPY (query)` takes no parameters, so bookmarks are written into the query, always quoted.
-pub fn typed_literal(value: &Value, pg_type: &PgType) -> String {
+pub fn bookmark_literal(value: &Value, sql_type: &str, kind: &ValueKind) -> String {
     let text = match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    let text = match pg_type.value_kind() {
+    let text = match kind {
         // Emitted as hex without PostgreSQL's `\x`.
         ValueKind::Bytea => format!("\\x{text}"),
         _ => text,
     };
-    format!("'{}'::{}", text.replace('\'', "''"), pg_type.sql_type)
+    format!("'{}'::{sql_type}", text.replace('\'', "''"))
 }
 
 #[cfg(test)]
@@ -38,24 +38,21 @@ mod tests {
     fn quoting() {
         assert_eq!(quote_identifier(r#"we"ird"#), r#""we""ird""#);
         assert_eq!(qualified_table("Sales", "order"), r#""Sales"."order""#);
-        let text = PgType {
-            sql_type: "text".into(),
-            base_name: "text".into(),
-            base_kind: 'b',
-            element: None,
-        };
-        assert_eq!(typed_literal(&json!("O'Brien"), &text), "'O''Brien'::text");
-        let numeric = PgType {
-            sql_type: "numeric(40,10)".into(),
-            base_name: "numeric".into(),
-            ..text
-        };
         assert_eq!(
-            typed_literal(
+            bookmark_literal(&json!("O'Brien"), "text", &ValueKind::Text),
+            "'O''Brien'::text"
+        );
+        assert_eq!(
+            bookmark_literal(
                 &serde_json::from_str("1.5000000000000000000001").unwrap(),
-                &numeric
+                "numeric(40,10)",
+                &ValueKind::Numeric
             ),
             "'1.5000000000000000000001'::numeric(40,10)"
+        );
+        assert_eq!(
+            bookmark_literal(&json!("dead"), "bytea", &ValueKind::Bytea),
+            r"'\xdead'::bytea"
         );
     }
 }

@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use common::json_text::{is_number, object_key, utc_timestamp, write_on_one_line, write_string};
-use tracing::warn;
+use common::json_text::{is_number, utc_timestamp, write_on_one_line, write_string};
+use common::sync::{Mismatch, NotText, SourceRow, ValueEncoding};
 
 use crate::column_type::ValueKind;
 
@@ -19,14 +19,6 @@ fn number(text: &str, out: &mut Vec<u8>) -> Result<(), ()> {
     }
     out.extend_from_slice(text.as_bytes());
     Ok(())
-}
-
-/// A field PostgreSQL sent that is not what its type promises.
-#[derive(Debug, thiserror::Error)]
-#[error("column {column:?}: unexpected value {value:?} for its type")]
-pub struct InvalidValue {
-    pub column: String,
-    pub value: String,
 }
 
 /// One COPY text row, split and unescaped. Reused from row to row.
@@ -87,84 +79,20 @@ impl CopyRow {
     }
 }
 
-/// Encodes rows of one stream as JSON objects.
-#[derive(Debug)]
-pub struct RowEncoder {
-    columns: Vec<EncodedColumn>,
-}
-
-#[derive(Debug)]
-struct EncodedColumn {
-    name: String,
-    /// `"name":`, encoded once.
-    key: Vec<u8>,
-    kind: ValueKind,
-    warned: bool,
-}
-
-impl RowEncoder {
-    pub fn new(columns: impl IntoIterator<Item = (String, ValueKind)>) -> Self {
-        let columns = columns
-            .into_iter()
-            .map(|(name, kind)| EncodedColumn {
-                key: object_key(&name),
-                name,
-                kind,
-                warned: false,
-            })
-            .collect();
-        Self { columns }
+impl SourceRow for CopyRow {
+    fn field(&self, index: usize) -> Result<Option<&[u8]>, NotText> {
+        Ok(CopyRow::field(self, index))
     }
+}
 
-    /// Writes `row` as a JSON object into `out` (cleared first).
-    pub fn encode(&mut self, row: &CopyRow, out: &mut Vec<u8>) -> Result<(), InvalidValue> {
-        out.clear();
-        out.push(b'{');
-        for (index, column) in self.columns.iter_mut().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&column.key);
-            let Some(bytes) = row.field(index) else {
-                out.extend_from_slice(b"null");
-                continue;
-            };
-            let invalid = || InvalidValue {
-                column: column.name.clone(),
-                value: String::from_utf8_lossy(bytes).into_owned(),
-            };
-            let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
-            let exact = encode_value(&column.kind, text, out).map_err(|()| invalid())?;
-            if !exact && !column.warned {
-                column.warned = true;
-                warn!(
-                    column = %column.name,
-                    "NaN or Infinity cannot be represented in JSON: sent as null"
-                );
-            }
+impl ValueEncoding for ValueKind {
+    fn encode(&self, text: &[u8], out: &mut Vec<u8>) -> Result<Option<&'static str>, Mismatch> {
+        let text = std::str::from_utf8(text).map_err(|_| Mismatch)?;
+        match encode_value(self, text, out) {
+            Ok(true) => Ok(None),
+            Ok(false) => Ok(Some("NaN or Infinity cannot be represented in JSON")),
+            Err(()) => Err(Mismatch),
         }
-        out.push(b'}');
-        Ok(())
-    }
-
-    /// The JSON value of one column of `row`, for bookmarks.
-    pub fn value(
-        &mut self,
-        row: &CopyRow,
-        index: usize,
-    ) -> Result<serde_json::Value, InvalidValue> {
-        let column = &self.columns[index];
-        let Some(bytes) = row.field(index) else {
-            return Ok(serde_json::Value::Null);
-        };
-        let invalid = || InvalidValue {
-            column: column.name.clone(),
-            value: String::from_utf8_lossy(bytes).into_owned(),
-        };
-        let text = std::str::from_utf8(bytes).map_err(|_| invalid())?;
-        let mut out = Vec::new();
-        encode_value(&column.kind, text, &mut out).map_err(|()| invalid())?;
-        serde_json::from_slice(&out).map_err(|_| invalid())
     }
 }
 

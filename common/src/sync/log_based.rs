@@ -1,0 +1,318 @@
+//! LOG_BASED: one reader of the database's change log serves every LOG_BASED stream at once.
+//!
+//! ```text
+//! log reader thread ──LogEvent──▶ bounded channel ──▶ writer (this thread): SCHEMA/RECORD/STATE
+//! ```
+//!
+//! The reader runs on its own thread so that a slow target (a full pipe) never stalls it: it keeps
+//! answering the server's keepalives while the channel is full. The channel is bounded, so memory
+//! stays flat however far the reader gets ahead. STATE is written only at a commit, for every
+//! LOG_BASED stream at once: a bookmark never points inside a transaction.
+//!
+//! Each tap's reader (pgoutput, binlog) implements [`LogReader`]; until it has one, the tap keeps
+//! [`NoLogReader`] and a LOG_BASED stream stops the run with a clear error.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{Source, SyncError, SyncSettings};
+use crate::catalog::StreamSelection;
+use crate::message::SchemaMessage;
+use crate::metrics::RecordCounter;
+use crate::state::LogPosition;
+use crate::{MessageWriter, State};
+
+/// How many events the reader may be ahead of the writer.
+const EVENTS_IN_FLIGHT: usize = 4096;
+
+/// What a log reader hands to the writer, in the log's order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEvent {
+    /// A stream's columns changed: its new SCHEMA, before the first record that carries them.
+    Schema(SchemaMessage),
+    /// A changed row, as a RECORD's JSON object (`_sdc_deleted_at` set for a delete).
+    Record {
+        stream: String,
+        record: Vec<u8>,
+        time_extracted: Option<String>,
+    },
+    /// A transaction committed: everything before it may be bookmarked at `position`.
+    Commit(LogPosition),
+}
+
+/// Reads a database's change log for the LOG_BASED streams, until caught up with the position
+/// the log had when the run started (or until `max_run_seconds`).
+pub trait LogReader<E>: Send {
+    /// Reads changes and sends them, in order, until caught up; stops early, without error, when
+    /// the writer has gone ([`LogSender::send`] says so).
+    fn read(self, events: LogSender) -> Result<(), E>;
+}
+
+/// The reader's end of the channel.
+#[derive(Debug, Clone)]
+pub struct LogSender(Sender<LogEvent>);
+
+/// The writer stopped (its error is reported by the writer): the reader should stop too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterGone;
+
+impl LogSender {
+    /// Sends one event, waiting while the channel is full.
+    pub fn send(&self, event: LogEvent) -> Result<(), WriterGone> {
+        self.0.send(event).map_err(|_| WriterGone)
+    }
+}
+
+/// The reader of a tap that has none yet: it cannot be made, see [`Source::log_reader`].
+#[derive(Debug)]
+pub enum NoLogReader {}
+
+impl<E> LogReader<E> for NoLogReader {
+    fn read(self, _: LogSender) -> Result<(), E> {
+        match self {}
+    }
+}
+
+/// Runs the log phase for `streams`, every LOG_BASED stream selected.
+pub(super) fn sync_log_based<S: Source, W: Write>(
+    source: &mut S,
+    _settings: &SyncSettings,
+    streams: &[StreamSelection],
+    state: &mut State,
+    out: &mut MessageWriter<W>,
+) -> Result<(), S::Error> {
+    let reader = source.log_reader(streams, state)?;
+    run_reader(reader, streams, state, out)
+}
+
+/// The reader on its own thread, the writer on this one, a bounded channel between them.
+fn run_reader<E, R, W>(
+    reader: R,
+    streams: &[StreamSelection],
+    state: &mut State,
+    out: &mut MessageWriter<W>,
+) -> Result<(), E>
+where
+    E: From<SyncError> + Send,
+    R: LogReader<E>,
+    W: Write,
+{
+    let (sender, receiver) = crossbeam_channel::bounded(EVENTS_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let reading = std::thread::Builder::new()
+            .name("log-reader".into())
+            .spawn_scoped(scope, move || reader.read(LogSender(sender)))
+            .map_err(SyncError::LogReaderThread)?;
+        let written = write_events(receiver, streams, state, out);
+        let read = reading.join().map_err(|_| SyncError::LogReaderPanicked)?;
+        written?;
+        read
+    })
+}
+
+/// Writes what the reader sends until it is done. Dropping `events` on an error tells the
+/// reader to stop.
+fn write_events<W: Write>(
+    events: Receiver<LogEvent>,
+    streams: &[StreamSelection],
+    state: &mut State,
+    out: &mut MessageWriter<W>,
+) -> Result<(), SyncError> {
+    let mut counters: BTreeMap<String, RecordCounter> = BTreeMap::new();
+    for event in events {
+        match event {
+            LogEvent::Schema(schema) => out.write_schema(&schema)?,
+            LogEvent::Record {
+                stream,
+                record,
+                time_extracted,
+            } => {
+                out.write_record_json(&stream, &record, None, time_extracted.as_deref())?;
+                let counter = counters
+                    .entry(stream)
+                    .or_insert_with_key(|stream| RecordCounter::new(stream));
+                if let Some(metric) = counter.add(1) {
+                    metric.emit();
+                }
+            }
+            LogEvent::Commit(position) => {
+                for stream in streams {
+                    state
+                        .bookmark_mut(&stream.tap_stream_id)
+                        .set_log_position(position.clone());
+                }
+                out.write_state(state)?;
+            }
+        }
+    }
+    for counter in counters.into_values() {
+        counter.finish().emit();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::message::{Message, MessageReader};
+    use crate::state::Lsn;
+
+    /// A reader that sends fixed events, then fails or not.
+    struct Script {
+        events: Vec<LogEvent>,
+        fail: bool,
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Failed {
+        Reader,
+        Sync(String),
+    }
+
+    impl From<SyncError> for Failed {
+        fn from(error: SyncError) -> Self {
+            Self::Sync(error.to_string())
+        }
+    }
+
+    impl LogReader<Failed> for Script {
+        fn read(self, events: LogSender) -> Result<(), Failed> {
+            for event in self.events {
+                if events.send(event).is_err() {
+                    return Ok(());
+                }
+            }
+            if self.fail {
+                Err(Failed::Reader)
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    fn selection(id: &str) -> StreamSelection {
+        StreamSelection {
+            tap_stream_id: id.into(),
+            stream: id.into(),
+            namespace: None,
+            table_name: id.into(),
+            columns: vec!["id".into()],
+            key_properties: vec!["id".into()],
+            replication_method: crate::ReplicationMethod::LogBased,
+            replication_key: None,
+            is_view: false,
+            schema: json!({}),
+            row_count: None,
+        }
+    }
+
+    fn record(stream: &str, id: u64) -> LogEvent {
+        LogEvent::Record {
+            stream: stream.into(),
+            record: format!(r#"{{"id":{id}}}"#).into_bytes(),
+            time_extracted: None,
+        }
+    }
+
+    fn run(script: Script, out: impl Write) -> (Result<(), Failed>, State) {
+        let streams = [selection("a"), selection("b")];
+        let mut state = State::default();
+        let mut out = MessageWriter::new(out);
+        let result = run_reader(script, &streams, &mut state, &mut out);
+        (result, state)
+    }
+
+    #[test]
+    fn state_is_written_at_commits_only_for_every_log_stream() {
+        let script = Script {
+            events: vec![
+                record("a", 1),
+                record("b", 2),
+                LogEvent::Commit(LogPosition::Wal(Lsn(10))),
+                record("a", 3),
+            ],
+            fail: false,
+        };
+        let mut written = Vec::new();
+        let (result, state) = run(script, &mut written);
+        result.unwrap();
+        let messages: Vec<Message> = MessageReader::new(written.as_slice())
+            .map(|line| line.unwrap().1)
+            .collect();
+        let kinds: Vec<&str> = messages
+            .iter()
+            .map(|message| match message {
+                Message::Record(_) => "RECORD",
+                Message::State(_) => "STATE",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["RECORD", "RECORD", "STATE", "RECORD"]);
+        let Message::State(committed) = &messages[2] else {
+            unreachable!()
+        };
+        assert_eq!(committed.value["bookmarks"]["a"]["lsn"], json!(10));
+        assert_eq!(committed.value["bookmarks"]["b"]["lsn"], json!(10));
+        assert_eq!(state.bookmark("b").unwrap().lsn, Some(10));
+    }
+
+    #[test]
+    fn a_reader_error_ends_the_run_after_what_was_committed() {
+        let script = Script {
+            events: vec![
+                record("a", 1),
+                LogEvent::Commit(LogPosition::Wal(Lsn(7))),
+                record("a", 2),
+            ],
+            fail: true,
+        };
+        let (result, state) = run(script, io::sink());
+        assert_eq!(result, Err(Failed::Reader));
+        assert_eq!(state.bookmark("a").unwrap().lsn, Some(7));
+    }
+
+    /// Accepts a few bytes, then fails as a closed pipe does.
+    struct ClosedPipe(usize);
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_writer_error_stops_a_reader_that_is_far_ahead() {
+        // More events than the channel holds: the reader blocks on a full channel until the
+        // writer's failure releases it.
+        let mut events: Vec<LogEvent> = (0..EVENTS_IN_FLIGHT as u64 * 3)
+            .map(|id| record("a", id))
+            .collect();
+        events.push(LogEvent::Commit(LogPosition::Wal(Lsn(1))));
+        let (result, state) = run(
+            Script {
+                events,
+                fail: false,
+            },
+            ClosedPipe(0),
+        );
+        assert_eq!(
+            result,
+            Err(Failed::Sync("could not write to stdout".into()))
+        );
+        assert_eq!(state.bookmark("a"), None);
+    }
+}

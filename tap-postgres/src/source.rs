@@ -1,0 +1,131 @@
+//! What the sync engine needs from PostgreSQL: the table, its literals, and its rows.
+//!
+//! Rows are read with `COPY (select …) TO STDOUT`: one streaming read, no cursor round trips, and
+//! the text of every type exactly as PostgreSQL prints it; [`crate::value`] encodes each field.
+
+use std::io::{BufRead, BufReader};
+
+use common::catalog::StreamSelection;
+use common::sync::{KeyBound, NoLogReader, Source, SourceColumn, SourceTable};
+use postgres::Client;
+use serde_json::Value;
+
+use crate::Error;
+use crate::column_type::ValueKind;
+use crate::discover::{indexed_columns, table_columns};
+use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
+use crate::value::CopyRow;
+
+/// A PostgreSQL database as the engine reads it.
+pub struct PostgresSource<'a> {
+    pub client: &'a mut Client,
+    /// The database, for the SCHEMA's source.
+    pub database: String,
+}
+
+impl std::fmt::Debug for PostgresSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Source for PostgresSource<'_> {
+    const PROGRAM: &'static str = crate::NAME;
+    type Kind = ValueKind;
+    type Row = CopyRow;
+    type Error = Error;
+    type LogReader = NoLogReader;
+
+    fn open_table(
+        &mut self,
+        selection: &StreamSelection,
+    ) -> Result<Option<SourceTable<ValueKind>>, Error> {
+        let schema = selection.namespace.as_deref().unwrap_or("public");
+        let table = &selection.table_name;
+        let types = table_columns(self.client, schema, table)?;
+        if types.is_empty() {
+            return Ok(None);
+        }
+        let columns = types
+            .into_iter()
+            .map(|(name, pg_type)| {
+                let quoted = quote_identifier(&name);
+                let expression = pg_type.select_expression(&quoted);
+                SourceColumn {
+                    select: if expression == quoted {
+                        quoted
+                    } else {
+                        format!("{expression} as {quoted}")
+                    },
+                    kind: pg_type.value_kind(),
+                    sql_type: pg_type.sql_type,
+                    name,
+                }
+            })
+            .collect();
+        Ok(Some(SourceTable {
+            from: qualified_table(schema, table),
+            database: self.database.clone(),
+            columns,
+            indexed: indexed_columns(self.client, schema, table)?,
+        }))
+    }
+
+    fn quote_identifier(name: &str) -> String {
+        quote_identifier(name)
+    }
+
+    fn literal(column: &SourceColumn<ValueKind>, value: &Value) -> String {
+        bookmark_literal(value, &column.sql_type, &column.kind)
+    }
+
+    /// PostgreSQL compares rows in order and serves `(a, b) > (1, 2)` from the key's index.
+    fn key_condition(keys: &[(String, String)], bound: KeyBound) -> String {
+        let (columns, literals): (Vec<&str>, Vec<&str>) = keys
+            .iter()
+            .map(|(column, literal)| (column.as_str(), literal.as_str()))
+            .unzip();
+        format!(
+            "({}) {} ({})",
+            columns.join(", "),
+            bound.operator(),
+            literals.join(", ")
+        )
+    }
+
+    fn read_rows<F>(&mut self, stream: &str, query: &str, mut each: F) -> Result<(), Error>
+    where
+        F: FnMut(&CopyRow) -> Result<(), Error>,
+    {
+        let copy = format!("copy ({query}) to stdout");
+        let reader = self
+            .client
+            .copy_out(copy.as_str())
+            .map_err(|source| Error::Query {
+                what: format!("reading {stream}"),
+                source,
+            })?;
+        let mut reader = BufReader::with_capacity(1 << 20, reader);
+        let mut row = CopyRow::default();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(|source| Error::Read {
+                    stream: stream.to_owned(),
+                    source,
+                })?;
+            if read == 0 {
+                return Ok(());
+            }
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            row.parse(&line);
+            each(&row)?;
+        }
+    }
+}
