@@ -13,7 +13,8 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::catalog::ReplicationMethod;
+use crate::catalog::{ReplicationMethod, SelectPattern};
+use crate::spelling::closest;
 
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -487,39 +488,10 @@ pub fn check_keys(value: &Value, parts: &[&[&str]]) -> Result<(), (String, Strin
     Ok(())
 }
 
-/// The candidate `word` is most likely a typo of, if any is close enough.
-pub fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|candidate| (edit_distance(word, candidate), candidate))
-        .filter(|(distance, _)| *distance <= near_miss_distance(word))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// How many edits still make a typo rather than another word: one for short words, two for
-/// longer ones (`emial`, `pasword`).
-fn near_miss_distance(word: &str) -> usize {
-    if word.len() >= 5 { 2 } else { 1 }
-}
-
-/// Levenshtein distance between two keys.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
-}
-
-/// Config of either tap: connection, what to discover, and how to sync.
+/// Config of a tap: connection, what to discover, how to sync, and the tap's own keys (`O`), all
+/// read from one object with every key checked.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TapConfig {
+pub struct TapConfig<O: Default = NoOwnKeys> {
     /// Read from the same object by [`ConfigFile::from_json`].
     #[serde(skip)]
     pub connection: ConnectionConfig,
@@ -542,21 +514,22 @@ pub struct TapConfig {
     /// Command-line selection shortcut; the catalog wins where both speak.
     #[serde(default)]
     pub select: Vec<SelectPattern>,
+    /// The tap's own keys. Read from the same object by [`ConfigFile::from_json`].
+    #[serde(skip)]
+    pub own: O,
 }
 
-impl ConfigFile for TapConfig {
+/// The own keys of a tap that has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct NoOwnKeys {}
+
+impl<O: DeserializeOwned + Default> ConfigFile for TapConfig<O> {
     fn from_json(value: Value) -> Result<Self, (String, String)> {
-        Self::with_own_keys(value, &[])
-    }
-}
-
-impl TapConfig {
-    /// Reads the keys every tap has, for a tap that reads `own_keys` of its own from the same
-    /// object (they are known keys, not typos).
-    pub fn with_own_keys(value: Value, own_keys: &[&str]) -> Result<Self, (String, String)> {
-        let (connection, config) = read_program_config::<Self>(value, own_keys)?;
+        let own_keys = struct_fields::<O>();
+        let (connection, config) = read_program_config::<Self>(value.clone(), own_keys)?;
         Ok(Self {
             connection,
+            own: config_from_value(value)?,
             ..config
         })
     }
@@ -595,118 +568,6 @@ impl<'de> Deserialize<'de> for NameList {
                 .filter(|name| !name.is_empty())
                 .collect(),
         ))
-    }
-}
-
-/// One entry of config `select`: `shop.orders`, `shop.customers.*`, `!shop.customers.ssn`, or an
-/// object that also sets the table's method: `{"table": "shop.orders", "replication_method":
-/// "INCREMENTAL", "replication_key": "updated_at"}`. Each part may use `*` and `?` wildcards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectPattern {
-    /// `!`: deselect what matches.
-    pub negated: bool,
-    /// Schema (PostgreSQL) or database (MySQL).
-    pub namespace: String,
-    pub table: String,
-    /// `None` for a pattern naming the table alone; `Some("*")` for every column.
-    pub column: Option<String>,
-    pub replication_method: Option<ReplicationMethod>,
-    pub replication_key: Option<String>,
-}
-
-/// As written: `!shop.customers.ssn`.
-impl fmt::Display for SelectPattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.negated {
-            f.write_str("!")?;
-        }
-        write!(f, "{}.{}", self.namespace, self.table)?;
-        if let Some(column) = &self.column {
-            write!(f, ".{column}")?;
-        }
-        Ok(())
-    }
-}
-
-/// A `select` entry that is not of the form `namespace.table[.column]`.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid select pattern {pattern:?}: {reason}")]
-pub struct InvalidSelectPattern {
-    pattern: String,
-    reason: &'static str,
-}
-
-impl FromStr for SelectPattern {
-    type Err = InvalidSelectPattern;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let invalid = |reason| InvalidSelectPattern {
-            pattern: text.to_owned(),
-            reason,
-        };
-        let trimmed = text.trim();
-        let (negated, body) = match trimmed.strip_prefix('!') {
-            Some(rest) => (true, rest.trim_start()),
-            None => (false, trimmed),
-        };
-        // Column names may contain dots; schema and table names here may not.
-        let mut parts = body.splitn(3, '.');
-        let namespace = parts.next().unwrap_or_default();
-        let table = parts
-            .next()
-            .ok_or_else(|| invalid("expected `namespace.table` or `namespace.table.column`"))?;
-        let column = parts.next();
-        if namespace.is_empty() || table.is_empty() || column == Some("") {
-            return Err(invalid("a part of the pattern is empty"));
-        }
-        Ok(Self {
-            negated,
-            namespace: namespace.to_owned(),
-            table: table.to_owned(),
-            column: column.map(str::to_owned),
-            replication_method: None,
-            replication_key: None,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for SelectPattern {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct WithMethod {
-            table: String,
-            #[serde(default)]
-            replication_method: Option<ReplicationMethod>,
-            #[serde(default)]
-            replication_key: Option<String>,
-        }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Text(String),
-            Object(WithMethod),
-        }
-        let form = Form::deserialize(deserializer).map_err(|_| {
-            D::Error::custom(
-                "expected a pattern such as \"shop.orders\" or an object with `table`, \
-                 `replication_method` and `replication_key`",
-            )
-        })?;
-        match form {
-            Form::Text(text) => text.parse().map_err(D::Error::custom),
-            Form::Object(object) => {
-                let mut pattern: SelectPattern = object.table.parse().map_err(D::Error::custom)?;
-                if pattern.negated || pattern.column.is_some() {
-                    return Err(D::Error::custom(
-                        "a pattern with a replication method must name a table: `namespace.table`",
-                    ));
-                }
-                pattern.replication_method = object.replication_method;
-                pattern.replication_key = object.replication_key;
-                Ok(pattern)
-            }
-        }
     }
 }
 
@@ -920,33 +781,6 @@ mod tests {
             .is_ok()
         );
         assert!(struct_fields::<ConnectionConfig>().contains(&"ssl_ca"));
-    }
-
-    #[test]
-    fn select_patterns_parse() {
-        let config = tap_config(json!({"host": "h", "user": "u", "select": [
-            "shop.orders", "shop.customers.*", "!shop.customers.ssn", "shop.t.a.b",
-            {"table": "shop.events", "replication_method": "INCREMENTAL", "replication_key": "id"}
-        ]}))
-        .unwrap();
-        let select = config.select;
-        assert_eq!(select[0].column, None);
-        assert_eq!(select[1].column.as_deref(), Some("*"));
-        assert!(select[2].negated);
-        assert_eq!(select[2].column.as_deref(), Some("ssn"));
-        assert_eq!(select[3].column.as_deref(), Some("a.b"));
-        assert_eq!(select[4].table, "events");
-        assert_eq!(
-            select[4].replication_method,
-            Some(ReplicationMethod::Incremental)
-        );
-        assert!("shop".parse::<SelectPattern>().is_err());
-        assert!("shop..x".parse::<SelectPattern>().is_err());
-        assert!(
-            tap_config(json!({"host": "h", "user": "u", "select": [
-                {"table": "shop.t.c", "replication_method": "FULL_TABLE"}]}))
-            .is_err()
-        );
     }
 
     #[test]

@@ -23,13 +23,17 @@ pub mod output;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod progress;
+pub mod spelling;
 pub mod state;
 pub mod sync;
+pub mod tap;
 pub mod transport;
 
-pub use catalog::{Catalog, CatalogEntry, Metadata, ReplicationMethod, StreamSelection};
+pub use catalog::{
+    Catalog, CatalogEntry, Metadata, ReplicationMethod, SelectPattern, StreamSelection,
+};
 pub use cli::{About, AboutFormat, Setting, TapArgs, TapCommand};
-pub use config::{ConnectionConfig, Secret, SelectPattern, SshTunnel, TapConfig};
+pub use config::{ConnectionConfig, Secret, SshTunnel, TapConfig};
 pub use message::{Message, MessageReader};
 pub use output::MessageWriter;
 pub use state::{Bookmark, State};

@@ -6,10 +6,11 @@
 //!              RECORD/STATE (stdout)
 //! ```
 //!
-//! The sync engine is `common::sync`, shared with tap-postgres; this crate says what is MySQL's:
-//! column types are classified once ([`column_type`]), rows are read as the server's exact text
-//! over the text protocol ([`source`]) and encoded straight into JSON ([`value`]), so decimals
-//! keep every digit and no row is held longer than it takes to write it.
+//! The command line and the sync engine are `common::tap` and `common::sync`, shared with
+//! tap-postgres; this crate says what is MySQL's: column types are classified once
+//! ([`column_type`]), rows are read as the server's exact text over the text protocol
+//! ([`source`]) and encoded straight into JSON ([`value`]), so decimals keep every digit and no
+//! row is held longer than it takes to write it.
 
 pub mod column_type;
 pub mod connection;
@@ -21,54 +22,42 @@ pub mod value;
 use std::io;
 
 use common::catalog::{Catalog, CatalogError};
-use common::cli::{About, Setting, TapCommand, tap_settings};
-use common::config::{
-    ConfigError, ConfigFile, TapConfig, config_from_value, load_config, struct_fields,
-};
+use common::cli::{CliError, Setting};
+use common::config::{ConfigError, TapConfig};
 use common::state::StateError;
-use common::sync::{SyncError, SyncSettings, sync_streams};
-use common::{MessageWriter, State};
+use common::sync::SyncError;
+use common::tap::Tap;
 use serde::Deserialize;
-use serde_json::Value;
+
+use crate::source::MysqlSource;
 
 pub const NAME: &str = "tap-mysql";
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
-/// Whether config `dbname` is required (PostgreSQL connects to one database).
-const DBNAME_REQUIRED: bool = false;
 
-/// The tap's config: the shared tap keys plus MySQL's own.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MysqlConfig {
-    pub tap: TapConfig,
+/// The config keys of tap-mysql alone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MysqlKeys {
     /// `tinyint(1)` columns as booleans (the MySQL convention) rather than integers.
+    #[serde(default = "yes")]
     pub tinyint1_as_boolean: bool,
 }
 
-#[derive(Deserialize)]
-struct MysqlOptions {
-    #[serde(default = "yes")]
-    tinyint1_as_boolean: bool,
+impl Default for MysqlKeys {
+    fn default() -> Self {
+        Self {
+            tinyint1_as_boolean: yes(),
+        }
+    }
 }
 
 fn yes() -> bool {
     true
 }
 
-impl ConfigFile for MysqlConfig {
-    fn from_json(value: Value) -> Result<Self, (String, String)> {
-        let tap = TapConfig::with_own_keys(value.clone(), struct_fields::<MysqlOptions>())?;
-        let options: MysqlOptions = config_from_value(value)?;
-        Ok(Self {
-            tap,
-            tinyint1_as_boolean: options.tinyint1_as_boolean,
-        })
-    }
-}
-
 /// What can stop the tap.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Cli(#[from] CliError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -86,98 +75,57 @@ pub enum Error {
     Output(#[from] io::Error),
 }
 
-/// `--about`: name, version, capabilities and settings.
-pub fn about() -> About {
-    let mut settings = tap_settings(DBNAME_REQUIRED);
-    settings.extend([
-        Setting::new(
-            "filter_dbs",
-            "array",
-            "Databases to discover (all readable databases when absent); a list or a \
-             comma-separated string (alias `filter_schemas`).",
-        ),
-        Setting::new(
-            "tinyint1_as_boolean",
-            "boolean",
-            "Read tinyint(1) columns as booleans; false keeps them integers.",
-        )
-        .default_value(true),
-    ]);
-    About {
-        name: NAME,
-        version: VERSION,
-        description: DESCRIPTION,
-        capabilities: vec![
-            "about",
-            "catalog",
-            "discover",
-            "state",
-            "properties",
-            "activate-version",
-        ],
-        settings,
-    }
-}
+/// The tap, for `common::tap`.
+#[derive(Debug)]
+pub enum MysqlTap {}
 
-pub fn run(command: TapCommand) -> Result<(), Error> {
-    match command {
-        TapCommand::About(format) => Ok(about().print(format)?),
-        TapCommand::Discover { config } => {
-            let config: MysqlConfig = load_config(&config)?;
-            Ok(discover(&config)?.print()?)
-        }
-        TapCommand::Sync {
-            config,
-            catalog,
-            state,
-        } => {
-            let config: MysqlConfig = load_config(&config)?;
-            let mut catalog = match catalog {
-                Some(path) => Catalog::load(&path)?,
-                None => discover(&config)?,
-            };
-            catalog.apply_select_patterns(&config.tap.select)?;
-            let state = State::load_optional(state.as_deref())?;
-            let mut conn = connection::connect(&config.tap.connection)?;
-            let mut source = source::MysqlSource {
-                conn: &mut conn,
-                tinyint1_as_boolean: config.tinyint1_as_boolean,
-            };
-            let settings = SyncSettings::from(&config.tap);
-            let mut out = MessageWriter::stdout();
-            sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
-            Ok(())
-        }
-    }
-}
+impl Tap for MysqlTap {
+    const NAME: &'static str = NAME;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+    const DBNAME_REQUIRED: bool = false;
+    const NAMESPACE_FILTER_KEY: &'static str = "filter_dbs";
+    type OwnKeys = MysqlKeys;
+    type Source = MysqlSource;
+    type Error = Error;
 
-/// Discovers every readable database, or those of `filter_dbs`.
-pub fn discover(config: &MysqlConfig) -> Result<Catalog, Error> {
-    let mut conn = connection::connect(&config.tap.connection)?;
-    let filter = config.tap.namespaces.as_ref().map(|list| list.0.as_slice());
-    let catalog = discover::discover_catalog(&mut conn, filter, config.tinyint1_as_boolean)?;
-    catalog.check_namespaces("filter_dbs", filter.unwrap_or_default())?;
-    Ok(catalog)
+    fn own_settings() -> Vec<Setting> {
+        vec![
+            Setting::new(
+                "filter_dbs",
+                "array",
+                "Databases to discover (all readable databases when absent); a list or a \
+                 comma-separated string (alias `filter_schemas`).",
+            ),
+            Setting::new(
+                "tinyint1_as_boolean",
+                "boolean",
+                "Read tinyint(1) columns as booleans; false keeps them integers.",
+            )
+            .default_value(true),
+        ]
+    }
+
+    fn connect(config: &TapConfig<MysqlKeys>) -> Result<MysqlSource, Error> {
+        Ok(MysqlSource {
+            conn: connection::connect(&config.connection)?,
+            tinyint1_as_boolean: config.own.tinyint1_as_boolean,
+        })
+    }
+
+    fn discover(source: &mut MysqlSource, config: &TapConfig<MysqlKeys>) -> Result<Catalog, Error> {
+        let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
+        discover::discover_catalog(&mut source.conn, filter, source.tinyint1_as_boolean)
+    }
 }
 
 #[cfg(test)]
 mod about_tests {
-    use common::cli::settings_mismatches;
-    use common::config::{ConnectionConfig, TapConfig, struct_fields};
-
     use super::*;
 
     #[test]
     fn about_lists_every_key_that_works_and_what_is_required() {
-        let mismatches = settings_mismatches(
-            &about().settings,
-            &[
-                struct_fields::<ConnectionConfig>(),
-                struct_fields::<TapConfig>(),
-                struct_fields::<MysqlOptions>(),
-            ],
-            &["host", "user"],
-        );
+        let mismatches = common::tap::about_mismatches::<MysqlTap>();
         assert!(mismatches.is_empty(), "{mismatches:?}");
     }
 }

@@ -16,13 +16,13 @@ use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
 use crate::value::MysqlRow;
 
 /// A MySQL or MariaDB server as the engine reads it.
-pub struct MysqlSource<'a> {
-    pub conn: &'a mut Conn,
+pub struct MysqlSource {
+    pub conn: Conn,
     /// `tinyint(1)` columns as booleans.
     pub tinyint1_as_boolean: bool,
 }
 
-impl std::fmt::Debug for MysqlSource<'_> {
+impl std::fmt::Debug for MysqlSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MysqlSource")
             .field("tinyint1_as_boolean", &self.tinyint1_as_boolean)
@@ -30,7 +30,7 @@ impl std::fmt::Debug for MysqlSource<'_> {
     }
 }
 
-impl Source for MysqlSource<'_> {
+impl Source for MysqlSource {
     const PROGRAM: &'static str = crate::NAME;
     type Kind = ValueKind;
     type Row = MysqlRow;
@@ -45,7 +45,7 @@ impl Source for MysqlSource<'_> {
             return Ok(None);
         };
         let relation = read_relations(
-            self.conn,
+            &mut self.conn,
             Some(std::slice::from_ref(&database)),
             Some(&selection.table_name),
         )?

@@ -6,10 +6,11 @@
 //!              RECORD/STATE (stdout)
 //! ```
 //!
-//! The sync engine is `common::sync`, shared with tap-mysql; this crate says what is
-//! PostgreSQL's: column types are classified once ([`column_type`]), rows are read as PostgreSQL's
-//! exact text through `COPY … TO STDOUT` ([`source`]) and encoded straight into JSON ([`value`]),
-//! so numbers keep every digit and no row is held longer than it takes to write it.
+//! The command line and the sync engine are `common::tap` and `common::sync`, shared with
+//! tap-mysql; this crate says what is PostgreSQL's: column types are classified once
+//! ([`column_type`]), rows are read as PostgreSQL's exact text through `COPY … TO STDOUT`
+//! ([`source`]) and encoded straight into JSON ([`value`]), so numbers keep every digit and no row
+//! is held longer than it takes to write it.
 
 pub mod column_type;
 pub mod connection;
@@ -21,23 +22,21 @@ pub mod value;
 use std::io;
 
 use common::catalog::{Catalog, CatalogError};
-use common::cli::{About, Setting, TapCommand, tap_settings};
-use common::config::{ConfigError, TapConfig, load_config};
+use common::cli::{CliError, Setting};
+use common::config::{ConfigError, NoOwnKeys, TapConfig};
 use common::state::StateError;
-use common::sync::{SyncError, SyncSettings, sync_streams};
-use common::{MessageWriter, State};
+use common::sync::SyncError;
+use common::tap::Tap;
 
 use crate::source::PostgresSource;
 
 pub const NAME: &str = "tap-postgres";
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const DESCRIPTION: &str = env!("CARGO_PKG_DESCRIPTION");
-/// Whether config `dbname` is required (PostgreSQL connects to one database).
-const DBNAME_REQUIRED: bool = true;
 
 /// What can stop the tap.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Cli(#[from] CliError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -64,90 +63,49 @@ pub enum Error {
     Output(#[from] io::Error),
 }
 
-/// `--about`: name, version, capabilities and settings.
-pub fn about() -> About {
-    let mut settings = tap_settings(DBNAME_REQUIRED);
-    settings.push(Setting::new(
-        "filter_schemas",
-        "array",
-        "Schemas to discover (all readable schemas when absent); a list or a comma-separated \
-         string (alias `filter_dbs`).",
-    ));
-    About {
-        name: NAME,
-        version: VERSION,
-        description: DESCRIPTION,
-        capabilities: vec![
-            "about",
-            "catalog",
-            "discover",
-            "state",
-            "properties",
-            "activate-version",
-        ],
-        settings,
-    }
-}
+/// The tap, for `common::tap`.
+#[derive(Debug)]
+pub enum PostgresTap {}
 
-pub fn run(command: TapCommand) -> Result<(), Error> {
-    match command {
-        TapCommand::About(format) => Ok(about().print(format)?),
-        TapCommand::Discover { config } => {
-            let config: TapConfig = load_config(&config)?;
-            Ok(discover(&config)?.print()?)
-        }
-        TapCommand::Sync {
-            config,
-            catalog,
-            state,
-        } => {
-            let config: TapConfig = load_config(&config)?;
-            let mut catalog = match catalog {
-                Some(path) => Catalog::load(&path)?,
-                None => discover(&config)?,
-            };
-            catalog.apply_select_patterns(&config.select)?;
-            let state = State::load_optional(state.as_deref())?;
-            let mut client = connection::connect(&config.connection)?;
-            let mut source = PostgresSource {
-                client: &mut client,
-                database: config.connection.dbname.clone().unwrap_or_default(),
-            };
-            let settings = SyncSettings::from(&config);
-            let mut out = MessageWriter::stdout();
-            sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
-            Ok(())
-        }
-    }
-}
+impl Tap for PostgresTap {
+    const NAME: &'static str = NAME;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+    const DBNAME_REQUIRED: bool = true;
+    const NAMESPACE_FILTER_KEY: &'static str = "filter_schemas";
+    type OwnKeys = NoOwnKeys;
+    type Source = PostgresSource;
+    type Error = Error;
 
-/// Discovers the configured database's catalog.
-pub fn discover(config: &TapConfig) -> Result<Catalog, Error> {
-    let mut client = connection::connect(&config.connection)?;
-    let database = config.connection.dbname.as_deref().unwrap_or_default();
-    let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
-    let catalog = discover::discover_catalog(&mut client, database, filter)?;
-    catalog.check_namespaces("filter_schemas", filter.unwrap_or_default())?;
-    Ok(catalog)
+    fn own_settings() -> Vec<Setting> {
+        vec![Setting::new(
+            "filter_schemas",
+            "array",
+            "Schemas to discover (all readable schemas when absent); a list or a comma-separated \
+             string (alias `filter_dbs`).",
+        )]
+    }
+
+    fn connect(config: &TapConfig) -> Result<PostgresSource, Error> {
+        Ok(PostgresSource {
+            client: connection::connect(&config.connection)?,
+            database: config.connection.dbname.clone().unwrap_or_default(),
+        })
+    }
+
+    fn discover(source: &mut PostgresSource, config: &TapConfig) -> Result<Catalog, Error> {
+        let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
+        discover::discover_catalog(&mut source.client, &source.database, filter)
+    }
 }
 
 #[cfg(test)]
 mod about_tests {
-    use common::cli::settings_mismatches;
-    use common::config::{ConnectionConfig, TapConfig, struct_fields};
-
     use super::*;
 
     #[test]
     fn about_lists_every_key_that_works_and_what_is_required() {
-        let mismatches = settings_mismatches(
-            &about().settings,
-            &[
-                struct_fields::<ConnectionConfig>(),
-                struct_fields::<TapConfig>(),
-            ],
-            &["host", "user", "dbname"],
-        );
+        let mismatches = common::tap::about_mismatches::<PostgresTap>();
         assert!(mismatches.is_empty(), "{mismatches:?}");
     }
 }

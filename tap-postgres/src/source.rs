@@ -17,13 +17,13 @@ use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
 use crate::value::CopyRow;
 
 /// A PostgreSQL database as the engine reads it.
-pub struct PostgresSource<'a> {
-    pub client: &'a mut Client,
+pub struct PostgresSource {
+    pub client: Client,
     /// The database, for the SCHEMA's source.
     pub database: String,
 }
 
-impl std::fmt::Debug for PostgresSource<'_> {
+impl std::fmt::Debug for PostgresSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresSource")
             .field("database", &self.database)
@@ -31,7 +31,7 @@ impl std::fmt::Debug for PostgresSource<'_> {
     }
 }
 
-impl Source for PostgresSource<'_> {
+impl Source for PostgresSource {
     const PROGRAM: &'static str = crate::NAME;
     type Kind = ValueKind;
     type Row = CopyRow;
@@ -44,7 +44,7 @@ impl Source for PostgresSource<'_> {
     ) -> Result<Option<SourceTable<ValueKind>>, Error> {
         let schema = selection.namespace.as_deref().unwrap_or("public");
         let table = &selection.table_name;
-        let types = table_columns(self.client, schema, table)?;
+        let types = table_columns(&mut self.client, schema, table)?;
         if types.is_empty() {
             return Ok(None);
         }
@@ -69,7 +69,7 @@ impl Source for PostgresSource<'_> {
             from: qualified_table(schema, table),
             database: self.database.clone(),
             columns,
-            indexed: indexed_columns(self.client, schema, table)?,
+            indexed: indexed_columns(&mut self.client, schema, table)?,
         }))
     }
 

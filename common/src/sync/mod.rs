@@ -193,8 +193,8 @@ pub struct SyncSettings {
     pub max_run_seconds: Option<u64>,
 }
 
-impl From<&TapConfig> for SyncSettings {
-    fn from(config: &TapConfig) -> Self {
+impl<O: Default> From<&TapConfig<O>> for SyncSettings {
+    fn from(config: &TapConfig<O>) -> Self {
         Self {
             default_replication_method: config.default_replication_method,
             state_every_rows: config.state_every_rows.max(1),

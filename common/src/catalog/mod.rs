@@ -19,8 +19,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 use wildmatch::WildMatch;
 
-use crate::config::{self, SelectPattern};
+use crate::spelling::closest;
+
+mod pattern;
+
 use crate::json_schema::object_schema;
+pub use pattern::{InvalidSelectPattern, SelectPattern};
 
 /// How a stream is replicated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -90,7 +94,7 @@ pub enum CatalogError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("stream {stream}: {source}")]
+    #[error("stream {stream}")]
     UnknownMethod {
         stream: String,
         #[source]
@@ -446,8 +450,7 @@ impl Catalog {
             let wanted = format!("{}.{}", pattern.pattern.namespace, pattern.pattern.table);
             return Err(CatalogError::SelectMatchesNothing {
                 pattern: shown,
-                closest: config::closest(&wanted, names.iter().map(String::as_str))
-                    .map(str::to_owned),
+                closest: closest(&wanted, names.iter().map(String::as_str)).map(str::to_owned),
             });
         }
         let Some(column) = pattern
@@ -467,7 +470,7 @@ impl Catalog {
             pattern: shown,
             table: entry.qualified_name(),
             column: column.to_owned(),
-            closest: config::closest(column, entry.columns()).map(str::to_owned),
+            closest: closest(column, entry.columns()).map(str::to_owned),
         })
     }
 
@@ -1183,13 +1186,10 @@ mod tests {
         assert!(matches!(err, CatalogError::ForcedMethod { .. }), "{err}");
         orders.replication_method = None;
         orders.metadata.set(&[], "replication-method", "SOMETIMES");
-        assert!(
-            orders
-                .resolve(None)
-                .unwrap_err()
-                .to_string()
-                .contains("SOMETIMES")
-        );
+        let err = orders.resolve(None).unwrap_err();
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(!err.to_string().contains("SOMETIMES"), "said twice: {err}");
+        assert!(cause.contains("SOMETIMES"), "{cause}");
         orders.metadata.set(&[], "replication-method", "FULL_TABLE");
         orders.metadata.set(&[], "replication-key", "nope");
         assert!(matches!(

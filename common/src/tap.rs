@@ -1,0 +1,152 @@
+//! A tap from its command line to its last STATE: what tap-postgres and tap-mysql do the same way.
+//!
+//! ```text
+//! main ──▶ --about │ --discover: connect ──Tap::discover──▶ catalog (stdout)
+//!                  │ sync: catalog (file, or discovered + `select`) + state ──sync::sync_streams──▶ stdout
+//! ```
+//!
+//! A tap names itself, its own config keys and settings, how to connect and how to discover
+//! ([`Tap`]); its [`Source`] does the rest through [`crate::sync`].
+
+use std::error::Error;
+use std::fmt::Debug;
+use std::io;
+use std::process::ExitCode;
+
+use serde::de::DeserializeOwned;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::cli::{About, CliError, Setting, TapArgs, TapCommand, failure_exit_code, tap_settings};
+use crate::config::{ConfigError, ConnectionConfig, TapConfig, load_config, struct_fields};
+use crate::state::StateError;
+use crate::sync::{Source, SyncError, SyncSettings, sync_streams};
+use crate::{MessageWriter, State};
+
+/// What makes a tap itself.
+pub trait Tap {
+    const NAME: &'static str;
+    const VERSION: &'static str;
+    const DESCRIPTION: &'static str;
+    /// Whether config `dbname` is required (PostgreSQL connects to one database).
+    const DBNAME_REQUIRED: bool;
+    /// The config key that filters discovery, for its errors: `filter_schemas` or `filter_dbs`.
+    const NAMESPACE_FILTER_KEY: &'static str;
+    /// The config keys of this tap alone.
+    type OwnKeys: DeserializeOwned + Default + Debug + Clone + PartialEq;
+    type Source: Source<Error = Self::Error>;
+    type Error: Error
+        + 'static
+        + From<ConfigError>
+        + From<CatalogError>
+        + From<StateError>
+        + From<SyncError>
+        + From<CliError>
+        + From<io::Error>;
+
+    /// `--about`'s settings of [`Tap::OwnKeys`] (and the filter key's description).
+    fn own_settings() -> Vec<Setting>;
+
+    /// Connects as configured.
+    fn connect(config: &TapConfig<Self::OwnKeys>) -> Result<Self::Source, Self::Error>;
+
+    /// Every readable table and view, or those of the configured namespaces.
+    fn discover(
+        source: &mut Self::Source,
+        config: &TapConfig<Self::OwnKeys>,
+    ) -> Result<Catalog, Self::Error>;
+}
+
+/// A tap's `main`: logging, arguments, the run, and the exit code.
+pub fn main<T: Tap>() -> ExitCode {
+    crate::logging::init();
+    let args = TapArgs::parse_for(T::NAME, T::VERSION, T::DESCRIPTION);
+    match args
+        .into_command()
+        .map_err(T::Error::from)
+        .and_then(run::<T>)
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => failure_exit_code(&err),
+    }
+}
+
+/// Runs one command of a tap.
+pub fn run<T: Tap>(command: TapCommand) -> Result<(), T::Error> {
+    match command {
+        TapCommand::About(format) => Ok(about::<T>().print(format)?),
+        TapCommand::Discover { config } => {
+            let config = load_config(&config)?;
+            let mut source = T::connect(&config)?;
+            Ok(discover::<T>(&mut source, &config)?.print()?)
+        }
+        TapCommand::Sync {
+            config,
+            catalog,
+            state,
+        } => {
+            let config = load_config(&config)?;
+            let catalog = catalog.map(|path| Catalog::load(&path)).transpose()?;
+            let state = State::load_optional(state.as_deref())?;
+            let mut source = T::connect(&config)?;
+            let mut catalog = match catalog {
+                Some(catalog) => catalog,
+                None => discover::<T>(&mut source, &config)?,
+            };
+            catalog.apply_select_patterns(&config.select)?;
+            let settings = SyncSettings::from(&config);
+            let mut out = MessageWriter::stdout();
+            sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
+            Ok(())
+        }
+    }
+}
+
+/// Discovery, with a filter that names nothing said to be an error rather than an empty catalog.
+fn discover<T: Tap>(
+    source: &mut T::Source,
+    config: &TapConfig<T::OwnKeys>,
+) -> Result<Catalog, T::Error> {
+    let catalog = T::discover(source, config)?;
+    let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
+    catalog.check_namespaces(T::NAMESPACE_FILTER_KEY, filter.unwrap_or_default())?;
+    Ok(catalog)
+}
+
+/// `--about`: name, version, capabilities and settings.
+pub fn about<T: Tap>() -> About {
+    let mut settings = tap_settings(T::DBNAME_REQUIRED);
+    settings.extend(T::own_settings());
+    About {
+        name: T::NAME,
+        version: T::VERSION,
+        description: T::DESCRIPTION,
+        capabilities: vec![
+            "about",
+            "catalog",
+            "discover",
+            "state",
+            "properties",
+            "activate-version",
+        ],
+        settings,
+    }
+}
+
+/// Where `--about` and the config keys the tap reads disagree (see
+/// [`settings_mismatches`](crate::cli::settings_mismatches)); empty when `--about` tells the
+/// whole truth.
+pub fn about_mismatches<T: Tap>() -> Vec<String> {
+    let mut required = vec!["host", "user"];
+    if T::DBNAME_REQUIRED {
+        required.push("dbname");
+    }
+    crate::cli::settings_mismatches(
+        &about::<T>().settings,
+        &[
+            struct_fields::<ConnectionConfig>(),
+            struct_fields::<TapConfig<T::OwnKeys>>(),
+            struct_fields::<T::OwnKeys>(),
+        ],
+        &required,
+    )
+}
