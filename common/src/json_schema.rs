@@ -147,6 +147,16 @@ pub fn nullable_property(kind: JsonType, format: Option<&str>, sql_datatype: &st
     property
 }
 
+/// `{"type": ["null", name]}`, or `{"type": [name]}` for a column that is never NULL: the start
+/// of every property a tap's discovery writes.
+pub fn typed_property(name: &str, nullable: bool) -> Value {
+    if nullable {
+        json!({"type": ["null", name]})
+    } else {
+        json!({"type": [name]})
+    }
+}
+
 /// An object schema from named properties, in order.
 pub fn object_schema(properties: impl IntoIterator<Item = (String, Value)>) -> Value {
     json!({"type": "object", "properties": properties.into_iter().collect::<Map<_, _>>()})

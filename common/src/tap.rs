@@ -19,12 +19,11 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::cli::{About, CliError, Setting, TapArgs, TapCommand, failure_exit_code, tap_settings};
 use crate::config::{ConfigError, ConnectionConfig, TapConfig, load_config, struct_fields};
 use crate::state::StateError;
-use crate::sync::{Source, SyncError, SyncSettings, sync_streams};
+use crate::sync::{Source, SyncSettings, sync_streams};
 use crate::{MessageWriter, State};
 
 /// What makes a tap itself.
 pub trait Tap {
-    const NAME: &'static str;
     const VERSION: &'static str;
     const DESCRIPTION: &'static str;
     /// Whether config `dbname` is required (PostgreSQL connects to one database).
@@ -33,36 +32,47 @@ pub trait Tap {
     const NAMESPACE_FILTER_KEY: &'static str;
     /// The config keys of this tap alone.
     type OwnKeys: DeserializeOwned + Default + Debug + Clone + PartialEq;
-    type Source: Source<Error = Self::Error>;
-    type Error: Error
-        + 'static
-        + From<ConfigError>
-        + From<CatalogError>
-        + From<StateError>
-        + From<SyncError>
-        + From<CliError>
-        + From<io::Error>;
+    /// The database; its error is the tap's.
+    type Source: Source<Error: Error + 'static + From<TapError>>;
 
     /// `--about`'s settings of [`Tap::OwnKeys`] (and the filter key's description).
     fn own_settings() -> Vec<Setting>;
 
     /// Connects as configured.
-    fn connect(config: &TapConfig<Self::OwnKeys>) -> Result<Self::Source, Self::Error>;
+    fn connect(config: &TapConfig<Self::OwnKeys>) -> Result<Self::Source, TapFailure<Self>>;
 
     /// Every readable table and view, or those of the configured namespaces.
     fn discover(
         source: &mut Self::Source,
         config: &TapConfig<Self::OwnKeys>,
-    ) -> Result<Catalog, Self::Error>;
+    ) -> Result<Catalog, TapFailure<Self>>;
+}
+
+/// The error of tap `T`: its source's.
+pub type TapFailure<T> = <<T as Tap>::Source as Source>::Error;
+
+/// What stops any tap outside its database work.
+#[derive(Debug, thiserror::Error)]
+pub enum TapError {
+    #[error(transparent)]
+    Cli(#[from] CliError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("could not write to stdout")]
+    Output(#[from] io::Error),
 }
 
 /// A tap's `main`: logging, arguments, the run, and the exit code.
 pub fn main<T: Tap>() -> ExitCode {
     crate::logging::init();
-    let args = TapArgs::parse_for(T::NAME, T::VERSION, T::DESCRIPTION);
+    let args = TapArgs::parse_for(T::Source::PROGRAM, T::VERSION, T::DESCRIPTION);
     match args
         .into_command()
-        .map_err(T::Error::from)
+        .map_err(|error| TapFailure::<T>::from(TapError::from(error)))
         .and_then(run::<T>)
     {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,28 +81,34 @@ pub fn main<T: Tap>() -> ExitCode {
 }
 
 /// Runs one command of a tap.
-pub fn run<T: Tap>(command: TapCommand) -> Result<(), T::Error> {
+pub fn run<T: Tap>(command: TapCommand) -> Result<(), TapFailure<T>> {
     match command {
-        TapCommand::About(format) => Ok(about::<T>().print(format)?),
+        TapCommand::About(format) => Ok(about::<T>().print(format).map_err(TapError::from)?),
         TapCommand::Discover { config } => {
-            let config = load_config(&config)?;
+            let config = load_config(&config).map_err(TapError::from)?;
             let mut source = T::connect(&config)?;
-            Ok(discover::<T>(&mut source, &config)?.print()?)
+            let catalog = discover::<T>(&mut source, &config)?;
+            Ok(catalog.print().map_err(TapError::from)?)
         }
         TapCommand::Sync {
             config,
             catalog,
             state,
         } => {
-            let config = load_config(&config)?;
-            let catalog = catalog.map(|path| Catalog::load(&path)).transpose()?;
-            let state = State::load_optional(state.as_deref())?;
+            let config = load_config(&config).map_err(TapError::from)?;
+            let catalog = catalog
+                .map(|path| Catalog::load(&path))
+                .transpose()
+                .map_err(TapError::from)?;
+            let state = State::load_optional(state.as_deref()).map_err(TapError::from)?;
             let mut source = T::connect(&config)?;
             let mut catalog = match catalog {
                 Some(catalog) => catalog,
                 None => discover::<T>(&mut source, &config)?,
             };
-            catalog.apply_select_patterns(&config.select)?;
+            catalog
+                .apply_select_patterns(&config.select)
+                .map_err(TapError::from)?;
             let settings = SyncSettings::from(&config);
             let mut out = MessageWriter::stdout();
             sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
@@ -105,10 +121,12 @@ pub fn run<T: Tap>(command: TapCommand) -> Result<(), T::Error> {
 fn discover<T: Tap>(
     source: &mut T::Source,
     config: &TapConfig<T::OwnKeys>,
-) -> Result<Catalog, T::Error> {
+) -> Result<Catalog, TapFailure<T>> {
     let catalog = T::discover(source, config)?;
     let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
-    catalog.check_namespaces(T::NAMESPACE_FILTER_KEY, filter.unwrap_or_default())?;
+    catalog
+        .check_namespaces(T::NAMESPACE_FILTER_KEY, filter.unwrap_or_default())
+        .map_err(TapError::from)?;
     Ok(catalog)
 }
 
@@ -117,7 +135,7 @@ pub fn about<T: Tap>() -> About {
     let mut settings = tap_settings(T::DBNAME_REQUIRED);
     settings.extend(T::own_settings());
     About {
-        name: T::NAME,
+        name: T::Source::PROGRAM,
         version: T::VERSION,
         description: T::DESCRIPTION,
         capabilities: vec![

@@ -5,7 +5,7 @@
 //! decides the property's JSON Schema and how [`crate::value`] encodes the column's text. Every
 //! property carries the full type as `x-sql-datatype`.
 
-use common::json_schema::X_SQL_DATATYPE;
+use common::json_schema::{X_SQL_DATATYPE, typed_property};
 use serde_json::{Value, json};
 
 /// How a column's text becomes JSON.
@@ -112,13 +112,7 @@ impl MysqlType {
     }
 
     pub fn json_schema(&self, kind: &ValueKind, nullable: bool) -> Value {
-        let typed = |name: &str| {
-            if nullable {
-                json!({"type": ["null", name]})
-            } else {
-                json!({"type": [name]})
-            }
-        };
+        let typed = |name: &str| typed_property(name, nullable);
         let mut schema = match kind {
             ValueKind::Integer { minimum, maximum } => {
                 let mut schema = typed("integer");

@@ -4,19 +4,10 @@
 //! server's zone), an empty `sql_mode` (legacy zero dates compare instead of failing), utf8mb4, and
 //! long network timeouts (a slow target must not make the server drop an unbuffered read).
 
-use common::config::ConnectionConfig;
-use mysql::Conn;
-
-use crate::Error;
-
-const SESSION_SETUP: [&str; 4] = [
+/// Settings every session of the tap runs with.
+pub const SESSION_SETUP: [&str; 4] = [
     "set names utf8mb4",
     "set time_zone = '+00:00'",
     "set sql_mode = ''",
     "set net_write_timeout = 3600, net_read_timeout = 3600",
 ];
-
-/// Opens a session (TLS and tunnel as configured); `dbname` is optional for MySQL.
-pub fn connect(config: &ConnectionConfig) -> Result<Conn, Error> {
-    Ok(common::mysql::connect(config, &SESSION_SETUP)?)
-}

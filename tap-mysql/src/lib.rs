@@ -19,14 +19,11 @@ pub mod source;
 pub mod sql;
 pub mod value;
 
-use std::io;
-
-use common::catalog::{Catalog, CatalogError};
-use common::cli::{CliError, Setting};
-use common::config::{ConfigError, TapConfig};
-use common::state::StateError;
+use common::catalog::Catalog;
+use common::cli::Setting;
+use common::config::TapConfig;
 use common::sync::SyncError;
-use common::tap::Tap;
+use common::tap::{Tap, TapError};
 use serde::Deserialize;
 
 use crate::source::MysqlSource;
@@ -57,22 +54,14 @@ fn yes() -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Cli(#[from] CliError),
+    Tap(#[from] TapError),
     #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    #[error(transparent)]
-    State(#[from] StateError),
+    Sync(#[from] SyncError),
     #[error(transparent)]
     Connect(#[from] common::mysql::ConnectError),
     /// The driver's error is shown as a sentence (its own `Display` is a debug form).
     #[error("{what} failed: {}", common::mysql::describe(error))]
     Query { what: String, error: mysql::Error },
-    #[error(transparent)]
-    Sync(#[from] SyncError),
-    #[error("could not write to stdout")]
-    Output(#[from] io::Error),
 }
 
 /// The tap, for `common::tap`.
@@ -80,14 +69,12 @@ pub enum Error {
 pub enum MysqlTap {}
 
 impl Tap for MysqlTap {
-    const NAME: &'static str = NAME;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
     const DBNAME_REQUIRED: bool = false;
     const NAMESPACE_FILTER_KEY: &'static str = "filter_dbs";
     type OwnKeys = MysqlKeys;
     type Source = MysqlSource;
-    type Error = Error;
 
     fn own_settings() -> Vec<Setting> {
         vec![
@@ -108,7 +95,7 @@ impl Tap for MysqlTap {
 
     fn connect(config: &TapConfig<MysqlKeys>) -> Result<MysqlSource, Error> {
         Ok(MysqlSource {
-            conn: connection::connect(&config.connection)?,
+            conn: common::mysql::connect(&config.connection, &connection::SESSION_SETUP)?,
             tinyint1_as_boolean: config.own.tinyint1_as_boolean,
         })
     }

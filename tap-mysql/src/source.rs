@@ -16,18 +16,11 @@ use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
 use crate::value::MysqlRow;
 
 /// A MySQL or MariaDB server as the engine reads it.
+#[derive(Debug)]
 pub struct MysqlSource {
     pub conn: Conn,
     /// `tinyint(1)` columns as booleans.
     pub tinyint1_as_boolean: bool,
-}
-
-impl std::fmt::Debug for MysqlSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MysqlSource")
-            .field("tinyint1_as_boolean", &self.tinyint1_as_boolean)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Source for MysqlSource {

@@ -6,7 +6,7 @@
 //! as `x-sql-datatype` (`numeric(12,2)`, `character varying(16)`, `integer[]`, an enum's name) so
 //! the target can create the same type.
 
-use common::json_schema::X_SQL_DATATYPE;
+use common::json_schema::{X_SQL_DATATYPE, typed_property};
 use serde_json::{Value, json};
 
 /// How a column's text becomes JSON.
@@ -134,13 +134,7 @@ fn scalar_kind(name: &str, kind: char) -> ValueKind {
 }
 
 fn kind_schema(kind: &ValueKind, nullable: bool) -> Value {
-    let typed = |name: &str| {
-        if nullable {
-            json!({"type": ["null", name]})
-        } else {
-            json!({"type": [name]})
-        }
-    };
+    let typed = |name: &str| typed_property(name, nullable);
     let mut schema = match kind {
         ValueKind::Integer { minimum, maximum } => {
             let mut schema = typed("integer");

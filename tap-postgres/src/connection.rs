@@ -4,13 +4,8 @@
 //! float digits, so the text PostgreSQL sends (by queries and by `COPY … TO STDOUT`) can be turned
 //! into JSON without depending on the server's or the user's settings.
 
-use common::config::ConnectionConfig;
-use postgres::Client;
-
-use crate::Error;
-
 /// Settings every session of the tap runs with.
-const SESSION_SETUP: &str = "\
+pub const SESSION_SETUP: &str = "\
     set timezone = 'UTC'; \
     set datestyle = 'ISO, YMD'; \
     set intervalstyle = 'iso_8601'; \
@@ -19,12 +14,3 @@ const SESSION_SETUP: &str = "\
     set standard_conforming_strings = on; \
     set client_encoding = 'UTF8'; \
     set client_min_messages = warning";
-
-/// Opens a session on the configured database.
-pub fn connect(config: &ConnectionConfig) -> Result<Client, Error> {
-    Ok(common::postgres::connect(
-        config,
-        crate::NAME,
-        SESSION_SETUP,
-    )?)
-}

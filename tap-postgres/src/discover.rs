@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use common::catalog::{Catalog, DiscoveredColumn, DiscoveredTable};
-use postgres::Client;
+use postgres::types::ToSql;
+use postgres::{Client, Row};
 
 use crate::Error;
 use crate::column_type::PgType;
@@ -97,18 +98,26 @@ struct TableKeys {
     indexed: Vec<String>,
 }
 
+/// Runs one catalog query; `what` names it in the error.
+fn query(
+    client: &mut Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    what: &str,
+) -> Result<Vec<Row>, Error> {
+    client.query(sql, params).map_err(|source| Error::Query {
+        what: what.to_owned(),
+        source,
+    })
+}
+
 /// Reads keys and index-leading columns of every table, or of the one `table`.
 fn table_keys(
     client: &mut Client,
     table: Option<(&str, &str)>,
 ) -> Result<HashMap<(String, String), TableKeys>, Error> {
     let (schema, name) = table.unzip();
-    let rows = client
-        .query(KEYS, &[&schema, &name])
-        .map_err(|source| Error::Query {
-            what: "index discovery".into(),
-            source,
-        })?;
+    let rows = query(client, KEYS, &[&schema, &name], "index discovery")?;
     let mut keys: HashMap<(String, String), TableKeys> = HashMap::new();
     for row in rows {
         let entry = keys.entry((row.get(0), row.get(1))).or_default();
@@ -162,15 +171,15 @@ pub fn table_columns(
 /// mystery to the user.
 fn warn_of_unreadable(client: &mut Client, filter_schemas: Option<&[String]>) -> Result<(), Error> {
     let filter = filter_schemas.map(<[String]>::to_vec);
-    let unreadable: Vec<String> = client
-        .query(UNREADABLE, &[&filter])
-        .map_err(|source| Error::Query {
-            what: "listing the tables this user cannot read".into(),
-            source,
-        })?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let unreadable: Vec<String> = query(
+        client,
+        UNREADABLE,
+        &[&filter],
+        "listing the tables this user cannot read",
+    )?
+    .iter()
+    .map(|row| row.get(0))
+    .collect();
     if !unreadable.is_empty() {
         tracing::warn!(
             tables = %unreadable.join(", "),
@@ -208,12 +217,7 @@ fn read_relations(
     table: Option<&str>,
 ) -> Result<BTreeMap<(String, String), Relation>, Error> {
     let schemas: Option<Vec<String>> = schemas.map(<[String]>::to_vec);
-    let rows = client
-        .query(COLUMNS, &[&schemas, &table])
-        .map_err(|source| Error::Query {
-            what: "catalog discovery".into(),
-            source,
-        })?;
+    let rows = query(client, COLUMNS, &[&schemas, &table], "catalog discovery")?;
     let mut relations: BTreeMap<(String, String), Relation> = BTreeMap::new();
     for row in rows {
         let schema: String = row.get(0);

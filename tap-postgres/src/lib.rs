@@ -21,12 +21,11 @@ pub mod value;
 
 use std::io;
 
-use common::catalog::{Catalog, CatalogError};
-use common::cli::{CliError, Setting};
-use common::config::{ConfigError, NoOwnKeys, TapConfig};
-use common::state::StateError;
+use common::catalog::Catalog;
+use common::cli::Setting;
+use common::config::{NoOwnKeys, TapConfig};
 use common::sync::SyncError;
-use common::tap::Tap;
+use common::tap::{Tap, TapError};
 
 use crate::source::PostgresSource;
 
@@ -36,13 +35,9 @@ pub const NAME: &str = "tap-postgres";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Cli(#[from] CliError),
+    Tap(#[from] TapError),
     #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    #[error(transparent)]
-    State(#[from] StateError),
+    Sync(#[from] SyncError),
     #[error(transparent)]
     Connect(#[from] common::postgres::ConnectError),
     #[error("{what} failed")]
@@ -57,10 +52,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error(transparent)]
-    Sync(#[from] SyncError),
-    #[error("could not write to stdout")]
-    Output(#[from] io::Error),
 }
 
 /// The tap, for `common::tap`.
@@ -68,14 +59,12 @@ pub enum Error {
 pub enum PostgresTap {}
 
 impl Tap for PostgresTap {
-    const NAME: &'static str = NAME;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
     const DBNAME_REQUIRED: bool = true;
     const NAMESPACE_FILTER_KEY: &'static str = "filter_schemas";
     type OwnKeys = NoOwnKeys;
     type Source = PostgresSource;
-    type Error = Error;
 
     fn own_settings() -> Vec<Setting> {
         vec![Setting::new(
@@ -88,7 +77,7 @@ impl Tap for PostgresTap {
 
     fn connect(config: &TapConfig) -> Result<PostgresSource, Error> {
         Ok(PostgresSource {
-            client: connection::connect(&config.connection)?,
+            client: common::postgres::connect(&config.connection, NAME, connection::SESSION_SETUP)?,
             database: config.connection.dbname.clone().unwrap_or_default(),
         })
     }
