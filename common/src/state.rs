@@ -157,11 +157,6 @@ impl State {
     pub fn bookmark_mut(&mut self, tap_stream_id: &str) -> &mut Bookmark {
         self.bookmarks.entry(tap_stream_id.to_owned()).or_default()
     }
-
-    /// Forgets everything about one stream (a method change, a finished full-table resume).
-    pub fn clear_bookmark(&mut self, tap_stream_id: &str) {
-        self.bookmarks.shift_remove(tap_stream_id);
-    }
 }
 
 /// How a full-table sync starts, decided from the stream's bookmark.
