@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use common::Message;
 use common::json_schema::X_SOURCE;
 use common::json_schema::properties;
-use common::message::{ActivateVersionMessage, MessageError, ParsedLine, SchemaMessage};
+use common::message::{ActivateVersionMessage, MessageReader, ParsedLine, SchemaMessage};
 use crossbeam_channel::{Sender, bounded};
 use serde::Deserialize;
 use serde_json::Value;
@@ -239,51 +239,35 @@ impl Target {
     }
 
     /// Reads every message of `input`, then commits what is left and prints the last STATE.
-    pub fn consume(mut self, mut input: impl BufRead) -> Result<(), Error> {
-        let mut text = String::new();
-        let mut warned_types = HashSet::new();
-        for line in 1.. {
-            text.clear();
-            match input.read_line(&mut text) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(source) => {
-                    return self.stop(Some(MessageError::Read { line, source }.into()));
-                }
-            }
-            let message = text.trim();
-            if message.is_empty() {
-                continue;
-            }
-            if let Err(error) = self.handle_line(line, message, &mut warned_types) {
-                return self.stop(Some(error));
+    pub fn consume(mut self, input: impl BufRead) -> Result<(), Error> {
+        let mut reader = MessageReader::new(input);
+        while let Some(next) = reader.next_line() {
+            let handled = next
+                .map_err(Error::from)
+                .and_then(|(line, text)| self.handle_line(line, text));
+            match handled {
+                Ok(None) => {}
+                Ok(Some((line, message_type))) => reader.skip_unknown(line, message_type),
+                Err(error) => return self.stop(Some(error)),
             }
         }
         self.stop(None)
     }
 
-    /// RECORD lines, nearly all of the input, are read borrowed; the others as `Message`s.
-    fn handle_line(
-        &mut self,
-        line: u64,
-        text: &str,
-        warned_types: &mut HashSet<String>,
-    ) -> Result<(), Error> {
+    /// RECORD lines, nearly all of the input, are read borrowed; the others as `Message`s. Returns
+    /// the type of a message this program does not know, for the reader to skip.
+    fn handle_line(&mut self, line: u64, text: &str) -> Result<Option<(u64, String)>, Error> {
         if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
             && let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record)
             && envelope.message_type.0 == "RECORD"
         {
             let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
-            return self.on_record(line, stream, record, envelope.version, time_extracted);
+            self.on_record(line, stream, record, envelope.version, time_extracted)?;
+            return Ok(None);
         }
         match Message::parse(text, line)? {
-            ParsedLine::Message(message) => self.handle(line, message),
-            ParsedLine::Unknown { message_type } => {
-                if warned_types.insert(message_type.clone()) {
-                    warn!(line, message_type, "skipping messages of unknown type");
-                }
-                Ok(())
-            }
+            ParsedLine::Message(message) => self.handle(line, message).map(|()| None),
+            ParsedLine::Unknown { message_type } => Ok(Some((line, message_type))),
         }
     }
 
