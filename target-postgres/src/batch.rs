@@ -10,12 +10,13 @@ use std::io::Write;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::column_type::ColumnType;
-use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
+use crate::ddl::{ColumnSource, StreamLayout};
 use crate::denest::StreamShape;
 use crate::encode::{
     InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
 };
 use crate::json::{Json, Kind, Object};
+use crate::system_column::SystemColumn;
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::column_type::{ColumnType, Family, widening};
 use crate::denest::{StreamShape, TableShape};
-use crate::naming::{canonical_name, literal, qualified, quote, unique_name, with_suffix};
+use crate::naming::{
+    canonical_name, literal, qualified, quote, quoted_list, unique_name, with_suffix,
+};
+use crate::system_column::SystemColumn;
 
 /// A table of the target schema, as the model knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,59 +137,6 @@ pub enum ColumnSource {
     System(SystemColumn),
     /// A column nothing fills any more (a removed property, an older type): NULL.
     Unused,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemColumn {
-    ExtractedAt,
-    ReceivedAt,
-    BatchedAt,
-    DeletedAt,
-    Sequence,
-    TableVersion,
-}
-
-impl SystemColumn {
-    const ALL: [Self; 6] = [
-        Self::ExtractedAt,
-        Self::ReceivedAt,
-        Self::BatchedAt,
-        Self::DeletedAt,
-        Self::Sequence,
-        Self::TableVersion,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ExtractedAt => "_sdc_extracted_at",
-            Self::ReceivedAt => "_sdc_received_at",
-            Self::BatchedAt => "_sdc_batched_at",
-            Self::DeletedAt => "_sdc_deleted_at",
-            Self::Sequence => "_sdc_sequence",
-            Self::TableVersion => "_sdc_table_version",
-        }
-    }
-
-    fn sql_type(self) -> &'static str {
-        match self {
-            Self::Sequence | Self::TableVersion => "bigint",
-            _ => "timestamp with time zone",
-        }
-    }
-
-    /// The columns PostgreSQL fills itself, with the time of the transaction that loads the row:
-    /// when the batch is loaded. Parsing a timestamp per row and column is the costliest part of
-    /// COPY, and these would be the same for thousands of rows.
-    pub fn filled_by_database(self) -> bool {
-        matches!(self, Self::ReceivedAt | Self::BatchedAt)
-    }
-
-    /// Timestamps of the load itself are optional; what deletes, versions and ordering rely on
-    /// is always there.
-    fn included(self, add_metadata_columns: bool) -> bool {
-        add_metadata_columns
-            || matches!(self, Self::DeletedAt | Self::Sequence | Self::TableVersion)
-    }
 }
 
 /// One column of a table, and what fills it.
@@ -470,8 +420,7 @@ impl Warehouse {
                             with_suffix(&base, wanted.family.suffix())
                         };
                         let name = unique_name(&wanted_name, |name| {
-                            columns.iter().any(|c| c.name == name)
-                                || SystemColumn::ALL.iter().any(|s| s.name() == name)
+                            columns.iter().any(|c| c.name == name) || SystemColumn::is_system(name)
                         });
                         columns.push(LayoutColumn {
                             name,
@@ -497,7 +446,7 @@ impl Warehouse {
                     &mut columns,
                     &mut added,
                     system.name(),
-                    ColumnType::new(system.sql_type(), Family::of_sql_type(system.sql_type())),
+                    system.column_type(),
                     ColumnSource::System(system),
                 );
             }
@@ -786,15 +735,6 @@ fn ensure_column(
             added.push(columns.len() - 1);
         }
     }
-}
-
-/// `"a", "b"`.
-pub fn quoted_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| quote(n))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

@@ -19,20 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::column_type::{ColumnType, column_types, column_types_where, is_native_array};
 use crate::config::Nesting;
-
-/// System columns the target fills itself; a source property of the same name is not a column
-/// (except `_sdc_deleted_at`, which a tap sends to say a row was deleted).
-pub const SYSTEM_COLUMNS: [&str; 6] = [
-    "_sdc_extracted_at",
-    "_sdc_received_at",
-    "_sdc_batched_at",
-    "_sdc_deleted_at",
-    "_sdc_sequence",
-    "_sdc_table_version",
-];
-
-/// The property a tap sets on a deleted row.
-pub const DELETED_AT: &str = "_sdc_deleted_at";
+use crate::system_column::SystemColumn;
 
 /// A stream's tables: the root first, every child after its parent.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +92,7 @@ impl StreamShape {
         nesting: Nesting,
     ) {
         for (name, property) in object {
-            if prefix.is_empty() && SYSTEM_COLUMNS.contains(&name.as_str()) {
+            if prefix.is_empty() && SystemColumn::is_system(name) {
                 continue;
             }
             let path: Vec<String> = prefix.iter().cloned().chain([name.clone()]).collect();

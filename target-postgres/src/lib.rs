@@ -17,6 +17,7 @@ pub mod json;
 pub mod load;
 pub mod naming;
 pub mod state;
+pub mod system_column;
 pub mod target;
 pub mod validate;
 

@@ -30,8 +30,7 @@ use tracing::{debug, info};
 
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
-use crate::ddl::quoted_list;
-use crate::naming::{qualified, quote};
+use crate::naming::{qualified, quote, quoted_list};
 
 /// What the loader is asked to do.
 #[derive(Debug)]

@@ -29,7 +29,7 @@ use crate::check::check_permissions;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::connection::connect;
 use crate::ddl::{StreamLayout, Warehouse, read_warehouse};
-use crate::denest::{DELETED_AT, StreamShape};
+use crate::denest::StreamShape;
 use crate::encode::{check_timestamp, shorten, write_text};
 use crate::json::{Kind, Object, Text};
 use crate::load::{
@@ -38,6 +38,7 @@ use crate::load::{
 };
 use crate::naming::{canonical_name, qualified, quote};
 use crate::state::PendingStates;
+use crate::system_column::DELETED_AT;
 use crate::validate::RecordValidator;
 use common::progress::Progress;
 
