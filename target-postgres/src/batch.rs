@@ -10,12 +10,12 @@ use std::io::Write;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::column_type::ColumnType;
-use crate::ddl::{ColumnSource, StreamLayout};
 use crate::denest::StreamShape;
 use crate::encode::{
     InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
 };
 use crate::json::{Json, Kind, Object};
+use crate::layout::{ColumnSource, StreamLayout};
 use crate::system_column::SystemColumn;
 
 /// One table's buffered rows.
@@ -414,7 +414,7 @@ impl<'a> RowWriter<'_, 'a> {
 mod tests {
     use super::*;
     use crate::config::Nesting;
-    use crate::ddl::Warehouse;
+    use crate::warehouse::Warehouse;
     use serde_json::{Value, json};
 
     fn meta(line: u64) -> RecordMeta<'static> {

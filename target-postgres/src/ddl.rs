@@ -1,11 +1,9 @@
-//! The warehouse's tables: what exists, how a stream's shape maps onto it, and the DDL that makes
-//! the two agree.
+//! DDL planning: the statements that make the warehouse's tables hold a stream's shape.
 //!
-//! The target reads the tables of its schema once at start ([`Warehouse`]), then keeps that model
-//! up to date as it sends DDL to the loader, so planning never waits for the database. Each table's
-//! comment is a small JSON document: the source stream, the array path of a child table, the key
-//! properties, and which source property each column holds. Later runs read it back to find the
-//! stream's tables and columns again, whatever renaming, collision or type change happened.
+//! [`Warehouse::plan_stream`] maps each table of a stream's shape onto a table of the model (found
+//! by its comment, adopted by name, or new), decides every column, and returns the layout records
+//! are written by with the DDL that brings the warehouse there. The model is updated as if the DDL
+//! had run: the loader runs it before any batch planned against it.
 //!
 //! Nothing is ever dropped: a property that disappears keeps its column (loaded as NULL), and a
 //! type change adds a suffixed column next to the old one (see `column_type`).
@@ -13,61 +11,15 @@
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 
 use crate::column_type::{ColumnType, Family, widening};
 use crate::denest::{StreamShape, TableShape};
+use crate::layout::{ColumnSource, LayoutColumn, StreamLayout, TableLayout};
 use crate::naming::{
     canonical_name, literal, qualified, quote, quoted_list, unique_name, with_suffix,
 };
 use crate::system_column::SystemColumn;
-
-/// A table of the target schema, as the model knows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WarehouseTable {
-    pub name: String,
-    pub owner: String,
-    /// Name and `format_type()` of each column, in order.
-    pub columns: Vec<(String, String)>,
-    pub primary_key: Vec<String>,
-    pub comment: Option<TableComment>,
-    /// Created by this run: nothing in it can conflict with what is loaded.
-    pub created_now: bool,
-    /// Columns with a default value.
-    pub defaults: Vec<String>,
-    /// Column comments as the warehouse has them (ours, or a user's).
-    pub column_comments: BTreeMap<String, String>,
-}
-
-/// What a table's comment records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TableComment {
-    pub stream: String,
-    /// Property names from the root record to a child table's array; empty for the root table.
-    #[serde(default)]
-    pub path: Vec<String>,
-    #[serde(default)]
-    pub key_properties: Vec<String>,
-    /// Column → the source property path it holds.
-    #[serde(default)]
-    pub columns: IndexMap<String, Vec<String>>,
-    /// The source that loads the table (`tap-mysql shop`), when its tap names one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// The source's own comment on the table, readable beside our mapping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The column comments this target wrote from the source's, so a comment a user later sets
-    /// in the warehouse is recognised as theirs and kept.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub column_descriptions: BTreeMap<String, String>,
-}
-
-impl TableComment {
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
-    }
-}
+use crate::warehouse::{TableComment, Warehouse, WarehouseTable};
 
 /// PostgreSQL's limit on the columns of a table.
 const MAX_COLUMNS: usize = 1600;
@@ -123,77 +75,6 @@ pub enum DdlError {
         column: String,
         sql_type: String,
     },
-}
-
-/// Where a column's values come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnSource {
-    /// A field of the table's shape.
-    Field(usize),
-    /// The root record's i-th key property, in a child table.
-    SourceKey(usize),
-    /// The position in the i-th array level.
-    LevelId(usize),
-    System(SystemColumn),
-    /// A column nothing fills any more (a removed property, an older type): NULL.
-    Unused,
-}
-
-/// One column of a table, and what fills it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayoutColumn {
-    pub name: String,
-    pub column_type: ColumnType,
-    pub source: ColumnSource,
-}
-
-impl LayoutColumn {
-    /// Filled by PostgreSQL, not sent in COPY.
-    pub fn is_filled_by_database(&self) -> bool {
-        matches!(self.source, ColumnSource::System(system) if system.filled_by_database())
-    }
-
-    /// `"name" type`, with its default when the database fills it.
-    fn definition(&self) -> String {
-        let default = if self.is_filled_by_database() {
-            " default now()"
-        } else {
-            ""
-        };
-        format!("{} {}{default}", quote(&self.name), self.column_type.sql)
-    }
-}
-
-/// How one table of a stream is written: its columns in order and where each value comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableLayout {
-    pub table: String,
-    pub columns: Vec<LayoutColumn>,
-    /// The primary key: the root's key columns; a child's source keys (or `_sdc_sequence`) and
-    /// level ids.
-    pub primary_key: Vec<String>,
-    /// Columns linking rows to their root record: the root's key columns, or in a child table its
-    /// `_sdc_source_key_*` columns. `_sdc_sequence` when the stream has no key.
-    pub root_link: Vec<String>,
-    /// For each field of the shape, its columns by family, in the order the schema lists types.
-    pub field_columns: Vec<Vec<(Family, usize)>>,
-    pub created_now: bool,
-}
-
-/// All tables of one stream, parallel to its shape's tables.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamLayout {
-    pub tables: Vec<TableLayout>,
-    pub has_key: bool,
-}
-
-/// The target schema's tables.
-#[derive(Debug, Clone, Default)]
-pub struct Warehouse {
-    pub schema: String,
-    pub tables: BTreeMap<String, WarehouseTable>,
-    /// Names the target uses for itself (`_sdc_rejected`, the state table).
-    pub reserved: Vec<String>,
 }
 
 impl Warehouse {
@@ -507,8 +388,7 @@ impl Warehouse {
 
         // The DDL, and the model after it.
         if existing.is_none() {
-            let mut definitions: Vec<String> =
-                columns.iter().map(LayoutColumn::definition).collect();
+            let mut definitions: Vec<String> = columns.iter().map(column_definition).collect();
             if !primary_key.is_empty() {
                 definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
             }
@@ -520,7 +400,12 @@ impl Warehouse {
         } else {
             let changes: Vec<String> = added
                 .iter()
-                .map(|&i| format!("add column if not exists {}", columns[i].definition()))
+                .map(|&i| {
+                    format!(
+                        "add column if not exists {}",
+                        column_definition(&columns[i])
+                    )
+                })
                 .chain(altered.iter().map(|(name, sql_type)| {
                     format!("alter column {} type {sql_type}", quote(name))
                 }))
@@ -612,69 +497,6 @@ impl Warehouse {
     }
 }
 
-/// Reads the tables of `schema` (none if it does not exist yet).
-pub fn read_warehouse(
-    client: &mut postgres::Client,
-    schema: &str,
-    reserved: Vec<String>,
-) -> Result<Warehouse, postgres::Error> {
-    let rows = client.query(
-        "select c.relname::text, pg_get_userbyid(c.relowner)::text,
-                obj_description(c.oid, 'pg_class'),
-                coalesce((select json_agg(json_build_array(a.attname,
-                                   format_type(a.atttypid, a.atttypmod)) order by a.attnum)
-                            from pg_attribute a
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
-                         '[]')::text,
-                coalesce((select json_agg(a.attname order by array_position(i.indkey::int2[], a.attnum))
-                            from pg_index i
-                            join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
-                           where i.indrelid = c.oid and i.indisprimary),
-                         '[]')::text,
-                coalesce((select json_agg(a.attname)
-                            from pg_attribute a
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                             and a.atthasdef),
-                         '[]')::text,
-                coalesce((select json_object_agg(a.attname, d.description)
-                            from pg_attribute a
-                            join pg_description d on d.objoid = a.attrelid
-                                 and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
-                         '{}')::text
-           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-          where n.nspname = $1 and c.relkind in ('r', 'p')",
-        &[&schema],
-    )?;
-    let tables = rows
-        .iter()
-        .map(|row| {
-            let name: String = row.get(0);
-            let comment: Option<String> = row.get(2);
-            let columns: String = row.get(3);
-            let primary_key: String = row.get(4);
-            let defaults: String = row.get(5);
-            let column_comments: String = row.get(6);
-            let table = WarehouseTable {
-                name: name.clone(),
-                owner: row.get(1),
-                columns: serde_json::from_str(&columns).unwrap_or_default(),
-                primary_key: serde_json::from_str(&primary_key).unwrap_or_default(),
-                comment: comment.as_deref().and_then(TableComment::parse),
-                created_now: false,
-                defaults: serde_json::from_str(&defaults).unwrap_or_default(),
-                column_comments: serde_json::from_str(&column_comments).unwrap_or_default(),
-            };
-            (name, table)
-        })
-        .collect();
-    Ok(Warehouse {
-        schema: schema.to_owned(),
-        tables,
-        reserved,
-    })
-}
-
 /// Everything `plan_table` needs to know about one table of a stream.
 struct TablePlan<'a> {
     stream: &'a str,
@@ -735,6 +557,20 @@ fn ensure_column(
             added.push(columns.len() - 1);
         }
     }
+}
+
+/// `"name" type`, with its default when the database fills it.
+fn column_definition(column: &LayoutColumn) -> String {
+    let default = if column.is_filled_by_database() {
+        " default now()"
+    } else {
+        ""
+    };
+    format!(
+        "{} {}{default}",
+        quote(&column.name),
+        column.column_type.sql
+    )
 }
 
 #[cfg(test)]

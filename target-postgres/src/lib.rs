@@ -14,12 +14,14 @@ pub mod ddl;
 pub mod denest;
 pub mod encode;
 pub mod json;
+pub mod layout;
 pub mod load;
 pub mod naming;
 pub mod state;
 pub mod system_column;
 pub mod target;
 pub mod validate;
+pub mod warehouse;
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;

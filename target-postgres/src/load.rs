@@ -67,7 +67,7 @@ pub struct TableLoad {
     /// Columns PostgreSQL fills with their default (the load's time), not in `columns`.
     pub filled_by_database: Vec<String>,
     pub primary_key: Vec<String>,
-    /// Columns linking a row to its root record (see `ddl::TableLayout::root_link`).
+    /// Columns linking a row to its root record (see `layout::TableLayout::root_link`).
     pub root_link: Vec<String>,
     pub created_now: bool,
     pub buffer: TableBuffer,

@@ -28,10 +28,10 @@ use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer
 use crate::check::check_permissions;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::connection::connect;
-use crate::ddl::{StreamLayout, Warehouse, read_warehouse};
 use crate::denest::StreamShape;
 use crate::encode::{check_timestamp, shorten, write_text};
 use crate::json::{Kind, Object, Text};
+use crate::layout::StreamLayout;
 use crate::load::{
     ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad,
     retry_creation_race, state_table_ddl,
@@ -40,6 +40,7 @@ use crate::naming::{canonical_name, qualified, quote};
 use crate::state::PendingStates;
 use crate::system_column::DELETED_AT;
 use crate::validate::RecordValidator;
+use crate::warehouse::{Warehouse, read_warehouse};
 use common::progress::Progress;
 
 /// Where records that cannot be loaded go with `invalid_records: "reject"`.
