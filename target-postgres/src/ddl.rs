@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 
 use crate::column_type::{ColumnType, Family, widening};
-use crate::denest::{StreamShape, TableShape};
+use crate::denest::{Field, StreamShape, TableShape};
 use crate::layout::{ColumnSource, LayoutColumn, StreamLayout, TableLayout};
 use crate::naming::{
     canonical_name, literal, qualified, quote, quoted_list, unique_name, with_suffix,
@@ -148,6 +148,8 @@ impl Warehouse {
         })
     }
 
+    /// Plans one table of a stream, step by step, appending its DDL to `statements`; the model
+    /// takes the table as the DDL leaves it.
     fn plan_table(
         &mut self,
         plan: TablePlan<'_>,
@@ -155,349 +157,33 @@ impl Warehouse {
     ) -> Result<TableLayout, DdlError> {
         let qualified_name = qualified(&self.schema, plan.name);
         let existing = self.tables.get(plan.name);
-        let mut table = existing.cloned().unwrap_or_else(|| WarehouseTable {
-            name: plan.name.to_owned(),
-            owner: String::new(),
-            columns: Vec::new(),
-            primary_key: Vec::new(),
-            comment: None,
-            created_now: true,
-            defaults: Vec::new(),
-            column_comments: BTreeMap::new(),
-        });
-        // What a root table was made for stays: its key, and the source that loads it.
-        if let Some(old) = existing.and_then(|t| t.comment.as_ref())
+        if let Some(made_for) = existing.and_then(|t| t.comment.as_ref())
             && plan.shape.is_root()
         {
-            if old.key_properties != plan.key_properties {
-                return Err(DdlError::KeyPropertiesChanged {
-                    stream: plan.stream.to_owned(),
-                    table: qualified_name,
-                    old: old.key_properties.clone(),
-                    new: plan.key_properties.to_vec(),
-                });
-            }
-            if let (Some(loaded_from), Some(now_from)) = (old.source.as_deref(), plan.source)
-                && loaded_from != now_from
-            {
-                return Err(DdlError::OtherSource {
-                    stream: plan.stream.to_owned(),
-                    table: qualified_name,
-                    loaded_from: loaded_from.to_owned(),
-                    now_from: now_from.to_owned(),
-                });
-            }
+            check_root_table_purpose(&plan, made_for, &qualified_name)?;
         }
-        let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
-            stream: plan.stream.to_owned(),
-            path: plan.shape.source_path.clone(),
-            key_properties: plan.key_properties.to_vec(),
-            columns: IndexMap::new(),
-            source: None,
-            description: None,
-            column_descriptions: BTreeMap::new(),
-        });
-        if let Some(source) = plan.source {
-            comment.source = Some(source.to_owned());
-        }
-        let mut columns: Vec<LayoutColumn> = table
-            .columns
-            .iter()
-            .map(|(name, sql_type)| LayoutColumn {
-                name: name.clone(),
-                column_type: ColumnType::new(sql_type.clone(), Family::of_sql_type(sql_type)),
-                source: ColumnSource::Unused,
-            })
-            .collect();
-        let mut added: Vec<usize> = Vec::new();
-        let mut altered: Vec<(String, String)> = Vec::new();
-
-        // Link columns first (a child's source keys and level ids), then the data, then system
-        // columns: the order a new table's columns are created in.
-        let mut root_link = Vec::new();
-        let mut primary_key = Vec::new();
+        let mut draft = TableDraft::new(plan, qualified_name, existing);
+        // Link columns first, then the data, then system columns: the order a new table's
+        // columns are created in.
         if let Some(root) = plan.root {
-            if plan.key_fields.is_empty() {
-                root_link.push(SystemColumn::Sequence.name().to_owned());
-            }
-            for (index, key) in plan.key_properties.iter().enumerate() {
-                let root_column = &root.columns[root.field_columns[plan.key_fields[index]][0].1];
-                // Canonical already; cut with a hash if the prefix made it too long.
-                let name = canonical_name(&format!("_sdc_source_key_{}", canonical_name(key)));
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    &name,
-                    root_column.column_type.clone(),
-                    ColumnSource::SourceKey(index),
-                );
-                // A root key column widened in place (`integer` → `bigint`) widens its copies.
-                if let Some(column) = columns.iter_mut().find(|c| c.name == name)
-                    && column.column_type.family == root_column.column_type.family
-                    && let Some(wider) = widening(&column.column_type.sql, &root_column.column_type)
-                {
-                    altered.push((name.clone(), wider.sql.clone()));
-                    column.column_type = wider;
-                }
-                root_link.push(name);
-            }
-            primary_key.extend(root_link.iter().cloned());
-            for level in 0..plan.shape.level {
-                let name = format!("_sdc_level_{level}_id");
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    &name,
-                    ColumnType::general(Family::BigInt),
-                    ColumnSource::LevelId(level),
-                );
-                primary_key.push(name);
-            }
+            draft.link_to_root(root);
         }
-
-        let mut field_columns = Vec::with_capacity(plan.shape.fields.len());
-        for (field_index, field) in plan.shape.fields.iter().enumerate() {
-            let base = if field.path.is_empty() {
-                "value".to_owned()
-            } else {
-                canonical_name(&field.path.join("__"))
-            };
-            // Columns already holding this property: from the comment, or by name in an adopted
-            // table.
-            let mapped: Vec<usize> = columns
-                .iter()
-                .enumerate()
-                .filter(|(_, column)| match comment.columns.get(&column.name) {
-                    Some(path) => *path == field.path,
-                    None => {
-                        table.comment.is_none()
-                            && (column.name == base
-                                || field
-                                    .types
-                                    .iter()
-                                    .any(|t| column.name == with_suffix(&base, t.family.suffix())))
-                    }
-                })
-                .map(|(index, _)| index)
-                .collect();
-            let mut routes = Vec::with_capacity(field.types.len());
-            for wanted in &field.types {
-                let found = mapped
-                    .iter()
-                    .copied()
-                    .find(|&index| columns[index].column_type.family == wanted.family);
-                let index = match found {
-                    Some(index) => {
-                        if let Some(wider) = widening(&columns[index].column_type.sql, wanted) {
-                            altered.push((columns[index].name.clone(), wider.sql.clone()));
-                            columns[index].column_type = wider;
-                        }
-                        index
-                    }
-                    None => {
-                        let wanted_name = if mapped.is_empty() && field.types.len() == 1 {
-                            base.clone()
-                        } else {
-                            with_suffix(&base, wanted.family.suffix())
-                        };
-                        let name = unique_name(&wanted_name, |name| {
-                            columns.iter().any(|c| c.name == name) || SystemColumn::is_system(name)
-                        });
-                        columns.push(LayoutColumn {
-                            name,
-                            column_type: wanted.clone(),
-                            source: ColumnSource::Unused,
-                        });
-                        added.push(columns.len() - 1);
-                        columns.len() - 1
-                    }
-                };
-                columns[index].source = ColumnSource::Field(field_index);
-                comment
-                    .columns
-                    .insert(columns[index].name.clone(), field.path.clone());
-                routes.push((wanted.family, index));
-            }
-            field_columns.push(routes);
-        }
-
-        for system in SystemColumn::ALL {
-            if system.included(plan.add_metadata_columns) {
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    system.name(),
-                    system.column_type(),
-                    ColumnSource::System(system),
-                );
-            }
-        }
-
+        draft.map_fields();
+        draft.add_system_columns();
         if plan.root.is_none() {
-            root_link = plan
-                .key_fields
-                .iter()
-                .map(|&field| columns[field_columns[field][0].1].name.clone())
-                .collect();
-            primary_key = root_link.clone();
-            if root_link.is_empty() {
-                root_link.push(SystemColumn::Sequence.name().to_owned());
-            }
-            // The first key whose column is not the table's key column as it was. An integer key
-            // widened in place (`integer` → `bigint`) still is.
-            let changed_key = plan
-                .key_properties
-                .iter()
-                .zip(plan.key_fields)
-                .map(|(key, &field)| (key, &columns[field_columns[field][0].1]))
-                .find(|(_, column)| {
-                    !table.primary_key.contains(&column.name)
-                        || (column.column_type.family != Family::BigInt
-                            && altered.iter().any(|(name, _)| *name == column.name))
-                });
-            if existing.is_some() && (table.primary_key != primary_key || changed_key.is_some()) {
-                return Err(match changed_key {
-                    Some((key, column))
-                        if !table.primary_key.is_empty() && table.comment.is_some() =>
-                    {
-                        DdlError::KeyTypeChanged {
-                            stream: plan.stream.to_owned(),
-                            key: key.clone(),
-                            table: qualified_name,
-                            column: column.name.clone(),
-                            sql_type: column.column_type.sql.clone(),
-                        }
-                    }
-                    _ => DdlError::KeyPropertiesChanged {
-                        stream: plan.stream.to_owned(),
-                        table: qualified_name,
-                        old: table.primary_key.clone(),
-                        new: plan.key_properties.to_vec(),
-                    },
-                });
-            }
+            draft.key_root_table()?;
         }
-
-        if columns.len() > MAX_COLUMNS {
-            return Err(DdlError::TooManyColumns {
-                stream: plan.stream.to_owned(),
-                table: qualified_name,
-                columns: columns.len(),
-            });
-        }
-
-        // The DDL, and the model after it.
-        if existing.is_none() {
-            let mut definitions: Vec<String> = columns.iter().map(column_definition).collect();
-            if !primary_key.is_empty() {
-                definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
-            }
-            statements.push(format!(
-                "create table if not exists {qualified_name} ({})",
-                definitions.join(", ")
-            ));
-            table.primary_key = primary_key.clone();
-        } else {
-            let changes: Vec<String> = added
-                .iter()
-                .map(|&i| {
-                    format!(
-                        "add column if not exists {}",
-                        column_definition(&columns[i])
-                    )
-                })
-                .chain(altered.iter().map(|(name, sql_type)| {
-                    format!("alter column {} type {sql_type}", quote(name))
-                }))
-                .chain(
-                    // Tables of earlier versions, made before the database filled these.
-                    columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, c)| {
-                            c.is_filled_by_database()
-                                && !added.contains(i)
-                                && !table.defaults.contains(&c.name)
-                        })
-                        .map(|(_, c)| format!("alter column {} set default now()", quote(&c.name))),
-                )
-                .collect();
-            if !changes.is_empty() {
-                statements.push(format!(
-                    "alter table {qualified_name} {}",
-                    changes.join(", ")
-                ));
-            }
-        }
-        comment.key_properties = plan.key_properties.to_vec();
-        comment.description = plan.shape.description.clone();
-        for (field, routes) in plan.shape.fields.iter().zip(&field_columns) {
-            let Some(description) = &field.description else {
-                continue;
-            };
-            for &(_, index) in routes {
-                let column = &columns[index].name;
-                let current = table.column_comments.get(column);
-                if current == Some(description) {
-                    comment
-                        .column_descriptions
-                        .insert(column.clone(), description.clone());
-                    continue;
-                }
-                // A comment we did not write is the user's: kept, and said.
-                if current.is_some() && current != comment.column_descriptions.get(column) {
-                    tracing::warn!(
-                        table = %qualified_name,
-                        column = %column,
-                        "the column's comment was set in the warehouse: kept, not replaced by \
-                         the source's"
-                    );
-                    continue;
-                }
-                statements.push(format!(
-                    "comment on column {qualified_name}.{} is {}",
-                    quote(column),
-                    literal(description)
-                ));
-                table
-                    .column_comments
-                    .insert(column.clone(), description.clone());
-                comment
-                    .column_descriptions
-                    .insert(column.clone(), description.clone());
-            }
-        }
-        if table.comment.as_ref() != Some(&comment) {
-            let text = serde_json::to_string(&comment).expect("a comment serialises");
-            statements.push(format!(
-                "comment on table {qualified_name} is {}",
-                literal(&text)
-            ));
-        }
-        table.columns = columns
-            .iter()
-            .map(|c| (c.name.clone(), c.column_type.sql.clone()))
-            .collect();
-        for column in columns.iter().filter(|c| c.is_filled_by_database()) {
-            if !table.defaults.contains(&column.name) {
-                table.defaults.push(column.name.clone());
-            }
-        }
-        table.comment = Some(comment);
-        let created_now = table.created_now;
+        draft.check_column_count()?;
+        draft.write_table_ddl(statements);
+        draft.write_comments(statements);
+        let (table, layout) = draft.finish();
         self.tables.insert(plan.name.to_owned(), table);
-        Ok(TableLayout {
-            table: plan.name.to_owned(),
-            columns,
-            primary_key,
-            root_link,
-            field_columns,
-            created_now,
-        })
+        Ok(layout)
     }
 }
 
 /// Everything `plan_table` needs to know about one table of a stream.
+#[derive(Clone, Copy)]
 struct TablePlan<'a> {
     stream: &'a str,
     name: &'a str,
@@ -510,6 +196,33 @@ struct TablePlan<'a> {
     add_metadata_columns: bool,
     /// The SCHEMA's source (`x-source`), when the tap names one.
     source: Option<&'a str>,
+}
+
+/// What a root table was made for stays: its key properties, and the source that loads it.
+fn check_root_table_purpose(
+    plan: &TablePlan<'_>,
+    made_for: &TableComment,
+    qualified_name: &str,
+) -> Result<(), DdlError> {
+    if made_for.key_properties != plan.key_properties {
+        return Err(DdlError::KeyPropertiesChanged {
+            stream: plan.stream.to_owned(),
+            table: qualified_name.to_owned(),
+            old: made_for.key_properties.clone(),
+            new: plan.key_properties.to_vec(),
+        });
+    }
+    if let (Some(loaded_from), Some(now_from)) = (made_for.source.as_deref(), plan.source)
+        && loaded_from != now_from
+    {
+        return Err(DdlError::OtherSource {
+            stream: plan.stream.to_owned(),
+            table: qualified_name.to_owned(),
+            loaded_from: loaded_from.to_owned(),
+            now_from: now_from.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Finds the field of each key property: a top-level property of one scalar type.
@@ -538,24 +251,411 @@ fn key_fields(
         .collect()
 }
 
-/// Makes sure `name` is a column with `source`, adding it when missing.
-fn ensure_column(
-    columns: &mut Vec<LayoutColumn>,
-    added: &mut Vec<usize>,
-    name: &str,
-    column_type: ColumnType,
-    source: ColumnSource,
-) {
-    match columns.iter_mut().find(|c| c.name == name) {
-        Some(column) => column.source = source,
-        None => {
-            columns.push(LayoutColumn {
-                name: name.to_owned(),
-                column_type,
-                source,
-            });
-            added.push(columns.len() - 1);
+/// One table while it is planned: its columns as they will be, and the changes that get there.
+struct TableDraft<'a> {
+    plan: TablePlan<'a>,
+    qualified_name: String,
+    /// The table as the model has it before the plan (a new one: no columns, `created_now`).
+    table: WarehouseTable,
+    exists: bool,
+    /// The table's comment as it will be.
+    comment: TableComment,
+    /// The existing columns (filled by nothing until a step says otherwise), then new ones.
+    columns: Vec<LayoutColumn>,
+    /// Positions in `columns` of the columns to add.
+    added: Vec<usize>,
+    /// Columns changing type: name and new type.
+    altered: Vec<(String, String)>,
+    root_link: Vec<String>,
+    primary_key: Vec<String>,
+    field_columns: Vec<Vec<(Family, usize)>>,
+}
+
+impl<'a> TableDraft<'a> {
+    fn new(plan: TablePlan<'a>, qualified_name: String, existing: Option<&WarehouseTable>) -> Self {
+        let table = existing.cloned().unwrap_or_else(|| WarehouseTable {
+            name: plan.name.to_owned(),
+            owner: String::new(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            comment: None,
+            created_now: true,
+            defaults: Vec::new(),
+            column_comments: BTreeMap::new(),
+        });
+        let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
+            stream: plan.stream.to_owned(),
+            path: plan.shape.source_path.clone(),
+            key_properties: plan.key_properties.to_vec(),
+            columns: IndexMap::new(),
+            source: None,
+            description: None,
+            column_descriptions: BTreeMap::new(),
+        });
+        if let Some(source) = plan.source {
+            comment.source = Some(source.to_owned());
         }
+        let columns = table
+            .columns
+            .iter()
+            .map(|(name, sql_type)| LayoutColumn {
+                name: name.clone(),
+                column_type: ColumnType::new(sql_type.clone(), Family::of_sql_type(sql_type)),
+                source: ColumnSource::Unused,
+            })
+            .collect();
+        Self {
+            plan,
+            qualified_name,
+            table,
+            exists: existing.is_some(),
+            comment,
+            columns,
+            added: Vec::new(),
+            altered: Vec::new(),
+            root_link: Vec::new(),
+            primary_key: Vec::new(),
+            field_columns: Vec::with_capacity(plan.shape.fields.len()),
+        }
+    }
+
+    /// Makes sure `name` is a column with `source`, adding it when missing.
+    fn ensure_column(&mut self, name: &str, column_type: ColumnType, source: ColumnSource) {
+        match self.columns.iter_mut().find(|c| c.name == name) {
+            Some(column) => column.source = source,
+            None => self.add_column(name.to_owned(), column_type, source),
+        }
+    }
+
+    fn add_column(&mut self, name: String, column_type: ColumnType, source: ColumnSource) {
+        self.columns.push(LayoutColumn {
+            name,
+            column_type,
+            source,
+        });
+        self.added.push(self.columns.len() - 1);
+    }
+
+    /// A column that holds values of `wider` from now on.
+    fn widen(&mut self, index: usize, wider: ColumnType) {
+        let column = &mut self.columns[index];
+        self.altered.push((column.name.clone(), wider.sql.clone()));
+        column.column_type = wider;
+    }
+
+    /// A child table's link to its root record: a copy of each root key (`_sdc_source_key_*`;
+    /// `_sdc_sequence` when the stream has no key), then the position in each array above its
+    /// rows (`_sdc_level_*_id`). Together they are its primary key.
+    fn link_to_root(&mut self, root: &TableLayout) {
+        let plan = self.plan;
+        if plan.key_fields.is_empty() {
+            self.root_link
+                .push(SystemColumn::Sequence.name().to_owned());
+        }
+        for (index, key) in plan.key_properties.iter().enumerate() {
+            let root_column = &root.columns[root.field_columns[plan.key_fields[index]][0].1];
+            // Canonical already; cut with a hash if the prefix made it too long.
+            let name = canonical_name(&format!("_sdc_source_key_{}", canonical_name(key)));
+            self.ensure_column(
+                &name,
+                root_column.column_type.clone(),
+                ColumnSource::SourceKey(index),
+            );
+            // A root key column widened in place (`integer` → `bigint`) widens its copies.
+            let copy = self.position(&name).expect("ensured above");
+            let copy_type = &self.columns[copy].column_type;
+            if copy_type.family == root_column.column_type.family
+                && let Some(wider) = widening(&copy_type.sql, &root_column.column_type)
+            {
+                self.widen(copy, wider);
+            }
+            self.root_link.push(name);
+        }
+        self.primary_key.extend(self.root_link.iter().cloned());
+        for level in 0..plan.shape.level {
+            let name = format!("_sdc_level_{level}_id");
+            self.ensure_column(
+                &name,
+                ColumnType::general(Family::BigInt),
+                ColumnSource::LevelId(level),
+            );
+            self.primary_key.push(name);
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Gives each field of the shape one column per type it needs, in the order the schema lists
+    /// the types: a column already holding it where there is one of the type's family (widened if
+    /// need be), else a new one.
+    fn map_fields(&mut self) {
+        let shape = self.plan.shape;
+        for (field_index, field) in shape.fields.iter().enumerate() {
+            let base = if field.path.is_empty() {
+                "value".to_owned()
+            } else {
+                canonical_name(&field.path.join("__"))
+            };
+            let holding = self.columns_holding(field, &base);
+            let mut routes = Vec::with_capacity(field.types.len());
+            for wanted in &field.types {
+                let index = self.column_of_type(field, &base, &holding, wanted);
+                self.columns[index].source = ColumnSource::Field(field_index);
+                self.comment
+                    .columns
+                    .insert(self.columns[index].name.clone(), field.path.clone());
+                routes.push((wanted.family, index));
+            }
+            self.field_columns.push(routes);
+        }
+    }
+
+    /// Columns already holding `field`: from the comment, or by name in an adopted table.
+    fn columns_holding(&self, field: &Field, base: &str) -> Vec<usize> {
+        let by_name = |name: &str| {
+            self.table.comment.is_none()
+                && (name == base
+                    || field
+                        .types
+                        .iter()
+                        .any(|t| name == with_suffix(base, t.family.suffix())))
+        };
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, column)| match self.comment.columns.get(&column.name) {
+                Some(path) => *path == field.path,
+                None => by_name(&column.name),
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// The column for `field`'s values of `wanted`'s family: one of `holding` (widened if need
+    /// be), else a new column, suffixed when the field has several or had others before.
+    fn column_of_type(
+        &mut self,
+        field: &Field,
+        base: &str,
+        holding: &[usize],
+        wanted: &ColumnType,
+    ) -> usize {
+        let found = holding
+            .iter()
+            .copied()
+            .find(|&index| self.columns[index].column_type.family == wanted.family);
+        if let Some(index) = found {
+            if let Some(wider) = widening(&self.columns[index].column_type.sql, wanted) {
+                self.widen(index, wider);
+            }
+            return index;
+        }
+        let wanted_name = if holding.is_empty() && field.types.len() == 1 {
+            base.to_owned()
+        } else {
+            with_suffix(base, wanted.family.suffix())
+        };
+        let name = unique_name(&wanted_name, |name| {
+            self.position(name).is_some() || SystemColumn::is_system(name)
+        });
+        self.add_column(name, wanted.clone(), ColumnSource::Unused);
+        self.columns.len() - 1
+    }
+
+    fn add_system_columns(&mut self) {
+        for system in SystemColumn::ALL {
+            if system.included(self.plan.add_metadata_columns) {
+                self.ensure_column(
+                    system.name(),
+                    system.column_type(),
+                    ColumnSource::System(system),
+                );
+            }
+        }
+    }
+
+    /// A root table's key: the columns of its key properties (`_sdc_sequence` links child rows
+    /// when the stream has none). An existing table keeps the key it has.
+    fn key_root_table(&mut self) -> Result<(), DdlError> {
+        let plan = self.plan;
+        self.root_link = plan
+            .key_fields
+            .iter()
+            .map(|&field| self.columns[self.field_columns[field][0].1].name.clone())
+            .collect();
+        self.primary_key = self.root_link.clone();
+        if self.root_link.is_empty() {
+            self.root_link
+                .push(SystemColumn::Sequence.name().to_owned());
+        }
+        // The first key whose column is not the table's key column as it was. An integer key
+        // widened in place (`integer` → `bigint`) still is.
+        let changed_key = plan
+            .key_properties
+            .iter()
+            .zip(plan.key_fields)
+            .map(|(key, &field)| (key, &self.columns[self.field_columns[field][0].1]))
+            .find(|(_, column)| {
+                !self.table.primary_key.contains(&column.name)
+                    || (column.column_type.family != Family::BigInt
+                        && self.altered.iter().any(|(name, _)| *name == column.name))
+            });
+        if !self.exists || (self.table.primary_key == self.primary_key && changed_key.is_none()) {
+            return Ok(());
+        }
+        Err(match changed_key {
+            Some((key, column))
+                if !self.table.primary_key.is_empty() && self.table.comment.is_some() =>
+            {
+                DdlError::KeyTypeChanged {
+                    stream: plan.stream.to_owned(),
+                    key: key.clone(),
+                    table: self.qualified_name.clone(),
+                    column: column.name.clone(),
+                    sql_type: column.column_type.sql.clone(),
+                }
+            }
+            _ => DdlError::KeyPropertiesChanged {
+                stream: plan.stream.to_owned(),
+                table: self.qualified_name.clone(),
+                old: self.table.primary_key.clone(),
+                new: plan.key_properties.to_vec(),
+            },
+        })
+    }
+
+    fn check_column_count(&self) -> Result<(), DdlError> {
+        if self.columns.len() > MAX_COLUMNS {
+            return Err(DdlError::TooManyColumns {
+                stream: self.plan.stream.to_owned(),
+                table: self.qualified_name.clone(),
+                columns: self.columns.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `create table` for a new table; else one `alter table` with every change, if any.
+    fn write_table_ddl(&mut self, statements: &mut Vec<String>) {
+        let qualified_name = &self.qualified_name;
+        if !self.exists {
+            let mut definitions: Vec<String> = self.columns.iter().map(column_definition).collect();
+            if !self.primary_key.is_empty() {
+                definitions.push(format!("primary key ({})", quoted_list(&self.primary_key)));
+            }
+            statements.push(format!(
+                "create table if not exists {qualified_name} ({})",
+                definitions.join(", ")
+            ));
+            self.table.primary_key = self.primary_key.clone();
+            return;
+        }
+        let added = self.added.iter().map(|&i| {
+            format!(
+                "add column if not exists {}",
+                column_definition(&self.columns[i])
+            )
+        });
+        let altered = self
+            .altered
+            .iter()
+            .map(|(name, sql_type)| format!("alter column {} type {sql_type}", quote(name)));
+        // Tables of earlier versions, made before the database filled these.
+        let defaults = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                c.is_filled_by_database()
+                    && !self.added.contains(i)
+                    && !self.table.defaults.contains(&c.name)
+            })
+            .map(|(_, c)| format!("alter column {} set default now()", quote(&c.name)));
+        let changes: Vec<String> = added.chain(altered).chain(defaults).collect();
+        if !changes.is_empty() {
+            statements.push(format!(
+                "alter table {qualified_name} {}",
+                changes.join(", ")
+            ));
+        }
+    }
+
+    /// Column comments from the source's descriptions, then the table's comment if it changed.
+    fn write_comments(&mut self, statements: &mut Vec<String>) {
+        let plan = self.plan;
+        self.comment.key_properties = plan.key_properties.to_vec();
+        self.comment.description = plan.shape.description.clone();
+        for (field, routes) in plan.shape.fields.iter().zip(&self.field_columns) {
+            let Some(description) = &field.description else {
+                continue;
+            };
+            for &(_, index) in routes {
+                let column = &self.columns[index].name;
+                let current = self.table.column_comments.get(column);
+                if current == Some(description) {
+                    self.comment
+                        .column_descriptions
+                        .insert(column.clone(), description.clone());
+                    continue;
+                }
+                // A comment we did not write is the user's: kept, and said.
+                if current.is_some() && current != self.comment.column_descriptions.get(column) {
+                    tracing::warn!(
+                        table = %self.qualified_name,
+                        column = %column,
+                        "the column's comment was set in the warehouse: kept, not replaced by \
+                         the source's"
+                    );
+                    continue;
+                }
+                statements.push(format!(
+                    "comment on column {}.{} is {}",
+                    self.qualified_name,
+                    quote(column),
+                    literal(description)
+                ));
+                self.table
+                    .column_comments
+                    .insert(column.clone(), description.clone());
+                self.comment
+                    .column_descriptions
+                    .insert(column.clone(), description.clone());
+            }
+        }
+        if self.table.comment.as_ref() != Some(&self.comment) {
+            let text = serde_json::to_string(&self.comment).expect("a comment serialises");
+            statements.push(format!(
+                "comment on table {} is {}",
+                self.qualified_name,
+                literal(&text)
+            ));
+        }
+    }
+
+    /// The table as the model has it once the DDL has run, and how records are written into it.
+    fn finish(mut self) -> (WarehouseTable, TableLayout) {
+        self.table.columns = self
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.column_type.sql.clone()))
+            .collect();
+        for column in self.columns.iter().filter(|c| c.is_filled_by_database()) {
+            if !self.table.defaults.contains(&column.name) {
+                self.table.defaults.push(column.name.clone());
+            }
+        }
+        self.table.comment = Some(self.comment);
+        let layout = TableLayout {
+            table: self.plan.name.to_owned(),
+            columns: self.columns,
+            primary_key: self.primary_key,
+            root_link: self.root_link,
+            field_columns: self.field_columns,
+            created_now: self.table.created_now,
+        };
+        (self.table, layout)
     }
 }
 
