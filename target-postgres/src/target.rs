@@ -24,11 +24,12 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::Error;
-use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer, Versions};
+use crate::batch::{BufferPool, StreamBatch, TableBuffer, Versions};
 use crate::check::check_permissions;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::connection::connect;
 use crate::denest::StreamShape;
+use crate::denest::record::{EncodeError, RecordMeta};
 use crate::encode::{check_timestamp, shorten, write_text};
 use crate::json::{Kind, Object, Text};
 use crate::layout::StreamLayout;
