@@ -2,21 +2,33 @@
 //!
 //! It reads Singer messages on stdin, creates and owns the schema and tables it needs, de-nests
 //! records into plain columns and child tables, loads them with COPY (merging on key properties),
-//! and prints each STATE on stdout only once the data it covers is committed. See `target` for
-//! the message loop and `load` for the loader thread.
+//! and prints each STATE on stdout only once the data it covers is committed.
+//!
+//! ```text
+//!  stdin ─▶ input ─▶ target: validate, de-nest, encode, plan DDL ──Command──▶ load: COPY, merge,
+//!                    (per-stream buffers, held STATEs)          bounded channel  commit, print STATE
+//! ```
+//!
+//! `startup` prepares the warehouse and starts the loader thread; `input` hands each line to the
+//! `target`, which decides what goes to the loader and when.
 
+pub mod activation;
 pub mod batch;
 pub mod check;
+pub mod clock;
 pub mod column_type;
 pub mod config;
 pub mod connection;
 pub mod ddl;
 pub mod denest;
 pub mod encode;
+pub mod input;
 pub mod json;
 pub mod layout;
 pub mod load;
 pub mod naming;
+pub mod reject;
+pub mod startup;
 pub mod state;
 pub mod system_column;
 pub mod target;
@@ -223,7 +235,16 @@ fn check(config: &TargetConfig) -> Result<(), Error> {
 
 /// Loads the messages of `input` as configured.
 pub fn load(config: TargetConfig, input: impl BufRead) -> Result<(), Error> {
-    target::Target::start(config)?.consume(input)
+    let (mut target, loader) = startup::start(config)?;
+    let read = input::read_input(input, &mut target);
+    // Whatever stopped the input, what was read before it is committed, with its STATEs.
+    let sent = target.finish();
+    // The loader's failure is the root cause when it stopped first.
+    let summary = loader.wait()?;
+    read?;
+    sent?;
+    target.log_summary(&summary);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{self, BufWriter, Stdout, Write};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use common::MessageWriter;
@@ -135,8 +136,17 @@ impl Loader {
         }
     }
 
+    /// Runs the loader on a thread of its own, taking `commands` until their sender hangs up.
+    pub fn spawn(self, commands: Receiver<Command>) -> Result<LoaderThread, Error> {
+        std::thread::Builder::new()
+            .name("loader".into())
+            .spawn(move || self.run(commands))
+            .map(LoaderThread)
+            .map_err(Error::Output)
+    }
+
     /// Runs commands until the sender hangs up; stops at the first failure.
-    pub fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
+    fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
         for command in commands {
             match command {
                 Command::Execute { stream, statements } => self.execute(&stream, &statements)?,
@@ -342,6 +352,18 @@ impl Loader {
             "{what}"
         );
         Ok(())
+    }
+}
+
+/// The loader's thread.
+#[derive(Debug)]
+pub struct LoaderThread(JoinHandle<Result<LoadSummary, Error>>);
+
+impl LoaderThread {
+    /// Waits until the loader has done everything it was sent (the sender must be gone) and
+    /// returns what it loaded, or why it stopped.
+    pub fn wait(self) -> Result<LoadSummary, Error> {
+        self.0.join().unwrap_or(Err(Error::LoaderLost))
     }
 }
 

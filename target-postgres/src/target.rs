@@ -1,57 +1,41 @@
-//! The message loop: what each Singer message does to the warehouse.
+//! The orchestrator: what each Singer message does, and when buffered work goes to the loader.
 //!
-//! Runs on the main thread: reads stdin, keeps each stream's shape, layout, validator and buffered
-//! rows, and sends DDL, batches and STATEs to the loader thread (`load`) in the order they must
-//! take effect. It plans DDL against its own model of the warehouse (`ddl::Warehouse`), so it never
-//! waits for the database except when the channel is full.
+//! Runs on the main thread (fed by `input`): keeps each stream's shape, layout, validator and
+//! buffered rows, and sends DDL, batches and STATEs to the loader thread (`load`) in the order
+//! they must take effect. It plans DDL against its own model of the warehouse
+//! (`warehouse::Warehouse`), so it never waits for the database except when the channel is full.
+//! The loader runs commands in order, each committed before the next: a STATE sent after the
+//! batches holding every record before it is printed only once they are committed.
 //!
 //! On bad input the target first sends everything valid it has buffered, with the STATEs that
-//! covers, waits for the loader to commit it, and only then stops with the error.
+//! covers, and the loader commits it before the run stops with the error.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
-use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
-use common::Message;
 use common::json_schema::X_SOURCE;
 use common::json_schema::properties;
-use common::message::{ActivateVersionMessage, MessageReader, ParsedLine, SchemaMessage};
-use crossbeam_channel::{Sender, bounded};
-use serde::Deserialize;
+use common::message::{ActivateVersionMessage, SchemaMessage};
+use common::progress::Progress;
+use crossbeam_channel::Sender;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::Error;
-use crate::batch::{BufferPool, StreamBatch, TableBuffer, Versions};
-use crate::check::check_permissions;
+use crate::activation::Activation;
+use crate::batch::{BufferPool, StreamBatch};
+use crate::clock::Clock;
 use crate::config::{InvalidRecords, TargetConfig};
-use crate::connection::connect;
 use crate::denest::StreamShape;
 use crate::denest::record::{EncodeError, RecordMeta};
-use crate::encode::{check_timestamp, shorten, write_text};
-use crate::json::{Kind, Object, Text};
+use crate::encode::{check_timestamp, shorten};
+use crate::json::{Kind, Object};
 use crate::layout::StreamLayout;
-use crate::load::{
-    ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad,
-    retry_creation_race, state_table_ddl,
-};
-use crate::naming::{canonical_name, qualified, quote};
+use crate::load::{ActivateVersion, Command, Load, LoadSummary, TableLoad};
+use crate::reject::{REJECTED_TABLE, Rejects};
 use crate::state::PendingStates;
 use crate::system_column::DELETED_AT;
 use crate::validate::RecordValidator;
-use crate::warehouse::{Warehouse, read_warehouse};
-use common::progress::Progress;
-
-/// Where records that cannot be loaded go with `invalid_records: "reject"`.
-pub const REJECTED_TABLE: &str = "_sdc_rejected";
-
-const REJECTED_COLUMNS: [&str; 5] = ["stream", "line", "reason", "record", "rejected_at"];
-
-/// Commands in flight between the threads: enough to overlap parsing with loading, few enough to
-/// bound memory to a few batches.
-const CHANNEL_CAPACITY: usize = 2;
+use crate::warehouse::Warehouse;
 
 /// Emptied buffers kept for reuse: enough for the batches in flight.
 const POOL_CAPACITY: usize = 8;
@@ -64,37 +48,12 @@ pub struct Target {
     streams: HashMap<String, Stream>,
     rejects: Rejects,
     states: PendingStates,
+    /// Where DDL, batches and STATEs go, in the order they must take effect; `None` once finished.
     commands: Option<Sender<Command>>,
-    loader: Option<JoinHandle<Result<LoadSummary, Error>>>,
     pool: BufferPool,
     clock: Clock,
     /// Per stream: the table versions of this run's records, and the last ACTIVATE_VERSION seen.
     activations: HashMap<String, Activation>,
-}
-
-/// When an ACTIVATE_VERSION may sweep older versions: only once nothing of its version can
-/// follow. One that arrives before any record of its version (taps send one at the start of a
-/// full-table sync) would mark every row deleted while the table is being re-sent, so it only
-/// announces the version; the one repeated after the records (or after none: an empty table)
-/// sweeps.
-#[derive(Debug, Default)]
-struct Activation {
-    record_versions: Versions,
-    announced: Option<u64>,
-}
-
-impl Activation {
-    /// Whether an ACTIVATE_VERSION of `version` arriving now may sweep, and notes it.
-    fn may_sweep(&mut self, version: u64) -> bool {
-        let records_of_version = self
-            .record_versions
-            .lowest
-            .zip(self.record_versions.highest)
-            .is_some_and(|(lowest, highest)| (lowest..=highest).contains(&version));
-        let repeated = self.announced == Some(version);
-        self.announced = Some(version);
-        records_of_version || repeated
-    }
 }
 
 /// What the target knows of one stream.
@@ -154,146 +113,30 @@ impl Stream {
     }
 }
 
-/// Rejected records waiting to be stored.
-#[derive(Debug, Default)]
-struct Rejects {
-    buffer: TableBuffer,
-    first_line: Option<u64>,
-    count: u64,
-}
-
 impl Target {
-    /// Connects, checks ownership and permissions, creates the schema, reads its tables and starts
-    /// the loader thread.
-    pub fn start(config: TargetConfig) -> Result<Self, Error> {
-        let schema = config.schema();
-        let mut client = connect(&config.connection)?;
-        let report = check_permissions(&mut client, &schema)?;
-        if !report.problems.is_empty() {
-            return Err(Error::Permissions {
-                schema,
-                problems: report.problems,
-            });
-        }
-        let state_table = config.state_table.as_deref().map(canonical_name);
-        // `create schema if not exists` needs CREATE on the database even when the schema exists,
-        // and a user owning (or a member of the owner of) an existing schema may lack it.
-        let mut setup = Vec::new();
-        if !report.schema_exists {
-            setup.push(format!("create schema if not exists {}", quote(&schema)));
-        }
-        if config.invalid_records == InvalidRecords::Reject {
-            setup.push(format!(
-                "create table if not exists {} (stream text not null, line bigint, \
-                 reason text not null, record text, rejected_at timestamp with time zone not null)",
-                qualified(&schema, REJECTED_TABLE)
-            ));
-        }
-        if let Some(table) = &state_table {
-            setup.push(state_table_ddl(&schema, table));
-        }
-        retry_creation_race(&schema, || client.batch_execute(&setup.join(";\n"))).map_err(
-            |source| Error::Database {
-                what: format!("creating schema {}", quote(&schema)),
-                source,
-            },
-        )?;
-        let reserved = [Some(REJECTED_TABLE.to_owned()), state_table.clone()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let warehouse =
-            read_warehouse(&mut client, &schema, reserved).map_err(|source| Error::Database {
-                what: "reading the warehouse tables".into(),
-                source,
-            })?;
-        info!(
-            warehouse = %config.connection,
-            schema,
-            tables = warehouse.tables.len(),
-            "connected"
-        );
-        let pool = BufferPool::new(POOL_CAPACITY);
-        let loader = Loader::new(
-            client,
-            LoaderConfig {
-                schema,
-                hard_delete: config.hard_delete,
-                state_table,
-            },
-            pool.clone(),
-        );
-        let (sender, receiver) = bounded(CHANNEL_CAPACITY);
-        let handle = std::thread::Builder::new()
-            .name("loader".into())
-            .spawn(move || loader.run(receiver))?;
-        Ok(Self {
+    /// A target planning against `warehouse` and sending its work to `commands`.
+    pub fn new(config: TargetConfig, warehouse: Warehouse, commands: Sender<Command>) -> Self {
+        Self {
             config,
             warehouse,
             streams: HashMap::new(),
             rejects: Rejects::default(),
             states: PendingStates::default(),
-            commands: Some(sender),
-            loader: Some(handle),
-            pool,
+            commands: Some(commands),
+            pool: BufferPool::new(POOL_CAPACITY),
             clock: Clock::default(),
             activations: HashMap::new(),
-        })
-    }
-
-    /// Reads every message of `input`, then commits what is left and prints the last STATE.
-    pub fn consume(mut self, input: impl BufRead) -> Result<(), Error> {
-        let mut reader = MessageReader::new(input);
-        while let Some(next) = reader.next_line() {
-            let handled = next
-                .map_err(Error::from)
-                .and_then(|(line, text)| self.handle_line(line, text));
-            match handled {
-                Ok(None) => {}
-                Ok(Some((line, message_type))) => reader.skip_unknown(line, message_type),
-                Err(error) => return self.stop(Some(error)),
-            }
-        }
-        self.stop(None)
-    }
-
-    /// RECORD lines, nearly all of the input, are read borrowed; the others as `Message`s. Returns
-    /// the type of a message this program does not know, for the reader to skip.
-    fn handle_line(&mut self, line: u64, text: &str) -> Result<Option<(u64, String)>, Error> {
-        if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
-            && let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record)
-            && envelope.message_type.0 == "RECORD"
-        {
-            let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
-            self.on_record(line, stream, record, envelope.version, time_extracted)?;
-            return Ok(None);
-        }
-        match Message::parse(text, line)? {
-            ParsedLine::Message(message) => self.handle(line, message).map(|()| None),
-            ParsedLine::Unknown { message_type } => Ok(Some((line, message_type))),
         }
     }
 
-    fn handle(&mut self, line: u64, message: Message) -> Result<(), Error> {
-        match message {
-            Message::Schema(schema) => self.on_schema(line, schema),
-            Message::Record(record) => {
-                // A RECORD the borrowed read did not take (it takes all that are valid): the
-                // same path, through text.
-                let text = Value::Object(record.record).to_string();
-                let object: Object = serde_json::from_str(&text).expect("an object reads back");
-                let extracted = record.time_extracted.as_deref();
-                self.on_record(line, &record.stream, &object, record.version, extracted)
-            }
-            Message::State(state) => {
-                self.states.push(line, state.value);
-                self.flush(Vec::new())
-            }
-            Message::ActivateVersion(activate) => self.on_activate_version(line, activate),
-        }
+    /// Where the loader returns the buffers it has loaded, to be filled again.
+    pub fn buffer_pool(&self) -> BufferPool {
+        self.pool.clone()
     }
 
-    fn on_schema(&mut self, line: u64, message: SchemaMessage) -> Result<(), Error> {
+    /// A SCHEMA: the stream's tables are planned and their DDL sent ahead of its records, which
+    /// are validated against it from now on.
+    pub fn on_schema(&mut self, line: u64, message: SchemaMessage) -> Result<(), Error> {
         let SchemaMessage {
             stream: name,
             schema,
@@ -384,7 +227,8 @@ impl Target {
         Ok(layout)
     }
 
-    fn on_record(
+    /// A RECORD: checked, then de-nested into its stream's buffers; a full batch is flushed.
+    pub fn on_record(
         &mut self,
         line: u64,
         name: &str,
@@ -533,31 +377,20 @@ impl Target {
             });
         }
         warn!(line, stream, property, reason, "record rejected");
-        let rejected_at = self.clock.now().to_owned();
-        let rejects = &mut self.rejects;
-        let buffer = &mut rejects.buffer;
-        buffer.begin_row(line);
-        let reason = format!("{property}: {reason}").replace('\0', "\\0");
-        let fields = [
-            stream.replace('\0', "\\0"),
-            line.to_string(),
-            reason,
-            record.to_json(),
-            rejected_at,
-        ];
-        for (index, field) in fields.iter().enumerate() {
-            if index > 0 {
-                buffer.data.push(b'\t');
-            }
-            write_text(&mut buffer.data, field).expect("NUL bytes were replaced");
-        }
-        buffer.end_row();
-        rejects.first_line.get_or_insert(line);
-        rejects.count += 1;
+        let rejected_at = self.clock.now();
+        self.rejects
+            .add(line, stream, record, &property, &reason, rejected_at);
         Ok(())
     }
 
-    fn on_activate_version(
+    pub fn on_state(&mut self, line: u64, value: Value) -> Result<(), Error> {
+        self.states.push(line, value);
+        self.flush(Vec::new())
+    }
+
+    /// An ACTIVATE_VERSION: the stream's buffered rows go first; older versions are swept once
+    /// nothing of this version can follow (see `activation`).
+    pub fn on_activate_version(
         &mut self,
         line: u64,
         message: ActivateVersionMessage,
@@ -601,9 +434,7 @@ impl Target {
     /// that no longer waits for a buffered record. With no batches, sends that STATE alone.
     fn flush(&mut self, names: Vec<String>) -> Result<(), Error> {
         let mut loads: Vec<Load> = Vec::new();
-        if self.rejects.count > 0 {
-            loads.push(self.take_rejects());
-        }
+        loads.extend(self.rejects.take());
         for name in names {
             if let Some(load) = self.take_batch(&name) {
                 loads.push(load);
@@ -613,7 +444,7 @@ impl Target {
             .streams
             .values()
             .filter_map(|s| s.batch.first_line)
-            .chain(self.rejects.first_line)
+            .chain(self.rejects.first_line())
             .min();
         let state = self.states.release(oldest);
         match loads.last_mut() {
@@ -676,48 +507,23 @@ impl Target {
         })
     }
 
-    fn take_rejects(&mut self) -> Load {
-        let rejects = std::mem::take(&mut self.rejects);
-        Load {
-            stream: REJECTED_TABLE.into(),
-            tables: vec![TableLoad {
-                table: REJECTED_TABLE.into(),
-                columns: REJECTED_COLUMNS.map(str::to_owned).to_vec(),
-                filled_by_database: Vec::new(),
-                primary_key: Vec::new(),
-                root_link: Vec::new(),
-                created_now: false,
-                buffer: rejects.buffer,
-            }],
-            has_key: false,
-            has_deletes: false,
-            versions: Versions::default(),
-            state: None,
-        }
-    }
-
     fn send(&mut self, command: Command) -> Result<(), Error> {
         let sender = self.commands.as_ref().ok_or(Error::LoaderLost)?;
         // A closed channel means the loader stopped on an error, which `stop` reports.
         sender.send(command).map_err(|_| Error::LoaderLost)
     }
 
-    /// Sends what is buffered, waits for the loader, and reports the first failure: the loader's
-    /// (the root cause when it stopped first), else `error`.
-    fn stop(mut self, error: Option<Error>) -> Result<(), Error> {
+    /// Sends everything buffered, with the STATEs it covers, and closes the channel: the loader
+    /// stops once it has done what it was sent.
+    pub fn finish(&mut self) -> Result<(), Error> {
         let names: Vec<String> = self.streams.keys().cloned().collect();
         let flushed = self.flush(names);
         self.commands = None;
-        let loaded = match self.loader.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) | None => Err(Error::LoaderLost),
-        };
-        // The loader's failure is the root cause when it stopped first.
-        let summary = loaded?;
-        if let Some(error) = error {
-            return Err(error);
-        }
-        flushed?;
+        flushed
+    }
+
+    /// Logs what each stream loaded, by table, from the loader's `summary`.
+    pub fn log_summary(&self, summary: &LoadSummary) {
         let seconds = self.clock.started.elapsed().as_secs_f64();
         for stream in self.streams.values() {
             stream.progress.finish();
@@ -749,100 +555,5 @@ impl Target {
         if let Some(rejected) = summary.get(REJECTED_TABLE) {
             warn!(rejected, table = REJECTED_TABLE, "records rejected");
         }
-        Ok(())
-    }
-}
-
-/// What the target reads of every line: a RECORD's fields, borrowed from the line.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "type", borrow)]
-    message_type: Text<'a>,
-    #[serde(borrow)]
-    stream: Option<Text<'a>>,
-    #[serde(borrow)]
-    record: Option<Object<'a>>,
-    version: Option<u64>,
-    #[serde(borrow)]
-    time_extracted: Option<Text<'a>>,
-}
-
-/// `_sdc_sequence` values and the current time as text.
-#[derive(Debug)]
-struct Clock {
-    started: Instant,
-    last_sequence: i64,
-    now_millis: i64,
-    /// RFC 3339, refreshed when the millisecond changes.
-    now: String,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self {
-            started: Instant::now(),
-            last_sequence: 0,
-            now_millis: 0,
-            now: String::new(),
-        }
-    }
-}
-
-impl Clock {
-    /// The next sequence number: nanoseconds since the epoch, strictly increasing, so a later
-    /// record always wins over an earlier one, within a run and across runs.
-    fn tick(&mut self) -> i64 {
-        let nanos = now_nanos();
-        self.last_sequence = nanos.max(self.last_sequence + 1);
-        self.refresh(nanos);
-        self.last_sequence
-    }
-
-    /// The current time, RFC 3339, without taking a sequence number.
-    fn now(&mut self) -> &str {
-        self.refresh(now_nanos());
-        &self.now
-    }
-
-    fn refresh(&mut self, nanos: i64) {
-        let millis = nanos / 1_000_000;
-        if millis != self.now_millis || self.now.is_empty() {
-            self.now_millis = millis;
-            self.now = DateTime::<Utc>::from_timestamp_nanos(nanos)
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string();
-        }
-    }
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn activate_version_sweeps_only_when_nothing_of_its_version_follows() {
-        // A full-table sync: announced, records, repeated.
-        let mut sync = Activation::default();
-        assert!(!sync.may_sweep(7), "the announcement before the records");
-        sync.record_versions.add(Some(7));
-        assert!(sync.may_sweep(7), "the repeat after the records");
-        // An empty table: announced, then repeated with nothing between.
-        let mut empty = Activation::default();
-        assert!(!empty.may_sweep(8));
-        assert!(empty.may_sweep(8));
-        // Records of an older version do not make a new version's announcement final.
-        let mut next = Activation::default();
-        next.record_versions.add(Some(7));
-        assert!(!next.may_sweep(9));
-        // A lone ACTIVATE_VERSION after records of its version (taps that send one at the end).
-        let mut end_only = Activation::default();
-        end_only.record_versions.add(Some(10));
-        assert!(end_only.may_sweep(10));
     }
 }
