@@ -124,6 +124,8 @@ pub enum Error {
     },
     #[error("the loader thread stopped unexpectedly")]
     LoaderLost,
+    #[error("could not start the loader thread")]
+    LoaderSpawn(#[source] io::Error),
 }
 
 fn line_prefix(line: Option<u64>) -> String {

@@ -142,7 +142,7 @@ impl Loader {
             .name("loader".into())
             .spawn(move || self.run(commands))
             .map(LoaderThread)
-            .map_err(Error::Output)
+            .map_err(Error::LoaderSpawn)
     }
 
     /// Runs commands until the sender hangs up; stops at the first failure.
