@@ -94,6 +94,14 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
+    /// The COPY writer failed under the rows (the connection, not a row, is at fault).
+    #[error("stream {stream}: sending the rows of table {table} to the warehouse failed")]
+    CopySend {
+        stream: String,
+        table: String,
+        #[source]
+        source: io::Error,
+    },
     #[error(
         "the target cannot load into schema {schema}; nothing was loaded:\n{}",
         list(problems)

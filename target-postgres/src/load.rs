@@ -518,7 +518,11 @@ fn copy_rows(
         .chunks(COPY_CHUNK_BYTES)
         .try_for_each(|chunk| writer.write_all(chunk));
     let finished = writer.finish().map_err(copy_error)?;
-    written?;
+    written.map_err(|source| Error::CopySend {
+        stream: stream.to_owned(),
+        table: table.table.clone(),
+        source,
+    })?;
     debug_assert_eq!(finished, table.buffer.rows);
     Ok(())
 }
