@@ -557,3 +557,182 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use common::config::ConfigFile;
+    use crossbeam_channel::{Receiver, unbounded};
+    use serde_json::json;
+
+    use super::*;
+    use crate::input::read_input;
+
+    /// A target loading into an empty schema, and the channel a loader would read.
+    fn target(settings: Value) -> (Target, Receiver<Command>) {
+        let mut config = json!({"host": "localhost", "user": "loader", "dbname": "warehouse",
+                                "default_target_schema": "shop"});
+        let extra = settings
+            .as_object()
+            .expect("settings are an object")
+            .clone();
+        config.as_object_mut().expect("an object").extend(extra);
+        let config = TargetConfig::from_json(config).expect("a valid config");
+        let warehouse = Warehouse::new(&config.schema(), vec![REJECTED_TABLE.into()]);
+        // Unbounded: no loader drains it while the target runs.
+        let (sender, receiver) = unbounded();
+        (Target::new(config, warehouse, sender), receiver)
+    }
+
+    fn schema(stream: &str) -> String {
+        json!({"type": "SCHEMA", "stream": stream, "key_properties": ["id"],
+               "schema": {"properties": {"id": {"type": "integer"}}}})
+        .to_string()
+    }
+
+    fn record(stream: &str, id: Value) -> String {
+        json!({"type": "RECORD", "stream": stream, "record": {"id": id}}).to_string()
+    }
+
+    /// A STATE that says which line it was read from.
+    fn state(line: u64) -> String {
+        json!({"type": "STATE", "value": {"line": line}}).to_string()
+    }
+
+    /// What the loader does, in the order it does it.
+    #[derive(Debug)]
+    enum Step {
+        /// A batch committed: the input lines of its rows.
+        Committed(Vec<u64>),
+        /// A STATE printed on stdout.
+        Printed(Value),
+    }
+
+    /// Runs the commands as the loader does: in the order they were sent, each committed before
+    /// the next, a batch's STATE printed once the batch is committed.
+    fn run_loader(commands: &Receiver<Command>) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for command in commands.try_iter() {
+            match command {
+                Command::Load(load) => {
+                    let lines = load.tables.iter().flat_map(|t| t.buffer.lines.clone());
+                    steps.push(Step::Committed(lines.collect()));
+                    steps.extend(load.state.map(Step::Printed));
+                }
+                Command::EmitState(state) => steps.push(Step::Printed(state)),
+                Command::Execute { .. } | Command::ActivateVersion(_) => {}
+            }
+        }
+        steps
+    }
+
+    /// The lines of the STATEs printed, in order, after checking that each was printed only once
+    /// every RECORD read before it was committed, and after the STATE printed before it.
+    fn printed_states(input: &[String], steps: &[Step]) -> Vec<u64> {
+        let records: Vec<u64> = (1..)
+            .zip(input)
+            .filter(|(_, text)| text.contains(r#""type":"RECORD""#))
+            .map(|(line, _)| line)
+            .collect();
+        let mut committed = BTreeSet::new();
+        let mut printed = Vec::new();
+        for step in steps {
+            match step {
+                Step::Committed(lines) => committed.extend(lines.iter().copied()),
+                Step::Printed(state) => {
+                    let line = state["line"].as_u64().expect("states name their line");
+                    let uncommitted: Vec<&u64> = records
+                        .iter()
+                        .filter(|record| **record < line && !committed.contains(*record))
+                        .collect();
+                    assert!(
+                        uncommitted.is_empty(),
+                        "the STATE of line {line} was printed before the records of lines \
+                         {uncommitted:?} were committed: {steps:?}"
+                    );
+                    assert!(
+                        printed.last().is_none_or(|last| *last < line),
+                        "the STATE of line {line} was printed after a later one: {steps:?}"
+                    );
+                    printed.push(line);
+                }
+            }
+        }
+        printed
+    }
+
+    fn lines(input: &[String]) -> String {
+        input.join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_state_is_printed_once_the_records_before_it_are_committed() {
+        let (mut target, commands) = target(json!({"batch_size_rows": 2}));
+        let input = [
+            schema("a"),
+            schema("b"),
+            record("a", json!(1)),
+            state(4), // waits for line 3
+            record("b", json!(1)),
+            state(6),              // waits for lines 3 and 5
+            record("b", json!(2)), // b is full: flushed, and a with it, which state 6 waits for
+            record("a", json!(2)),
+            state(9),              // waits for line 8
+            record("a", json!(3)), // a is full: flushed
+            state(11),             // nothing buffered: printed at once
+            record("b", json!(3)),
+            state(13), // waits for line 12, sent at the end
+        ];
+        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [6, 9, 11, 13], "{steps:?}");
+    }
+
+    #[test]
+    fn on_bad_input_what_came_before_is_committed_and_its_state_printed() {
+        let (mut target, commands) = target(json!({}));
+        let input = [
+            schema("a"),
+            record("a", json!(1)),
+            state(3),
+            record("a", json!(2)),
+            record("unknown", json!(1)),
+            state(6),
+        ];
+        let error = read_input(lines(&input).as_bytes(), &mut target).unwrap_err();
+        assert!(
+            matches!(error, Error::RecordBeforeSchema { line: 5, .. }),
+            "{error}"
+        );
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [3], "{steps:?}");
+        let committed: Vec<u64> = steps
+            .iter()
+            .flat_map(|step| match step {
+                Step::Committed(lines) => lines.clone(),
+                Step::Printed(_) => Vec::new(),
+            })
+            .collect();
+        assert_eq!(committed, [2, 4], "nothing after the bad line: {steps:?}");
+    }
+
+    #[test]
+    fn a_state_after_a_rejected_record_waits_until_the_reject_is_stored() {
+        let (mut target, commands) = target(json!({"invalid_records": "reject"}));
+        let input = [
+            schema("a"),
+            record("a", json!("not an integer")),
+            state(3), // waits for the reject of line 2 to be stored
+            record("a", json!(4)),
+            record("a", json!("not an integer")),
+            state(6), // waits for line 4 (sent at the end) and the reject of line 5
+        ];
+        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [3, 6], "{steps:?}");
+    }
+}
