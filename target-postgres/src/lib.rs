@@ -116,7 +116,8 @@ pub enum Error {
     Input(#[from] MessageError),
     #[error("line {line}: RECORD for stream {stream} before any SCHEMA for it")]
     RecordBeforeSchema { line: u64, stream: String },
-    #[error("line {line}: SCHEMA for stream {stream} cannot be loaded")]
+    /// The stream is named by the cause, as every `DdlError` names it.
+    #[error("line {line}: SCHEMA cannot be loaded")]
     Schema {
         line: u64,
         stream: String,
@@ -276,5 +277,47 @@ mod about_tests {
             &["host", "user", "dbname", "default_target_schema"],
         );
         assert!(mismatches.is_empty(), "{mismatches:?}");
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// `main` prints the whole chain: a message that repeated its cause would print it twice.
+    #[test]
+    fn messages_leave_their_cause_to_the_chain() {
+        let cause = || io::Error::other("the cause");
+        let errors = [
+            Error::Output(cause()),
+            Error::LoaderSpawn(cause()),
+            Error::CopySend {
+                stream: "orders".into(),
+                table: "orders".into(),
+                source: cause(),
+            },
+            Error::Schema {
+                line: 3,
+                stream: "orders".into(),
+                source: Box::new(DdlError::BadKeyProperty {
+                    stream: "orders".into(),
+                    key: "id".into(),
+                    problem: "must have a single type",
+                }),
+            },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                // Nor the context the cause opens with (`stream orders: …`).
+                let context = text.split(':').next().unwrap_or_default();
+                assert!(!message.contains(context), "{message}: {text}");
+                source = cause.source();
+            }
+        }
     }
 }
