@@ -6,10 +6,8 @@
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::denest::StreamShape;
-use crate::denest::record::{EncodeError, RecordMeta, write_record};
+use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
 use crate::json::Object;
-use crate::layout::StreamLayout;
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]
@@ -117,22 +115,13 @@ impl StreamBatch {
     /// Encodes `record` into the buffers, or leaves them as they were.
     pub fn add_record(
         &mut self,
-        shape: &StreamShape,
-        layout: &StreamLayout,
-        key_properties: &[String],
+        writer: &RecordWriter<'_>,
         record: &Object<'_>,
         meta: &RecordMeta<'_>,
     ) -> Result<(), EncodeError> {
         self.marks.clear();
         self.marks.extend(self.tables.iter().map(TableBuffer::mark));
-        let written = write_record(
-            &mut self.tables,
-            shape,
-            layout,
-            key_properties,
-            record,
-            meta,
-        );
+        let written = writer.write(&mut self.tables, record, meta);
         match written {
             Ok(()) => {
                 self.records += 1;
@@ -190,7 +179,9 @@ impl BufferPool {
 mod tests {
     use super::*;
     use crate::config::Nesting;
+    use crate::denest::StreamShape;
     use crate::encode::InvalidValue;
+    use crate::layout::StreamLayout;
     use crate::warehouse::Warehouse;
     use serde_json::{Value, json};
 
@@ -226,7 +217,12 @@ mod tests {
     ) -> Result<(), EncodeError> {
         let text = record.to_string();
         let object: Object = serde_json::from_str(&text).unwrap();
-        batch.add_record(shape, layout, keys, &object, meta)
+        let writer = RecordWriter {
+            shape,
+            layout,
+            key_properties: keys,
+        };
+        batch.add_record(&writer, &object, meta)
     }
 
     fn text(buffer: &TableBuffer) -> String {

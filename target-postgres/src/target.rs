@@ -26,7 +26,7 @@ use crate::batch::{BufferPool, StreamBatch};
 use crate::clock::Clock;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::denest::StreamShape;
-use crate::denest::record::{EncodeError, RecordMeta};
+use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
 use crate::encode::{check_timestamp, shorten};
 use crate::json::{Kind, Object};
 use crate::layout::StreamLayout;
@@ -281,13 +281,12 @@ impl Target {
                 version,
                 deleted_at: deleted_at.as_deref(),
             };
-            let added = stream.batch.add_record(
-                &stream.shape,
-                &stream.layout,
-                &stream.key_properties,
-                record,
-                &meta,
-            );
+            let writer = RecordWriter {
+                shape: &stream.shape,
+                layout: &stream.layout,
+                key_properties: &stream.key_properties,
+            };
+            let added = stream.batch.add_record(&writer, record, &meta);
             match added {
                 Ok(()) => {
                     stream.records += 1;

@@ -41,33 +41,39 @@ pub enum EncodeError {
     },
 }
 
-/// Writes the rows of `record` into `buffers` (parallel to the stream's tables). On an error the
-/// buffers may hold part of the record: the caller cuts them back.
-pub fn write_record(
-    buffers: &mut [TableBuffer],
-    shape: &StreamShape,
-    layout: &StreamLayout,
-    key_properties: &[String],
-    record: &Object<'_>,
-    meta: &RecordMeta<'_>,
-) -> Result<(), EncodeError> {
-    for key in key_properties {
-        if record.get(key).is_none_or(Json::is_null) {
-            return Err(EncodeError::Invalid {
-                path: vec![key.clone()],
-                reason: InvalidValue::NullKey,
-            });
+/// What a stream's records are de-nested by: its shape, its tables' layout and its key properties.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordWriter<'s> {
+    pub shape: &'s StreamShape,
+    pub layout: &'s StreamLayout,
+    pub key_properties: &'s [String],
+}
+
+impl RecordWriter<'_> {
+    /// Writes the rows of `record` into `buffers` (parallel to the stream's tables). On an error
+    /// the buffers may hold part of the record: the caller cuts them back.
+    pub fn write(
+        &self,
+        buffers: &mut [TableBuffer],
+        record: &Object<'_>,
+        meta: &RecordMeta<'_>,
+    ) -> Result<(), EncodeError> {
+        for key in self.key_properties {
+            if record.get(key).is_none_or(Json::is_null) {
+                return Err(EncodeError::Invalid {
+                    path: vec![key.clone()],
+                    reason: InvalidValue::NullKey,
+                });
+            }
         }
+        let mut rows = RowWriter {
+            stream: *self,
+            record,
+            meta,
+            levels: Vec::new(),
+        };
+        rows.write_row(buffers, 0, Row::Object(record))
     }
-    let mut writer = RowWriter {
-        shape,
-        layout,
-        key_properties,
-        record,
-        meta,
-        levels: Vec::new(),
-    };
-    writer.write_row(buffers, 0, Row::Object(record))
 }
 
 /// What one row is written from: the record itself, or an element of one of its arrays.
@@ -79,9 +85,7 @@ enum Row<'r, 'a> {
 
 /// Writes the rows of one record.
 struct RowWriter<'r, 'a> {
-    shape: &'r StreamShape,
-    layout: &'r StreamLayout,
-    key_properties: &'r [String],
+    stream: RecordWriter<'r>,
     record: &'r Object<'a>,
     meta: &'r RecordMeta<'r>,
     /// Positions in the arrays above the row being written.
@@ -104,7 +108,7 @@ impl<'a> RowWriter<'_, 'a> {
                 (Some(element), element_object.as_ref())
             }
         };
-        let shape = &self.shape.tables[table];
+        let shape = &self.stream.shape.tables[table];
         // Objects this table's columns and arrays lie inside (`customer` for `customer__name`),
         // split once for all of them rather than once per column.
         let mut inner: Vec<(&str, Option<Object<'a>>)> = Vec::new();
@@ -112,7 +116,7 @@ impl<'a> RowWriter<'_, 'a> {
         let array_paths = shape
             .children
             .iter()
-            .map(|&c| self.shape.tables[c].array_path.as_slice());
+            .map(|&c| self.stream.shape.tables[c].array_path.as_slice());
         for path in nested_paths.chain(array_paths) {
             if let [first, _, ..] = path
                 && !inner.iter().any(|(name, _)| name == first)
@@ -129,7 +133,7 @@ impl<'a> RowWriter<'_, 'a> {
                 parsed.as_ref()?.at(rest)
             }
         };
-        let layout = &self.layout.tables[table];
+        let layout = &self.stream.layout.tables[table];
         let buffer = &mut buffers[table];
         buffer.begin_row(self.meta.line);
         let out = &mut buffer.data;
@@ -174,11 +178,11 @@ impl<'a> RowWriter<'_, 'a> {
                 ColumnSource::SourceKey(key) => {
                     let value = self
                         .record
-                        .get(&self.key_properties[key])
+                        .get(&self.stream.key_properties[key])
                         .expect("key properties were checked");
                     write_value(out, &column.column_type, value).map_err(|reason| {
                         EncodeError::Invalid {
-                            path: vec![self.key_properties[key].clone()],
+                            path: vec![self.stream.key_properties[key].clone()],
                             reason,
                         }
                     })?;
@@ -192,7 +196,7 @@ impl<'a> RowWriter<'_, 'a> {
         }
         buffer.end_row();
         for &child in &shape.children {
-            let array_path = &self.shape.tables[child].array_path;
+            let array_path = &self.stream.shape.tables[child].array_path;
             let array = value_at(array_path);
             match array.map(Json::kind) {
                 None | Some(Kind::Null) => {}
@@ -246,7 +250,7 @@ impl<'a> RowWriter<'_, 'a> {
 
     /// A field's path from the root record, for errors: `items[2].sku`.
     fn full_path(&self, table: usize, path: &[String]) -> Vec<String> {
-        let mut full = self.shape.tables[table].source_path.clone();
+        let mut full = self.stream.shape.tables[table].source_path.clone();
         full.extend(path.iter().cloned());
         full
     }
