@@ -6,6 +6,7 @@
 
 use crate::column_type::{ColumnType, Family};
 
+/// One of the system columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemColumn {
     ExtractedAt,
@@ -30,6 +31,7 @@ impl SystemColumn {
         Self::TableVersion,
     ];
 
+    /// The column's name, the same in every table.
     pub const fn name(self) -> &'static str {
         match self {
             Self::ExtractedAt => "_sdc_extracted_at",
@@ -46,6 +48,7 @@ impl SystemColumn {
         Self::ALL.iter().any(|system| system.name() == name)
     }
 
+    /// `bigint` for the sequence and the table version, `timestamptz` for the times.
     pub fn column_type(self) -> ColumnType {
         match self {
             Self::Sequence | Self::TableVersion => ColumnType::general(Family::BigInt),

@@ -382,6 +382,7 @@ impl Target {
         Ok(())
     }
 
+    /// A STATE: held until every record read before it is committed (see `state`).
     pub fn on_state(&mut self, line: u64, value: Value) -> Result<(), Error> {
         self.states.push(line, value);
         self.flush(Vec::new())
