@@ -509,7 +509,8 @@ impl Target {
 
     fn send(&mut self, command: Command) -> Result<(), Error> {
         let sender = self.commands.as_ref().ok_or(Error::LoaderLost)?;
-        // A closed channel means the loader stopped on an error, which `stop` reports.
+        // A closed channel means the loader stopped on an error, which `LoaderThread::wait`
+        // reports.
         sender.send(command).map_err(|_| Error::LoaderLost)
     }
 
