@@ -203,12 +203,11 @@ impl<R: BufRead> MessageReader<R> {
     pub fn line(&self) -> u64 {
         self.line
     }
-}
 
-impl<R: BufRead> Iterator for MessageReader<R> {
-    type Item = Result<(u64, Message), MessageError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next line that is not blank, trimmed, with its number; `None` at the end of the input.
+    /// The text is lent until the next call, so a caller can parse it without copying (the
+    /// target reads RECORDs borrowed from it).
+    pub fn next_line(&mut self) -> Option<Result<(u64, &str), MessageError>> {
         loop {
             self.buffer.clear();
             self.line += 1;
@@ -218,17 +217,33 @@ impl<R: BufRead> Iterator for MessageReader<R> {
                 Ok(_) => {}
                 Err(source) => return Some(Err(MessageError::Read { line, source })),
             }
-            let text = self.buffer.trim();
-            if text.is_empty() {
-                continue;
+            if !self.buffer.trim().is_empty() {
+                return Some(Ok((line, self.buffer.trim())));
             }
-            match Message::parse(text, line) {
+        }
+    }
+
+    /// Notes a line of a message type this program does not know: skipped, with a warning the
+    /// first time the type is seen.
+    pub fn skip_unknown(&mut self, line: u64, message_type: String) {
+        if self.warned_types.insert(message_type.clone()) {
+            warn!(line, message_type, "skipping messages of unknown type");
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for MessageReader<R> {
+    type Item = Result<(u64, Message), MessageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (line, parsed) = match self.next_line()? {
+                Ok((line, text)) => (line, Message::parse(text, line)),
+                Err(err) => return Some(Err(err)),
+            };
+            match parsed {
                 Ok(ParsedLine::Message(message)) => return Some(Ok((line, message))),
-                Ok(ParsedLine::Unknown { message_type }) => {
-                    if self.warned_types.insert(message_type.clone()) {
-                        warn!(line, message_type, "skipping messages of unknown type");
-                    }
-                }
+                Ok(ParsedLine::Unknown { message_type }) => self.skip_unknown(line, message_type),
                 Err(err) => return Some(Err(err)),
             }
         }
@@ -377,5 +392,14 @@ mod tests {
         );
         assert_eq!(reader.next().unwrap().unwrap_err().line(), 5);
         assert!(reader.next().is_none());
+    }
+
+    #[test]
+    fn next_line_lends_each_line_that_is_not_blank() {
+        let mut reader = MessageReader::new("  {\"a\": 1}  \n\n\t\nnot json\n".as_bytes());
+        assert_eq!(reader.next_line().unwrap().unwrap(), (1, "{\"a\": 1}"));
+        // Blank lines are counted, not returned; what the line holds is the caller's business.
+        assert_eq!(reader.next_line().unwrap().unwrap(), (4, "not json"));
+        assert!(reader.next_line().is_none());
     }
 }

@@ -1,21 +1,13 @@
-//! Per-stream buffers of COPY rows, and the encoding of one record into them.
+//! Per-stream buffers of COPY rows, and the pool that recycles them.
 //!
-//! A record becomes one row of the stream's root table and one row per element of each array,
-//! written straight into the COPY text buffer of each table: no intermediate row values. A record
-//! is all or nothing: if any of its values cannot be stored, every buffer is cut back to where the
-//! record began, so a rejected record leaves no orphan child rows behind.
-
-use std::io::Write;
+//! A record is de-nested into the buffers of its stream's tables (`denest::record`) all or
+//! nothing: if any of its values cannot be stored, every buffer is cut back to where the record
+//! began, so a rejected record leaves no orphan child rows behind.
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::column_type::ColumnType;
-use crate::ddl::{ColumnSource, StreamLayout, SystemColumn};
-use crate::denest::StreamShape;
-use crate::encode::{
-    InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
-};
-use crate::json::{Json, Kind, Object};
+use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
+use crate::json::Object;
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]
@@ -53,33 +45,6 @@ impl TableBuffer {
         self.data.push(b'\n');
         self.rows += 1;
     }
-}
-
-/// What the target itself records about a row, the same for all rows of one record.
-#[derive(Debug, Clone, Copy)]
-pub struct RecordMeta<'a> {
-    pub line: u64,
-    pub extracted_at: Option<&'a str>,
-    pub sequence: i64,
-    pub version: Option<u64>,
-    pub deleted_at: Option<&'a str>,
-}
-
-/// Why a record was not added.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EncodeError {
-    /// A value that cannot be stored: the record is invalid.
-    Invalid {
-        path: Vec<String>,
-        reason: InvalidValue,
-    },
-    /// A value none of its property's columns can hold (possible only without validation, or for
-    /// integers beyond 64 bits): the table needs a column of `column_type` for `field`.
-    NeedsColumn {
-        table: usize,
-        field: usize,
-        column_type: ColumnType,
-    },
 }
 
 /// The rows of one stream waiting to be loaded.
@@ -150,31 +115,14 @@ impl StreamBatch {
     /// Encodes `record` into the buffers, or leaves them as they were.
     pub fn add_record(
         &mut self,
-        shape: &StreamShape,
-        layout: &StreamLayout,
-        key_properties: &[String],
+        writer: &RecordWriter<'_>,
         record: &Object<'_>,
         meta: &RecordMeta<'_>,
     ) -> Result<(), EncodeError> {
-        for key in key_properties {
-            if record.get(key).is_none_or(Json::is_null) {
-                return Err(EncodeError::Invalid {
-                    path: vec![key.clone()],
-                    reason: InvalidValue::NullKey,
-                });
-            }
-        }
         self.marks.clear();
         self.marks.extend(self.tables.iter().map(TableBuffer::mark));
-        let mut writer = RowWriter {
-            shape,
-            layout,
-            key_properties,
-            record,
-            meta,
-            levels: Vec::new(),
-        };
-        match writer.write_row(&mut self.tables, 0, Row::Object(record)) {
+        let written = writer.write(&mut self.tables, record, meta);
+        match written {
             Ok(()) => {
                 self.records += 1;
                 self.first_line.get_or_insert(meta.line);
@@ -227,193 +175,14 @@ impl BufferPool {
     }
 }
 
-/// What one row is written from: the record itself, or an element of one of its arrays.
-#[derive(Clone, Copy)]
-enum Row<'r, 'a> {
-    Object(&'r Object<'a>),
-    Element(Json<'a>),
-}
-
-/// Writes the rows of one record.
-struct RowWriter<'r, 'a> {
-    shape: &'r StreamShape,
-    layout: &'r StreamLayout,
-    key_properties: &'r [String],
-    record: &'r Object<'a>,
-    meta: &'r RecordMeta<'r>,
-    /// Positions in the arrays above the row being written.
-    levels: Vec<u64>,
-}
-
-impl<'a> RowWriter<'_, 'a> {
-    fn write_row(
-        &mut self,
-        buffers: &mut [TableBuffer],
-        table: usize,
-        row: Row<'_, 'a>,
-    ) -> Result<(), EncodeError> {
-        // An element object is split into its properties once for all of its columns.
-        let element_object;
-        let (element, object) = match row {
-            Row::Object(object) => (None, Some(object)),
-            Row::Element(element) => {
-                element_object = element.as_object();
-                (Some(element), element_object.as_ref())
-            }
-        };
-        let shape = &self.shape.tables[table];
-        // Objects this table's columns and arrays lie inside (`customer` for `customer__name`),
-        // split once for all of them rather than once per column.
-        let mut inner: Vec<(&str, Option<Object<'a>>)> = Vec::new();
-        let nested_paths = shape.fields.iter().map(|f| f.path.as_slice());
-        let array_paths = shape
-            .children
-            .iter()
-            .map(|&c| self.shape.tables[c].array_path.as_slice());
-        for path in nested_paths.chain(array_paths) {
-            if let [first, _, ..] = path
-                && !inner.iter().any(|(name, _)| name == first)
-            {
-                let parsed = object.and_then(|o| o.get(first)).and_then(Json::as_object);
-                inner.push((first, parsed));
-            }
-        }
-        let value_at = |path: &[String]| match path {
-            [] => element,
-            [name] => object?.get(name),
-            [first, rest @ ..] => {
-                let (_, parsed) = inner.iter().find(|(name, _)| name == first)?;
-                parsed.as_ref()?.at(rest)
-            }
-        };
-        let layout = &self.layout.tables[table];
-        let buffer = &mut buffers[table];
-        buffer.begin_row(self.meta.line);
-        let out = &mut buffer.data;
-        let mut first = true;
-        for (index, column) in layout.columns.iter().enumerate() {
-            if column.is_filled_by_database() {
-                continue;
-            }
-            if !first {
-                out.push(b'\t');
-            }
-            first = false;
-            match column.source {
-                ColumnSource::Field(field) => {
-                    let path = &shape.fields[field].path;
-                    let value = value_at(path).filter(|v| !v.is_null());
-                    let Some(value) = value else {
-                        out.extend_from_slice(NULL);
-                        continue;
-                    };
-                    let routes = &layout.field_columns[field];
-                    match routes.iter().find(|(family, _)| accepts(*family, value)) {
-                        Some((_, target)) if *target == index => {
-                            write_value(out, &column.column_type, value).map_err(|reason| {
-                                EncodeError::Invalid {
-                                    path: self.full_path(table, path),
-                                    reason,
-                                }
-                            })?;
-                        }
-                        Some(_) => out.extend_from_slice(NULL),
-                        None => {
-                            let family = natural_family(value).expect("null was handled");
-                            return Err(EncodeError::NeedsColumn {
-                                table,
-                                field,
-                                column_type: ColumnType::general(family),
-                            });
-                        }
-                    }
-                }
-                ColumnSource::SourceKey(key) => {
-                    let value = self
-                        .record
-                        .get(&self.key_properties[key])
-                        .expect("key properties were checked");
-                    write_value(out, &column.column_type, value).map_err(|reason| {
-                        EncodeError::Invalid {
-                            path: vec![self.key_properties[key].clone()],
-                            reason,
-                        }
-                    })?;
-                }
-                ColumnSource::LevelId(level) => {
-                    write!(out, "{}", self.levels[level]).expect("writing to a Vec");
-                }
-                ColumnSource::System(system) => self.write_system(out, system),
-                ColumnSource::Unused => out.extend_from_slice(NULL),
-            }
-        }
-        buffer.end_row();
-        for &child in &shape.children {
-            let array_path = &self.shape.tables[child].array_path;
-            let array = value_at(array_path);
-            match array.map(Json::kind) {
-                None | Some(Kind::Null) => {}
-                Some(Kind::Array) => {
-                    let elements = array.and_then(Json::as_array).unwrap_or_default();
-                    for (position, element) in elements.into_iter().enumerate() {
-                        self.levels.push(position as u64);
-                        self.write_row(buffers, child, Row::Element(element))?;
-                        self.levels.pop();
-                    }
-                }
-                Some(_) => {
-                    let other = array.expect("not None");
-                    return Err(EncodeError::Invalid {
-                        path: self.full_path(table, array_path),
-                        reason: InvalidValue::WrongType {
-                            expected: "an array",
-                            found: json_type_name(other),
-                        },
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn write_system(&self, out: &mut Vec<u8>, system: SystemColumn) {
-        let text = match system {
-            SystemColumn::ExtractedAt => self.meta.extracted_at,
-            // Not sent: PostgreSQL fills them.
-            SystemColumn::ReceivedAt | SystemColumn::BatchedAt => return,
-            SystemColumn::DeletedAt => self.meta.deleted_at,
-            SystemColumn::Sequence => {
-                write!(out, "{}", self.meta.sequence).expect("writing to a Vec");
-                return;
-            }
-            SystemColumn::TableVersion => {
-                match self.meta.version {
-                    Some(version) => write!(out, "{version}").expect("writing to a Vec"),
-                    None => out.extend_from_slice(NULL),
-                }
-                return;
-            }
-        };
-        match text {
-            // Checked by the caller: timestamps without characters COPY escapes.
-            Some(text) => write_text(out, text).expect("a checked timestamp has no NUL"),
-            None => out.extend_from_slice(NULL),
-        }
-    }
-
-    /// A field's path from the root record, for errors: `items[2].sku`.
-    fn full_path(&self, table: usize, path: &[String]) -> Vec<String> {
-        let mut full = self.shape.tables[table].source_path.clone();
-        full.extend(path.iter().cloned());
-        full
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Nesting;
-    use crate::ddl::Warehouse;
+    use crate::denest::StreamShape;
+    use crate::encode::InvalidValue;
+    use crate::layout::StreamLayout;
+    use crate::warehouse::Warehouse;
     use serde_json::{Value, json};
 
     fn meta(line: u64) -> RecordMeta<'static> {
@@ -448,7 +217,12 @@ mod tests {
     ) -> Result<(), EncodeError> {
         let text = record.to_string();
         let object: Object = serde_json::from_str(&text).unwrap();
-        batch.add_record(shape, layout, keys, &object, meta)
+        let writer = RecordWriter {
+            shape,
+            layout,
+            key_properties: keys,
+        };
+        batch.add_record(&writer, &object, meta)
     }
 
     fn text(buffer: &TableBuffer) -> String {

@@ -1,11 +1,9 @@
-//! The warehouse's tables: what exists, how a stream's shape maps onto it, and the DDL that makes
-//! the two agree.
+//! DDL planning: the statements that make the warehouse's tables hold a stream's shape.
 //!
-//! The target reads the tables of its schema once at start ([`Warehouse`]), then keeps that model
-//! up to date as it sends DDL to the loader, so planning never waits for the database. Each table's
-//! comment is a small JSON document: the source stream, the array path of a child table, the key
-//! properties, and which source property each column holds. Later runs read it back to find the
-//! stream's tables and columns again, whatever renaming, collision or type change happened.
+//! [`Warehouse::plan_stream`] maps each table of a stream's shape onto a table of the model (found
+//! by its comment, adopted by name, or new), decides every column, and returns the layout records
+//! are written by with the DDL that brings the warehouse there. The model is updated as if the DDL
+//! had run: the loader runs it before any batch planned against it.
 //!
 //! Nothing is ever dropped: a property that disappears keeps its column (loaded as NULL), and a
 //! type change adds a suffixed column next to the old one (see `column_type`).
@@ -13,58 +11,15 @@
 use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 
 use crate::column_type::{ColumnType, Family, widening};
-use crate::denest::{StreamShape, TableShape};
-use crate::naming::{canonical_name, literal, qualified, quote, unique_name, with_suffix};
-
-/// A table of the target schema, as the model knows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WarehouseTable {
-    pub name: String,
-    pub owner: String,
-    /// Name and `format_type()` of each column, in order.
-    pub columns: Vec<(String, String)>,
-    pub primary_key: Vec<String>,
-    pub comment: Option<TableComment>,
-    /// Created by this run: nothing in it can conflict with what is loaded.
-    pub created_now: bool,
-    /// Columns with a default value.
-    pub defaults: Vec<String>,
-    /// Column comments as the warehouse has them (ours, or a user's).
-    pub column_comments: BTreeMap<String, String>,
-}
-
-/// What a table's comment records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TableComment {
-    pub stream: String,
-    /// Property names from the root record to a child table's array; empty for the root table.
-    #[serde(default)]
-    pub path: Vec<String>,
-    #[serde(default)]
-    pub key_properties: Vec<String>,
-    /// Column → the source property path it holds.
-    #[serde(default)]
-    pub columns: IndexMap<String, Vec<String>>,
-    /// The source that loads the table (`tap-mysql shop`), when its tap names one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    /// The source's own comment on the table, readable beside our mapping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The column comments this target wrote from the source's, so a comment a user later sets
-    /// in the warehouse is recognised as theirs and kept.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub column_descriptions: BTreeMap<String, String>,
-}
-
-impl TableComment {
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
-    }
-}
+use crate::denest::{Field, StreamShape, TableShape};
+use crate::layout::{ColumnSource, LayoutColumn, StreamLayout, TableLayout};
+use crate::naming::{
+    canonical_name, literal, qualified, quote, quoted_list, unique_name, with_suffix,
+};
+use crate::system_column::SystemColumn;
+use crate::warehouse::{TableComment, Warehouse, WarehouseTable};
 
 /// PostgreSQL's limit on the columns of a table.
 const MAX_COLUMNS: usize = 1600;
@@ -120,130 +75,6 @@ pub enum DdlError {
         column: String,
         sql_type: String,
     },
-}
-
-/// Where a column's values come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnSource {
-    /// A field of the table's shape.
-    Field(usize),
-    /// The root record's i-th key property, in a child table.
-    SourceKey(usize),
-    /// The position in the i-th array level.
-    LevelId(usize),
-    System(SystemColumn),
-    /// A column nothing fills any more (a removed property, an older type): NULL.
-    Unused,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemColumn {
-    ExtractedAt,
-    ReceivedAt,
-    BatchedAt,
-    DeletedAt,
-    Sequence,
-    TableVersion,
-}
-
-impl SystemColumn {
-    const ALL: [Self; 6] = [
-        Self::ExtractedAt,
-        Self::ReceivedAt,
-        Self::BatchedAt,
-        Self::DeletedAt,
-        Self::Sequence,
-        Self::TableVersion,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::ExtractedAt => "_sdc_extracted_at",
-            Self::ReceivedAt => "_sdc_received_at",
-            Self::BatchedAt => "_sdc_batched_at",
-            Self::DeletedAt => "_sdc_deleted_at",
-            Self::Sequence => "_sdc_sequence",
-            Self::TableVersion => "_sdc_table_version",
-        }
-    }
-
-    fn sql_type(self) -> &'static str {
-        match self {
-            Self::Sequence | Self::TableVersion => "bigint",
-            _ => "timestamp with time zone",
-        }
-    }
-
-    /// The columns PostgreSQL fills itself, with the time of the transaction that loads the row:
-    /// when the batch is loaded. Parsing a timestamp per row and column is the costliest part of
-    /// COPY, and these would be the same for thousands of rows.
-    pub fn filled_by_database(self) -> bool {
-        matches!(self, Self::ReceivedAt | Self::BatchedAt)
-    }
-
-    /// Timestamps of the load itself are optional; what deletes, versions and ordering rely on
-    /// is always there.
-    fn included(self, add_metadata_columns: bool) -> bool {
-        add_metadata_columns
-            || matches!(self, Self::DeletedAt | Self::Sequence | Self::TableVersion)
-    }
-}
-
-/// One column of a table, and what fills it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayoutColumn {
-    pub name: String,
-    pub column_type: ColumnType,
-    pub source: ColumnSource,
-}
-
-impl LayoutColumn {
-    /// Filled by PostgreSQL, not sent in COPY.
-    pub fn is_filled_by_database(&self) -> bool {
-        matches!(self.source, ColumnSource::System(system) if system.filled_by_database())
-    }
-
-    /// `"name" type`, with its default when the database fills it.
-    fn definition(&self) -> String {
-        let default = if self.is_filled_by_database() {
-            " default now()"
-        } else {
-            ""
-        };
-        format!("{} {}{default}", quote(&self.name), self.column_type.sql)
-    }
-}
-
-/// How one table of a stream is written: its columns in order and where each value comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TableLayout {
-    pub table: String,
-    pub columns: Vec<LayoutColumn>,
-    /// The primary key: the root's key columns; a child's source keys (or `_sdc_sequence`) and
-    /// level ids.
-    pub primary_key: Vec<String>,
-    /// Columns linking rows to their root record: the root's key columns, or in a child table its
-    /// `_sdc_source_key_*` columns. `_sdc_sequence` when the stream has no key.
-    pub root_link: Vec<String>,
-    /// For each field of the shape, its columns by family, in the order the schema lists types.
-    pub field_columns: Vec<Vec<(Family, usize)>>,
-    pub created_now: bool,
-}
-
-/// All tables of one stream, parallel to its shape's tables.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamLayout {
-    pub tables: Vec<TableLayout>,
-    pub has_key: bool,
-}
-
-/// The target schema's tables.
-#[derive(Debug, Clone, Default)]
-pub struct Warehouse {
-    pub schema: String,
-    pub tables: BTreeMap<String, WarehouseTable>,
-    /// Names the target uses for itself (`_sdc_rejected`, the state table).
-    pub reserved: Vec<String>,
 }
 
 impl Warehouse {
@@ -317,6 +148,8 @@ impl Warehouse {
         })
     }
 
+    /// Plans one table of a stream, step by step, appending its DDL to `statements`; the model
+    /// takes the table as the DDL leaves it.
     fn plan_table(
         &mut self,
         plan: TablePlan<'_>,
@@ -324,409 +157,33 @@ impl Warehouse {
     ) -> Result<TableLayout, DdlError> {
         let qualified_name = qualified(&self.schema, plan.name);
         let existing = self.tables.get(plan.name);
-        let mut table = existing.cloned().unwrap_or_else(|| WarehouseTable {
-            name: plan.name.to_owned(),
-            owner: String::new(),
-            columns: Vec::new(),
-            primary_key: Vec::new(),
-            comment: None,
-            created_now: true,
-            defaults: Vec::new(),
-            column_comments: BTreeMap::new(),
-        });
-        // What a root table was made for stays: its key, and the source that loads it.
-        if let Some(old) = existing.and_then(|t| t.comment.as_ref())
+        if let Some(made_for) = existing.and_then(|t| t.comment.as_ref())
             && plan.shape.is_root()
         {
-            if old.key_properties != plan.key_properties {
-                return Err(DdlError::KeyPropertiesChanged {
-                    stream: plan.stream.to_owned(),
-                    table: qualified_name,
-                    old: old.key_properties.clone(),
-                    new: plan.key_properties.to_vec(),
-                });
-            }
-            if let (Some(loaded_from), Some(now_from)) = (old.source.as_deref(), plan.source)
-                && loaded_from != now_from
-            {
-                return Err(DdlError::OtherSource {
-                    stream: plan.stream.to_owned(),
-                    table: qualified_name,
-                    loaded_from: loaded_from.to_owned(),
-                    now_from: now_from.to_owned(),
-                });
-            }
+            check_root_table_purpose(&plan, made_for, &qualified_name)?;
         }
-        let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
-            stream: plan.stream.to_owned(),
-            path: plan.shape.source_path.clone(),
-            key_properties: plan.key_properties.to_vec(),
-            columns: IndexMap::new(),
-            source: None,
-            description: None,
-            column_descriptions: BTreeMap::new(),
-        });
-        if let Some(source) = plan.source {
-            comment.source = Some(source.to_owned());
-        }
-        let mut columns: Vec<LayoutColumn> = table
-            .columns
-            .iter()
-            .map(|(name, sql_type)| LayoutColumn {
-                name: name.clone(),
-                column_type: ColumnType::new(sql_type.clone(), Family::of_sql_type(sql_type)),
-                source: ColumnSource::Unused,
-            })
-            .collect();
-        let mut added: Vec<usize> = Vec::new();
-        let mut altered: Vec<(String, String)> = Vec::new();
-
-        // Link columns first (a child's source keys and level ids), then the data, then system
-        // columns: the order a new table's columns are created in.
-        let mut root_link = Vec::new();
-        let mut primary_key = Vec::new();
+        let mut draft = TableDraft::new(plan, qualified_name, existing);
+        // Link columns first, then the data, then system columns: the order a new table's
+        // columns are created in.
         if let Some(root) = plan.root {
-            if plan.key_fields.is_empty() {
-                root_link.push(SystemColumn::Sequence.name().to_owned());
-            }
-            for (index, key) in plan.key_properties.iter().enumerate() {
-                let root_column = &root.columns[root.field_columns[plan.key_fields[index]][0].1];
-                // Canonical already; cut with a hash if the prefix made it too long.
-                let name = canonical_name(&format!("_sdc_source_key_{}", canonical_name(key)));
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    &name,
-                    root_column.column_type.clone(),
-                    ColumnSource::SourceKey(index),
-                );
-                // A root key column widened in place (`integer` → `bigint`) widens its copies.
-                if let Some(column) = columns.iter_mut().find(|c| c.name == name)
-                    && column.column_type.family == root_column.column_type.family
-                    && let Some(wider) = widening(&column.column_type.sql, &root_column.column_type)
-                {
-                    altered.push((name.clone(), wider.sql.clone()));
-                    column.column_type = wider;
-                }
-                root_link.push(name);
-            }
-            primary_key.extend(root_link.iter().cloned());
-            for level in 0..plan.shape.level {
-                let name = format!("_sdc_level_{level}_id");
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    &name,
-                    ColumnType::general(Family::BigInt),
-                    ColumnSource::LevelId(level),
-                );
-                primary_key.push(name);
-            }
+            draft.link_to_root(root);
         }
-
-        let mut field_columns = Vec::with_capacity(plan.shape.fields.len());
-        for (field_index, field) in plan.shape.fields.iter().enumerate() {
-            let base = if field.path.is_empty() {
-                "value".to_owned()
-            } else {
-                canonical_name(&field.path.join("__"))
-            };
-            // Columns already holding this property: from the comment, or by name in an adopted
-            // table.
-            let mapped: Vec<usize> = columns
-                .iter()
-                .enumerate()
-                .filter(|(_, column)| match comment.columns.get(&column.name) {
-                    Some(path) => *path == field.path,
-                    None => {
-                        table.comment.is_none()
-                            && (column.name == base
-                                || field
-                                    .types
-                                    .iter()
-                                    .any(|t| column.name == with_suffix(&base, t.family.suffix())))
-                    }
-                })
-                .map(|(index, _)| index)
-                .collect();
-            let mut routes = Vec::with_capacity(field.types.len());
-            for wanted in &field.types {
-                let found = mapped
-                    .iter()
-                    .copied()
-                    .find(|&index| columns[index].column_type.family == wanted.family);
-                let index = match found {
-                    Some(index) => {
-                        if let Some(wider) = widening(&columns[index].column_type.sql, wanted) {
-                            altered.push((columns[index].name.clone(), wider.sql.clone()));
-                            columns[index].column_type = wider;
-                        }
-                        index
-                    }
-                    None => {
-                        let wanted_name = if mapped.is_empty() && field.types.len() == 1 {
-                            base.clone()
-                        } else {
-                            with_suffix(&base, wanted.family.suffix())
-                        };
-                        let name = unique_name(&wanted_name, |name| {
-                            columns.iter().any(|c| c.name == name)
-                                || SystemColumn::ALL.iter().any(|s| s.name() == name)
-                        });
-                        columns.push(LayoutColumn {
-                            name,
-                            column_type: wanted.clone(),
-                            source: ColumnSource::Unused,
-                        });
-                        added.push(columns.len() - 1);
-                        columns.len() - 1
-                    }
-                };
-                columns[index].source = ColumnSource::Field(field_index);
-                comment
-                    .columns
-                    .insert(columns[index].name.clone(), field.path.clone());
-                routes.push((wanted.family, index));
-            }
-            field_columns.push(routes);
-        }
-
-        for system in SystemColumn::ALL {
-            if system.included(plan.add_metadata_columns) {
-                ensure_column(
-                    &mut columns,
-                    &mut added,
-                    system.name(),
-                    ColumnType::new(system.sql_type(), Family::of_sql_type(system.sql_type())),
-                    ColumnSource::System(system),
-                );
-            }
-        }
-
+        draft.map_fields();
+        draft.add_system_columns();
         if plan.root.is_none() {
-            root_link = plan
-                .key_fields
-                .iter()
-                .map(|&field| columns[field_columns[field][0].1].name.clone())
-                .collect();
-            primary_key = root_link.clone();
-            if root_link.is_empty() {
-                root_link.push(SystemColumn::Sequence.name().to_owned());
-            }
-            // The first key whose column is not the table's key column as it was. An integer key
-            // widened in place (`integer` → `bigint`) still is.
-            let changed_key = plan
-                .key_properties
-                .iter()
-                .zip(plan.key_fields)
-                .map(|(key, &field)| (key, &columns[field_columns[field][0].1]))
-                .find(|(_, column)| {
-                    !table.primary_key.contains(&column.name)
-                        || (column.column_type.family != Family::BigInt
-                            && altered.iter().any(|(name, _)| *name == column.name))
-                });
-            if existing.is_some() && (table.primary_key != primary_key || changed_key.is_some()) {
-                return Err(match changed_key {
-                    Some((key, column))
-                        if !table.primary_key.is_empty() && table.comment.is_some() =>
-                    {
-                        DdlError::KeyTypeChanged {
-                            stream: plan.stream.to_owned(),
-                            key: key.clone(),
-                            table: qualified_name,
-                            column: column.name.clone(),
-                            sql_type: column.column_type.sql.clone(),
-                        }
-                    }
-                    _ => DdlError::KeyPropertiesChanged {
-                        stream: plan.stream.to_owned(),
-                        table: qualified_name,
-                        old: table.primary_key.clone(),
-                        new: plan.key_properties.to_vec(),
-                    },
-                });
-            }
+            draft.key_root_table()?;
         }
-
-        if columns.len() > MAX_COLUMNS {
-            return Err(DdlError::TooManyColumns {
-                stream: plan.stream.to_owned(),
-                table: qualified_name,
-                columns: columns.len(),
-            });
-        }
-
-        // The DDL, and the model after it.
-        if existing.is_none() {
-            let mut definitions: Vec<String> =
-                columns.iter().map(LayoutColumn::definition).collect();
-            if !primary_key.is_empty() {
-                definitions.push(format!("primary key ({})", quoted_list(&primary_key)));
-            }
-            statements.push(format!(
-                "create table if not exists {qualified_name} ({})",
-                definitions.join(", ")
-            ));
-            table.primary_key = primary_key.clone();
-        } else {
-            let changes: Vec<String> = added
-                .iter()
-                .map(|&i| format!("add column if not exists {}", columns[i].definition()))
-                .chain(altered.iter().map(|(name, sql_type)| {
-                    format!("alter column {} type {sql_type}", quote(name))
-                }))
-                .chain(
-                    // Tables of earlier versions, made before the database filled these.
-                    columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, c)| {
-                            c.is_filled_by_database()
-                                && !added.contains(i)
-                                && !table.defaults.contains(&c.name)
-                        })
-                        .map(|(_, c)| format!("alter column {} set default now()", quote(&c.name))),
-                )
-                .collect();
-            if !changes.is_empty() {
-                statements.push(format!(
-                    "alter table {qualified_name} {}",
-                    changes.join(", ")
-                ));
-            }
-        }
-        comment.key_properties = plan.key_properties.to_vec();
-        comment.description = plan.shape.description.clone();
-        for (field, routes) in plan.shape.fields.iter().zip(&field_columns) {
-            let Some(description) = &field.description else {
-                continue;
-            };
-            for &(_, index) in routes {
-                let column = &columns[index].name;
-                let current = table.column_comments.get(column);
-                if current == Some(description) {
-                    comment
-                        .column_descriptions
-                        .insert(column.clone(), description.clone());
-                    continue;
-                }
-                // A comment we did not write is the user's: kept, and said.
-                if current.is_some() && current != comment.column_descriptions.get(column) {
-                    tracing::warn!(
-                        table = %qualified_name,
-                        column = %column,
-                        "the column's comment was set in the warehouse: kept, not replaced by \
-                         the source's"
-                    );
-                    continue;
-                }
-                statements.push(format!(
-                    "comment on column {qualified_name}.{} is {}",
-                    quote(column),
-                    literal(description)
-                ));
-                table
-                    .column_comments
-                    .insert(column.clone(), description.clone());
-                comment
-                    .column_descriptions
-                    .insert(column.clone(), description.clone());
-            }
-        }
-        if table.comment.as_ref() != Some(&comment) {
-            let text = serde_json::to_string(&comment).expect("a comment serialises");
-            statements.push(format!(
-                "comment on table {qualified_name} is {}",
-                literal(&text)
-            ));
-        }
-        table.columns = columns
-            .iter()
-            .map(|c| (c.name.clone(), c.column_type.sql.clone()))
-            .collect();
-        for column in columns.iter().filter(|c| c.is_filled_by_database()) {
-            if !table.defaults.contains(&column.name) {
-                table.defaults.push(column.name.clone());
-            }
-        }
-        table.comment = Some(comment);
-        let created_now = table.created_now;
+        draft.check_column_count()?;
+        draft.write_table_ddl(statements);
+        draft.write_comments(statements);
+        let (table, layout) = draft.finish();
         self.tables.insert(plan.name.to_owned(), table);
-        Ok(TableLayout {
-            table: plan.name.to_owned(),
-            columns,
-            primary_key,
-            root_link,
-            field_columns,
-            created_now,
-        })
+        Ok(layout)
     }
 }
 
-/// Reads the tables of `schema` (none if it does not exist yet).
-pub fn read_warehouse(
-    client: &mut postgres::Client,
-    schema: &str,
-    reserved: Vec<String>,
-) -> Result<Warehouse, postgres::Error> {
-    let rows = client.query(
-        "select c.relname::text, pg_get_userbyid(c.relowner)::text,
-                obj_description(c.oid, 'pg_class'),
-                coalesce((select json_agg(json_build_array(a.attname,
-                                   format_type(a.atttypid, a.atttypmod)) order by a.attnum)
-                            from pg_attribute a
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
-                         '[]')::text,
-                coalesce((select json_agg(a.attname order by array_position(i.indkey::int2[], a.attnum))
-                            from pg_index i
-                            join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
-                           where i.indrelid = c.oid and i.indisprimary),
-                         '[]')::text,
-                coalesce((select json_agg(a.attname)
-                            from pg_attribute a
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-                             and a.atthasdef),
-                         '[]')::text,
-                coalesce((select json_object_agg(a.attname, d.description)
-                            from pg_attribute a
-                            join pg_description d on d.objoid = a.attrelid
-                                 and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum
-                           where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
-                         '{}')::text
-           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-          where n.nspname = $1 and c.relkind in ('r', 'p')",
-        &[&schema],
-    )?;
-    let tables = rows
-        .iter()
-        .map(|row| {
-            let name: String = row.get(0);
-            let comment: Option<String> = row.get(2);
-            let columns: String = row.get(3);
-            let primary_key: String = row.get(4);
-            let defaults: String = row.get(5);
-            let column_comments: String = row.get(6);
-            let table = WarehouseTable {
-                name: name.clone(),
-                owner: row.get(1),
-                columns: serde_json::from_str(&columns).unwrap_or_default(),
-                primary_key: serde_json::from_str(&primary_key).unwrap_or_default(),
-                comment: comment.as_deref().and_then(TableComment::parse),
-                created_now: false,
-                defaults: serde_json::from_str(&defaults).unwrap_or_default(),
-                column_comments: serde_json::from_str(&column_comments).unwrap_or_default(),
-            };
-            (name, table)
-        })
-        .collect();
-    Ok(Warehouse {
-        schema: schema.to_owned(),
-        tables,
-        reserved,
-    })
-}
-
 /// Everything `plan_table` needs to know about one table of a stream.
+#[derive(Clone, Copy)]
 struct TablePlan<'a> {
     stream: &'a str,
     name: &'a str,
@@ -739,6 +196,33 @@ struct TablePlan<'a> {
     add_metadata_columns: bool,
     /// The SCHEMA's source (`x-source`), when the tap names one.
     source: Option<&'a str>,
+}
+
+/// What a root table was made for stays: its key properties, and the source that loads it.
+fn check_root_table_purpose(
+    plan: &TablePlan<'_>,
+    made_for: &TableComment,
+    qualified_name: &str,
+) -> Result<(), DdlError> {
+    if made_for.key_properties != plan.key_properties {
+        return Err(DdlError::KeyPropertiesChanged {
+            stream: plan.stream.to_owned(),
+            table: qualified_name.to_owned(),
+            old: made_for.key_properties.clone(),
+            new: plan.key_properties.to_vec(),
+        });
+    }
+    if let (Some(loaded_from), Some(now_from)) = (made_for.source.as_deref(), plan.source)
+        && loaded_from != now_from
+    {
+        return Err(DdlError::OtherSource {
+            stream: plan.stream.to_owned(),
+            table: qualified_name.to_owned(),
+            loaded_from: loaded_from.to_owned(),
+            now_from: now_from.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Finds the field of each key property: a top-level property of one scalar type.
@@ -767,34 +251,426 @@ fn key_fields(
         .collect()
 }
 
-/// Makes sure `name` is a column with `source`, adding it when missing.
-fn ensure_column(
-    columns: &mut Vec<LayoutColumn>,
-    added: &mut Vec<usize>,
-    name: &str,
-    column_type: ColumnType,
-    source: ColumnSource,
-) {
-    match columns.iter_mut().find(|c| c.name == name) {
-        Some(column) => column.source = source,
-        None => {
-            columns.push(LayoutColumn {
-                name: name.to_owned(),
-                column_type,
-                source,
-            });
-            added.push(columns.len() - 1);
+/// One table while it is planned: its columns as they will be, and the changes that get there.
+struct TableDraft<'a> {
+    plan: TablePlan<'a>,
+    qualified_name: String,
+    /// The table as the model has it before the plan (a new one: no columns, `created_now`).
+    table: WarehouseTable,
+    exists: bool,
+    /// The table's comment as it will be.
+    comment: TableComment,
+    /// The existing columns (filled by nothing until a step says otherwise), then new ones.
+    columns: Vec<LayoutColumn>,
+    /// Positions in `columns` of the columns to add.
+    added: Vec<usize>,
+    /// Columns changing type: name and new type.
+    altered: Vec<(String, String)>,
+    root_link: Vec<String>,
+    primary_key: Vec<String>,
+    field_columns: Vec<Vec<(Family, usize)>>,
+}
+
+impl<'a> TableDraft<'a> {
+    fn new(plan: TablePlan<'a>, qualified_name: String, existing: Option<&WarehouseTable>) -> Self {
+        let table = existing.cloned().unwrap_or_else(|| WarehouseTable {
+            name: plan.name.to_owned(),
+            owner: String::new(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            comment: None,
+            created_now: true,
+            defaults: Vec::new(),
+            column_comments: BTreeMap::new(),
+        });
+        let mut comment = table.comment.clone().unwrap_or_else(|| TableComment {
+            stream: plan.stream.to_owned(),
+            path: plan.shape.source_path.clone(),
+            key_properties: plan.key_properties.to_vec(),
+            columns: IndexMap::new(),
+            source: None,
+            description: None,
+            column_descriptions: BTreeMap::new(),
+        });
+        if let Some(source) = plan.source {
+            comment.source = Some(source.to_owned());
         }
+        let columns = table
+            .columns
+            .iter()
+            .map(|(name, sql_type)| LayoutColumn {
+                name: name.clone(),
+                column_type: ColumnType::new(sql_type.clone(), Family::of_sql_type(sql_type)),
+                source: ColumnSource::Unused,
+            })
+            .collect();
+        Self {
+            plan,
+            qualified_name,
+            table,
+            exists: existing.is_some(),
+            comment,
+            columns,
+            added: Vec::new(),
+            altered: Vec::new(),
+            root_link: Vec::new(),
+            primary_key: Vec::new(),
+            field_columns: Vec::with_capacity(plan.shape.fields.len()),
+        }
+    }
+
+    /// Makes sure `name` is a column with `source`, adding it when missing.
+    fn ensure_column(&mut self, name: &str, column_type: ColumnType, source: ColumnSource) {
+        match self.columns.iter_mut().find(|c| c.name == name) {
+            Some(column) => column.source = source,
+            None => self.add_column(name.to_owned(), column_type, source),
+        }
+    }
+
+    fn add_column(&mut self, name: String, column_type: ColumnType, source: ColumnSource) {
+        self.columns.push(LayoutColumn {
+            name,
+            column_type,
+            source,
+        });
+        self.added.push(self.columns.len() - 1);
+    }
+
+    /// A column that holds values of `wider` from now on.
+    fn widen(&mut self, index: usize, wider: ColumnType) {
+        let column = &mut self.columns[index];
+        self.altered.push((column.name.clone(), wider.sql.clone()));
+        column.column_type = wider;
+    }
+
+    /// A child table's link to its root record: a copy of each root key (`_sdc_source_key_*`;
+    /// `_sdc_sequence` when the stream has no key), then the position in each array above its
+    /// rows (`_sdc_level_*_id`). Together they are its primary key.
+    fn link_to_root(&mut self, root: &TableLayout) {
+        let plan = self.plan;
+        if plan.key_fields.is_empty() {
+            self.root_link
+                .push(SystemColumn::Sequence.name().to_owned());
+        }
+        for (index, key) in plan.key_properties.iter().enumerate() {
+            let root_column = &root.columns[root.field_columns[plan.key_fields[index]][0].1];
+            // Canonical already; cut with a hash if the prefix made it too long.
+            let name = canonical_name(&format!("_sdc_source_key_{}", canonical_name(key)));
+            self.ensure_column(
+                &name,
+                root_column.column_type.clone(),
+                ColumnSource::SourceKey(index),
+            );
+            // A root key column widened in place (`integer` → `bigint`) widens its copies.
+            let copy = self.position(&name).expect("ensured above");
+            let copy_type = &self.columns[copy].column_type;
+            if copy_type.family == root_column.column_type.family
+                && let Some(wider) = widening(&copy_type.sql, &root_column.column_type)
+            {
+                self.widen(copy, wider);
+            }
+            self.root_link.push(name);
+        }
+        self.primary_key.extend(self.root_link.iter().cloned());
+        for level in 0..plan.shape.level {
+            let name = format!("_sdc_level_{level}_id");
+            self.ensure_column(
+                &name,
+                ColumnType::general(Family::BigInt),
+                ColumnSource::LevelId(level),
+            );
+            self.primary_key.push(name);
+        }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Gives each field of the shape one column per type it needs, in the order the schema lists
+    /// the types: a column already holding it where there is one of the type's family (widened if
+    /// need be), else a new one.
+    fn map_fields(&mut self) {
+        let shape = self.plan.shape;
+        for (field_index, field) in shape.fields.iter().enumerate() {
+            let base = if field.path.is_empty() {
+                "value".to_owned()
+            } else {
+                canonical_name(&field.path.join("__"))
+            };
+            let holding = self.columns_holding(field, &base);
+            let mut routes = Vec::with_capacity(field.types.len());
+            for wanted in &field.types {
+                let index = self.column_of_type(field, &base, &holding, wanted);
+                self.columns[index].source = ColumnSource::Field(field_index);
+                self.comment
+                    .columns
+                    .insert(self.columns[index].name.clone(), field.path.clone());
+                routes.push((wanted.family, index));
+            }
+            self.field_columns.push(routes);
+        }
+    }
+
+    /// Columns already holding `field`: from the comment, or by name in an adopted table.
+    fn columns_holding(&self, field: &Field, base: &str) -> Vec<usize> {
+        let by_name = |name: &str| {
+            self.table.comment.is_none()
+                && (name == base
+                    || field
+                        .types
+                        .iter()
+                        .any(|t| name == with_suffix(base, t.family.suffix())))
+        };
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, column)| match self.comment.columns.get(&column.name) {
+                Some(path) => *path == field.path,
+                None => by_name(&column.name),
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// The column for `field`'s values of `wanted`'s family: one of `holding` (widened if need
+    /// be), else a new column, suffixed when the field has several or had others before.
+    fn column_of_type(
+        &mut self,
+        field: &Field,
+        base: &str,
+        holding: &[usize],
+        wanted: &ColumnType,
+    ) -> usize {
+        let found = holding
+            .iter()
+            .copied()
+            .find(|&index| self.columns[index].column_type.family == wanted.family);
+        if let Some(index) = found {
+            if let Some(wider) = widening(&self.columns[index].column_type.sql, wanted) {
+                self.widen(index, wider);
+            }
+            return index;
+        }
+        let wanted_name = if holding.is_empty() && field.types.len() == 1 {
+            base.to_owned()
+        } else {
+            with_suffix(base, wanted.family.suffix())
+        };
+        let name = unique_name(&wanted_name, |name| {
+            self.position(name).is_some() || SystemColumn::is_system(name)
+        });
+        self.add_column(name, wanted.clone(), ColumnSource::Unused);
+        self.columns.len() - 1
+    }
+
+    fn add_system_columns(&mut self) {
+        for system in SystemColumn::ALL {
+            if system.included(self.plan.add_metadata_columns) {
+                self.ensure_column(
+                    system.name(),
+                    system.column_type(),
+                    ColumnSource::System(system),
+                );
+            }
+        }
+    }
+
+    /// A root table's key: the columns of its key properties (`_sdc_sequence` links child rows
+    /// when the stream has none). An existing table keeps the key it has.
+    fn key_root_table(&mut self) -> Result<(), DdlError> {
+        let plan = self.plan;
+        self.root_link = plan
+            .key_fields
+            .iter()
+            .map(|&field| self.columns[self.field_columns[field][0].1].name.clone())
+            .collect();
+        self.primary_key = self.root_link.clone();
+        if self.root_link.is_empty() {
+            self.root_link
+                .push(SystemColumn::Sequence.name().to_owned());
+        }
+        // The first key whose column is not the table's key column as it was. An integer key
+        // widened in place (`integer` → `bigint`) still is.
+        let changed_key = plan
+            .key_properties
+            .iter()
+            .zip(plan.key_fields)
+            .map(|(key, &field)| (key, &self.columns[self.field_columns[field][0].1]))
+            .find(|(_, column)| {
+                !self.table.primary_key.contains(&column.name)
+                    || (column.column_type.family != Family::BigInt
+                        && self.altered.iter().any(|(name, _)| *name == column.name))
+            });
+        if !self.exists || (self.table.primary_key == self.primary_key && changed_key.is_none()) {
+            return Ok(());
+        }
+        Err(match changed_key {
+            Some((key, column))
+                if !self.table.primary_key.is_empty() && self.table.comment.is_some() =>
+            {
+                DdlError::KeyTypeChanged {
+                    stream: plan.stream.to_owned(),
+                    key: key.clone(),
+                    table: self.qualified_name.clone(),
+                    column: column.name.clone(),
+                    sql_type: column.column_type.sql.clone(),
+                }
+            }
+            _ => DdlError::KeyPropertiesChanged {
+                stream: plan.stream.to_owned(),
+                table: self.qualified_name.clone(),
+                old: self.table.primary_key.clone(),
+                new: plan.key_properties.to_vec(),
+            },
+        })
+    }
+
+    fn check_column_count(&self) -> Result<(), DdlError> {
+        if self.columns.len() > MAX_COLUMNS {
+            return Err(DdlError::TooManyColumns {
+                stream: self.plan.stream.to_owned(),
+                table: self.qualified_name.clone(),
+                columns: self.columns.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `create table` for a new table; else one `alter table` with every change, if any.
+    fn write_table_ddl(&mut self, statements: &mut Vec<String>) {
+        let qualified_name = &self.qualified_name;
+        if !self.exists {
+            let mut definitions: Vec<String> = self.columns.iter().map(column_definition).collect();
+            if !self.primary_key.is_empty() {
+                definitions.push(format!("primary key ({})", quoted_list(&self.primary_key)));
+            }
+            statements.push(format!(
+                "create table if not exists {qualified_name} ({})",
+                definitions.join(", ")
+            ));
+            self.table.primary_key = self.primary_key.clone();
+            return;
+        }
+        let added = self.added.iter().map(|&i| {
+            format!(
+                "add column if not exists {}",
+                column_definition(&self.columns[i])
+            )
+        });
+        let altered = self
+            .altered
+            .iter()
+            .map(|(name, sql_type)| format!("alter column {} type {sql_type}", quote(name)));
+        // Tables of earlier versions, made before the database filled these.
+        let defaults = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                c.is_filled_by_database()
+                    && !self.added.contains(i)
+                    && !self.table.defaults.contains(&c.name)
+            })
+            .map(|(_, c)| format!("alter column {} set default now()", quote(&c.name)));
+        let changes: Vec<String> = added.chain(altered).chain(defaults).collect();
+        if !changes.is_empty() {
+            statements.push(format!(
+                "alter table {qualified_name} {}",
+                changes.join(", ")
+            ));
+        }
+    }
+
+    /// Column comments from the source's descriptions, then the table's comment if it changed.
+    fn write_comments(&mut self, statements: &mut Vec<String>) {
+        let plan = self.plan;
+        self.comment.key_properties = plan.key_properties.to_vec();
+        self.comment.description = plan.shape.description.clone();
+        for (field, routes) in plan.shape.fields.iter().zip(&self.field_columns) {
+            let Some(description) = &field.description else {
+                continue;
+            };
+            for &(_, index) in routes {
+                let column = &self.columns[index].name;
+                let current = self.table.column_comments.get(column);
+                if current == Some(description) {
+                    self.comment
+                        .column_descriptions
+                        .insert(column.clone(), description.clone());
+                    continue;
+                }
+                // A comment we did not write is the user's: kept, and said.
+                if current.is_some() && current != self.comment.column_descriptions.get(column) {
+                    tracing::warn!(
+                        table = %self.qualified_name,
+                        column = %column,
+                        "the column's comment was set in the warehouse: kept, not replaced by \
+                         the source's"
+                    );
+                    continue;
+                }
+                statements.push(format!(
+                    "comment on column {}.{} is {}",
+                    self.qualified_name,
+                    quote(column),
+                    literal(description)
+                ));
+                self.table
+                    .column_comments
+                    .insert(column.clone(), description.clone());
+                self.comment
+                    .column_descriptions
+                    .insert(column.clone(), description.clone());
+            }
+        }
+        if self.table.comment.as_ref() != Some(&self.comment) {
+            let text = serde_json::to_string(&self.comment).expect("a comment serialises");
+            statements.push(format!(
+                "comment on table {} is {}",
+                self.qualified_name,
+                literal(&text)
+            ));
+        }
+    }
+
+    /// The table as the model has it once the DDL has run, and how records are written into it.
+    fn finish(mut self) -> (WarehouseTable, TableLayout) {
+        self.table.columns = self
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.column_type.sql.clone()))
+            .collect();
+        for column in self.columns.iter().filter(|c| c.is_filled_by_database()) {
+            if !self.table.defaults.contains(&column.name) {
+                self.table.defaults.push(column.name.clone());
+            }
+        }
+        self.table.comment = Some(self.comment);
+        let layout = TableLayout {
+            table: self.plan.name.to_owned(),
+            columns: self.columns,
+            primary_key: self.primary_key,
+            root_link: self.root_link,
+            field_columns: self.field_columns,
+            created_now: self.table.created_now,
+        };
+        (self.table, layout)
     }
 }
 
-/// `"a", "b"`.
-pub fn quoted_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| quote(n))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `"name" type`, with its default when the database fills it.
+fn column_definition(column: &LayoutColumn) -> String {
+    let default = if column.is_filled_by_database() {
+        " default now()"
+    } else {
+        ""
+    };
+    format!(
+        "{} {}{default}",
+        quote(&column.name),
+        column.column_type.sql
+    )
 }
 
 #[cfg(test)]

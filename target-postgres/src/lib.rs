@@ -2,23 +2,38 @@
 //!
 //! It reads Singer messages on stdin, creates and owns the schema and tables it needs, de-nests
 //! records into plain columns and child tables, loads them with COPY (merging on key properties),
-//! and prints each STATE on stdout only once the data it covers is committed. See `target` for
-//! the message loop and `load` for the loader thread.
+//! and prints each STATE on stdout only once the data it covers is committed.
+//!
+//! ```text
+//!  stdin ─▶ input ─▶ target: validate, de-nest, encode, plan DDL ──Command──▶ load: COPY, merge,
+//!                    (per-stream buffers, held STATEs)          bounded channel  commit, print STATE
+//! ```
+//!
+//! `startup` prepares the warehouse and starts the loader thread; `input` hands each line to the
+//! `target`, which decides what goes to the loader and when.
 
+pub mod activation;
 pub mod batch;
 pub mod check;
+pub mod clock;
 pub mod column_type;
 pub mod config;
 pub mod connection;
 pub mod ddl;
 pub mod denest;
 pub mod encode;
+pub mod input;
 pub mod json;
+pub mod layout;
 pub mod load;
 pub mod naming;
+pub mod reject;
+pub mod startup;
 pub mod state;
+pub mod system_column;
 pub mod target;
 pub mod validate;
+pub mod warehouse;
 
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
@@ -79,6 +94,14 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
+    /// The COPY writer failed under the rows (the connection, not a row, is at fault).
+    #[error("stream {stream}: sending the rows of table {table} to the warehouse failed")]
+    CopySend {
+        stream: String,
+        table: String,
+        #[source]
+        source: io::Error,
+    },
     #[error(
         "the target cannot load into schema {schema}; nothing was loaded:\n{}",
         list(problems)
@@ -93,7 +116,8 @@ pub enum Error {
     Input(#[from] MessageError),
     #[error("line {line}: RECORD for stream {stream} before any SCHEMA for it")]
     RecordBeforeSchema { line: u64, stream: String },
-    #[error("line {line}: SCHEMA for stream {stream} cannot be loaded")]
+    /// The stream is named by the cause, as every `DdlError` names it.
+    #[error("line {line}: SCHEMA cannot be loaded")]
     Schema {
         line: u64,
         stream: String,
@@ -109,6 +133,8 @@ pub enum Error {
     },
     #[error("the loader thread stopped unexpectedly")]
     LoaderLost,
+    #[error("could not start the loader thread")]
+    LoaderSpawn(#[source] io::Error),
 }
 
 fn line_prefix(line: Option<u64>) -> String {
@@ -220,7 +246,16 @@ fn check(config: &TargetConfig) -> Result<(), Error> {
 
 /// Loads the messages of `input` as configured.
 pub fn load(config: TargetConfig, input: impl BufRead) -> Result<(), Error> {
-    target::Target::start(config)?.consume(input)
+    let (mut target, loader) = startup::start(config)?;
+    let read = input::read_input(input, &mut target);
+    // Whatever stopped the input, what was read before it is committed, with its STATEs.
+    let sent = target.finish();
+    // The loader's failure is the root cause when it stopped first.
+    let summary = loader.wait()?;
+    read?;
+    sent?;
+    target.log_summary(&summary);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -242,5 +277,47 @@ mod about_tests {
             &["host", "user", "dbname", "default_target_schema"],
         );
         assert!(mismatches.is_empty(), "{mismatches:?}");
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// `main` prints the whole chain: a message that repeated its cause would print it twice.
+    #[test]
+    fn messages_leave_their_cause_to_the_chain() {
+        let cause = || io::Error::other("the cause");
+        let errors = [
+            Error::Output(cause()),
+            Error::LoaderSpawn(cause()),
+            Error::CopySend {
+                stream: "orders".into(),
+                table: "orders".into(),
+                source: cause(),
+            },
+            Error::Schema {
+                line: 3,
+                stream: "orders".into(),
+                source: Box::new(DdlError::BadKeyProperty {
+                    stream: "orders".into(),
+                    key: "id".into(),
+                    problem: "must have a single type",
+                }),
+            },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                // Nor the context the cause opens with (`stream orders: …`).
+                let context = text.split(':').next().unwrap_or_default();
+                assert!(!message.contains(context), "{message}: {text}");
+                source = cause.source();
+            }
+        }
     }
 }

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{self, BufWriter, Stdout, Write};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use common::MessageWriter;
@@ -30,8 +31,7 @@ use tracing::{debug, info};
 
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
-use crate::ddl::quoted_list;
-use crate::naming::{qualified, quote};
+use crate::naming::{qualified, quote, quoted_list};
 
 /// What the loader is asked to do.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ pub struct TableLoad {
     /// Columns PostgreSQL fills with their default (the load's time), not in `columns`.
     pub filled_by_database: Vec<String>,
     pub primary_key: Vec<String>,
-    /// Columns linking a row to its root record (see `ddl::TableLayout::root_link`).
+    /// Columns linking a row to its root record (see `layout::TableLayout::root_link`).
     pub root_link: Vec<String>,
     pub created_now: bool,
     pub buffer: TableBuffer,
@@ -136,8 +136,17 @@ impl Loader {
         }
     }
 
+    /// Runs the loader on a thread of its own, taking `commands` until their sender hangs up.
+    pub fn spawn(self, commands: Receiver<Command>) -> Result<LoaderThread, Error> {
+        std::thread::Builder::new()
+            .name("loader".into())
+            .spawn(move || self.run(commands))
+            .map(LoaderThread)
+            .map_err(Error::LoaderSpawn)
+    }
+
     /// Runs commands until the sender hangs up; stops at the first failure.
-    pub fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
+    fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
         for command in commands {
             match command {
                 Command::Execute { stream, statements } => self.execute(&stream, &statements)?,
@@ -346,6 +355,18 @@ impl Loader {
     }
 }
 
+/// The loader's thread.
+#[derive(Debug)]
+pub struct LoaderThread(JoinHandle<Result<LoadSummary, Error>>);
+
+impl LoaderThread {
+    /// Waits until the loader has done everything it was sent (the sender must be gone) and
+    /// returns what it loaded, or why it stopped.
+    pub fn wait(self) -> Result<LoadSummary, Error> {
+        self.0.join().unwrap_or(Err(Error::LoaderLost))
+    }
+}
+
 /// Runs DDL (written with `if not exists`) again when another session created the same schema,
 /// table or column at the same moment: PostgreSQL's `if not exists` is not race-free (both
 /// sessions pass the check, one fails on the catalog's unique index), and orchestrators do start
@@ -497,7 +518,11 @@ fn copy_rows(
         .chunks(COPY_CHUNK_BYTES)
         .try_for_each(|chunk| writer.write_all(chunk));
     let finished = writer.finish().map_err(copy_error)?;
-    written?;
+    written.map_err(|source| Error::CopySend {
+        stream: stream.to_owned(),
+        table: table.table.clone(),
+        source,
+    })?;
     debug_assert_eq!(finished, table.buffer.rows);
     Ok(())
 }

@@ -60,6 +60,15 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `"a", "b"`.
+pub fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `"schema"."table"`.
 pub fn qualified(schema: &str, table: &str) -> String {
     format!("{}.{}", quote(schema), quote(table))

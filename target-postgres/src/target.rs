@@ -1,54 +1,41 @@
-//! The message loop: what each Singer message does to the warehouse.
+//! The orchestrator: what each Singer message does, and when buffered work goes to the loader.
 //!
-//! Runs on the main thread: reads stdin, keeps each stream's shape, layout, validator and buffered
-//! rows, and sends DDL, batches and STATEs to the loader thread (`load`) in the order they must
-//! take effect. It plans DDL against its own model of the warehouse (`ddl::Warehouse`), so it never
-//! waits for the database except when the channel is full.
+//! Runs on the main thread (fed by `input`): keeps each stream's shape, layout, validator and
+//! buffered rows, and sends DDL, batches and STATEs to the loader thread (`load`) in the order
+//! they must take effect. It plans DDL against its own model of the warehouse
+//! (`warehouse::Warehouse`), so it never waits for the database except when the channel is full.
+//! The loader runs commands in order, each committed before the next: a STATE sent after the
+//! batches holding every record before it is printed only once they are committed.
 //!
 //! On bad input the target first sends everything valid it has buffered, with the STATEs that
-//! covers, waits for the loader to commit it, and only then stops with the error.
+//! covers, and the loader commits it before the run stops with the error.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
-use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
-use common::Message;
 use common::json_schema::X_SOURCE;
 use common::json_schema::properties;
-use common::message::{ActivateVersionMessage, MessageError, ParsedLine, SchemaMessage};
-use crossbeam_channel::{Sender, bounded};
-use serde::Deserialize;
+use common::message::{ActivateVersionMessage, SchemaMessage};
+use common::progress::Progress;
+use crossbeam_channel::Sender;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::Error;
-use crate::batch::{BufferPool, EncodeError, RecordMeta, StreamBatch, TableBuffer, Versions};
-use crate::check::check_permissions;
+use crate::activation::Activation;
+use crate::batch::{BufferPool, StreamBatch};
+use crate::clock::Clock;
 use crate::config::{InvalidRecords, TargetConfig};
-use crate::connection::connect;
-use crate::ddl::{StreamLayout, Warehouse, read_warehouse};
-use crate::denest::{DELETED_AT, StreamShape};
-use crate::encode::{check_timestamp, shorten, write_text};
-use crate::json::{Kind, Object, Text};
-use crate::load::{
-    ActivateVersion, Command, Load, LoadSummary, Loader, LoaderConfig, TableLoad,
-    retry_creation_race, state_table_ddl,
-};
-use crate::naming::{canonical_name, qualified, quote};
+use crate::denest::StreamShape;
+use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
+use crate::encode::{check_timestamp, shorten};
+use crate::json::{Kind, Object};
+use crate::layout::StreamLayout;
+use crate::load::{ActivateVersion, Command, Load, LoadSummary, TableLoad};
+use crate::reject::{REJECTED_TABLE, Rejects};
 use crate::state::PendingStates;
+use crate::system_column::DELETED_AT;
 use crate::validate::RecordValidator;
-use common::progress::Progress;
-
-/// Where records that cannot be loaded go with `invalid_records: "reject"`.
-pub const REJECTED_TABLE: &str = "_sdc_rejected";
-
-const REJECTED_COLUMNS: [&str; 5] = ["stream", "line", "reason", "record", "rejected_at"];
-
-/// Commands in flight between the threads: enough to overlap parsing with loading, few enough to
-/// bound memory to a few batches.
-const CHANNEL_CAPACITY: usize = 2;
+use crate::warehouse::Warehouse;
 
 /// Emptied buffers kept for reuse: enough for the batches in flight.
 const POOL_CAPACITY: usize = 8;
@@ -61,37 +48,12 @@ pub struct Target {
     streams: HashMap<String, Stream>,
     rejects: Rejects,
     states: PendingStates,
+    /// Where DDL, batches and STATEs go, in the order they must take effect; `None` once finished.
     commands: Option<Sender<Command>>,
-    loader: Option<JoinHandle<Result<LoadSummary, Error>>>,
     pool: BufferPool,
     clock: Clock,
     /// Per stream: the table versions of this run's records, and the last ACTIVATE_VERSION seen.
     activations: HashMap<String, Activation>,
-}
-
-/// When an ACTIVATE_VERSION may sweep older versions: only once nothing of its version can
-/// follow. One that arrives before any record of its version (taps send one at the start of a
-/// full-table sync) would mark every row deleted while the table is being re-sent, so it only
-/// announces the version; the one repeated after the records (or after none: an empty table)
-/// sweeps.
-#[derive(Debug, Default)]
-struct Activation {
-    record_versions: Versions,
-    announced: Option<u64>,
-}
-
-impl Activation {
-    /// Whether an ACTIVATE_VERSION of `version` arriving now may sweep, and notes it.
-    fn may_sweep(&mut self, version: u64) -> bool {
-        let records_of_version = self
-            .record_versions
-            .lowest
-            .zip(self.record_versions.highest)
-            .is_some_and(|(lowest, highest)| (lowest..=highest).contains(&version));
-        let repeated = self.announced == Some(version);
-        self.announced = Some(version);
-        records_of_version || repeated
-    }
 }
 
 /// What the target knows of one stream.
@@ -151,162 +113,30 @@ impl Stream {
     }
 }
 
-/// Rejected records waiting to be stored.
-#[derive(Debug, Default)]
-struct Rejects {
-    buffer: TableBuffer,
-    first_line: Option<u64>,
-    count: u64,
-}
-
 impl Target {
-    /// Connects, checks ownership and permissions, creates the schema, reads its tables and starts
-    /// the loader thread.
-    pub fn start(config: TargetConfig) -> Result<Self, Error> {
-        let schema = config.schema();
-        let mut client = connect(&config.connection)?;
-        let report = check_permissions(&mut client, &schema)?;
-        if !report.problems.is_empty() {
-            return Err(Error::Permissions {
-                schema,
-                problems: report.problems,
-            });
-        }
-        let state_table = config.state_table.as_deref().map(canonical_name);
-        // `create schema if not exists` needs CREATE on the database even when the schema exists,
-        // and a user owning (or a member of the owner of) an existing schema may lack it.
-        let mut setup = Vec::new();
-        if !report.schema_exists {
-            setup.push(format!("create schema if not exists {}", quote(&schema)));
-        }
-        if config.invalid_records == InvalidRecords::Reject {
-            setup.push(format!(
-                "create table if not exists {} (stream text not null, line bigint, \
-                 reason text not null, record text, rejected_at timestamp with time zone not null)",
-                qualified(&schema, REJECTED_TABLE)
-            ));
-        }
-        if let Some(table) = &state_table {
-            setup.push(state_table_ddl(&schema, table));
-        }
-        retry_creation_race(&schema, || client.batch_execute(&setup.join(";\n"))).map_err(
-            |source| Error::Database {
-                what: format!("creating schema {}", quote(&schema)),
-                source,
-            },
-        )?;
-        let reserved = [Some(REJECTED_TABLE.to_owned()), state_table.clone()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let warehouse =
-            read_warehouse(&mut client, &schema, reserved).map_err(|source| Error::Database {
-                what: "reading the warehouse tables".into(),
-                source,
-            })?;
-        info!(
-            warehouse = %config.connection,
-            schema,
-            tables = warehouse.tables.len(),
-            "connected"
-        );
-        let pool = BufferPool::new(POOL_CAPACITY);
-        let loader = Loader::new(
-            client,
-            LoaderConfig {
-                schema,
-                hard_delete: config.hard_delete,
-                state_table,
-            },
-            pool.clone(),
-        );
-        let (sender, receiver) = bounded(CHANNEL_CAPACITY);
-        let handle = std::thread::Builder::new()
-            .name("loader".into())
-            .spawn(move || loader.run(receiver))?;
-        Ok(Self {
+    /// A target planning against `warehouse` and sending its work to `commands`.
+    pub fn new(config: TargetConfig, warehouse: Warehouse, commands: Sender<Command>) -> Self {
+        Self {
             config,
             warehouse,
             streams: HashMap::new(),
             rejects: Rejects::default(),
             states: PendingStates::default(),
-            commands: Some(sender),
-            loader: Some(handle),
-            pool,
+            commands: Some(commands),
+            pool: BufferPool::new(POOL_CAPACITY),
             clock: Clock::default(),
             activations: HashMap::new(),
-        })
-    }
-
-    /// Reads every message of `input`, then commits what is left and prints the last STATE.
-    pub fn consume(mut self, mut input: impl BufRead) -> Result<(), Error> {
-        let mut text = String::new();
-        let mut warned_types = HashSet::new();
-        for line in 1.. {
-            text.clear();
-            match input.read_line(&mut text) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(source) => {
-                    return self.stop(Some(MessageError::Read { line, source }.into()));
-                }
-            }
-            let message = text.trim();
-            if message.is_empty() {
-                continue;
-            }
-            if let Err(error) = self.handle_line(line, message, &mut warned_types) {
-                return self.stop(Some(error));
-            }
-        }
-        self.stop(None)
-    }
-
-    /// RECORD lines, nearly all of the input, are read borrowed; the others as `Message`s.
-    fn handle_line(
-        &mut self,
-        line: u64,
-        text: &str,
-        warned_types: &mut HashSet<String>,
-    ) -> Result<(), Error> {
-        if let Ok(envelope) = serde_json::from_str::<Envelope>(text)
-            && let (Some(Text(stream)), Some(record)) = (&envelope.stream, &envelope.record)
-            && envelope.message_type.0 == "RECORD"
-        {
-            let time_extracted = envelope.time_extracted.as_ref().map(|t| t.0.as_ref());
-            return self.on_record(line, stream, record, envelope.version, time_extracted);
-        }
-        match Message::parse(text, line)? {
-            ParsedLine::Message(message) => self.handle(line, message),
-            ParsedLine::Unknown { message_type } => {
-                if warned_types.insert(message_type.clone()) {
-                    warn!(line, message_type, "skipping messages of unknown type");
-                }
-                Ok(())
-            }
         }
     }
 
-    fn handle(&mut self, line: u64, message: Message) -> Result<(), Error> {
-        match message {
-            Message::Schema(schema) => self.on_schema(line, schema),
-            Message::Record(record) => {
-                // A RECORD the borrowed read did not take (it takes all that are valid): the
-                // same path, through text.
-                let text = Value::Object(record.record).to_string();
-                let object: Object = serde_json::from_str(&text).expect("an object reads back");
-                let extracted = record.time_extracted.as_deref();
-                self.on_record(line, &record.stream, &object, record.version, extracted)
-            }
-            Message::State(state) => {
-                self.states.push(line, state.value);
-                self.flush(Vec::new())
-            }
-            Message::ActivateVersion(activate) => self.on_activate_version(line, activate),
-        }
+    /// Where the loader returns the buffers it has loaded, to be filled again.
+    pub fn buffer_pool(&self) -> BufferPool {
+        self.pool.clone()
     }
 
-    fn on_schema(&mut self, line: u64, message: SchemaMessage) -> Result<(), Error> {
+    /// A SCHEMA: the stream's tables are planned and their DDL sent ahead of its records, which
+    /// are validated against it from now on.
+    pub fn on_schema(&mut self, line: u64, message: SchemaMessage) -> Result<(), Error> {
         let SchemaMessage {
             stream: name,
             schema,
@@ -397,7 +227,8 @@ impl Target {
         Ok(layout)
     }
 
-    fn on_record(
+    /// A RECORD: checked, then de-nested into its stream's buffers; a full batch is flushed.
+    pub fn on_record(
         &mut self,
         line: u64,
         name: &str,
@@ -450,13 +281,12 @@ impl Target {
                 version,
                 deleted_at: deleted_at.as_deref(),
             };
-            let added = stream.batch.add_record(
-                &stream.shape,
-                &stream.layout,
-                &stream.key_properties,
-                record,
-                &meta,
-            );
+            let writer = RecordWriter {
+                shape: &stream.shape,
+                layout: &stream.layout,
+                key_properties: &stream.key_properties,
+            };
+            let added = stream.batch.add_record(&writer, record, &meta);
             match added {
                 Ok(()) => {
                     stream.records += 1;
@@ -546,31 +376,21 @@ impl Target {
             });
         }
         warn!(line, stream, property, reason, "record rejected");
-        let rejected_at = self.clock.now().to_owned();
-        let rejects = &mut self.rejects;
-        let buffer = &mut rejects.buffer;
-        buffer.begin_row(line);
-        let reason = format!("{property}: {reason}").replace('\0', "\\0");
-        let fields = [
-            stream.replace('\0', "\\0"),
-            line.to_string(),
-            reason,
-            record.to_json(),
-            rejected_at,
-        ];
-        for (index, field) in fields.iter().enumerate() {
-            if index > 0 {
-                buffer.data.push(b'\t');
-            }
-            write_text(&mut buffer.data, field).expect("NUL bytes were replaced");
-        }
-        buffer.end_row();
-        rejects.first_line.get_or_insert(line);
-        rejects.count += 1;
+        let rejected_at = self.clock.now();
+        self.rejects
+            .add(line, stream, record, &property, &reason, rejected_at);
         Ok(())
     }
 
-    fn on_activate_version(
+    /// A STATE: held until every record read before it is committed (see `state`).
+    pub fn on_state(&mut self, line: u64, value: Value) -> Result<(), Error> {
+        self.states.push(line, value);
+        self.flush(Vec::new())
+    }
+
+    /// An ACTIVATE_VERSION: the stream's buffered rows go first; older versions are swept once
+    /// nothing of this version can follow (see `activation`).
+    pub fn on_activate_version(
         &mut self,
         line: u64,
         message: ActivateVersionMessage,
@@ -614,9 +434,7 @@ impl Target {
     /// that no longer waits for a buffered record. With no batches, sends that STATE alone.
     fn flush(&mut self, names: Vec<String>) -> Result<(), Error> {
         let mut loads: Vec<Load> = Vec::new();
-        if self.rejects.count > 0 {
-            loads.push(self.take_rejects());
-        }
+        loads.extend(self.rejects.take());
         for name in names {
             if let Some(load) = self.take_batch(&name) {
                 loads.push(load);
@@ -626,7 +444,7 @@ impl Target {
             .streams
             .values()
             .filter_map(|s| s.batch.first_line)
-            .chain(self.rejects.first_line)
+            .chain(self.rejects.first_line())
             .min();
         let state = self.states.release(oldest);
         match loads.last_mut() {
@@ -689,48 +507,24 @@ impl Target {
         })
     }
 
-    fn take_rejects(&mut self) -> Load {
-        let rejects = std::mem::take(&mut self.rejects);
-        Load {
-            stream: REJECTED_TABLE.into(),
-            tables: vec![TableLoad {
-                table: REJECTED_TABLE.into(),
-                columns: REJECTED_COLUMNS.map(str::to_owned).to_vec(),
-                filled_by_database: Vec::new(),
-                primary_key: Vec::new(),
-                root_link: Vec::new(),
-                created_now: false,
-                buffer: rejects.buffer,
-            }],
-            has_key: false,
-            has_deletes: false,
-            versions: Versions::default(),
-            state: None,
-        }
-    }
-
     fn send(&mut self, command: Command) -> Result<(), Error> {
         let sender = self.commands.as_ref().ok_or(Error::LoaderLost)?;
-        // A closed channel means the loader stopped on an error, which `stop` reports.
+        // A closed channel means the loader stopped on an error, which `LoaderThread::wait`
+        // reports.
         sender.send(command).map_err(|_| Error::LoaderLost)
     }
 
-    /// Sends what is buffered, waits for the loader, and reports the first failure: the loader's
-    /// (the root cause when it stopped first), else `error`.
-    fn stop(mut self, error: Option<Error>) -> Result<(), Error> {
+    /// Sends everything buffered, with the STATEs it covers, and closes the channel: the loader
+    /// stops once it has done what it was sent.
+    pub fn finish(&mut self) -> Result<(), Error> {
         let names: Vec<String> = self.streams.keys().cloned().collect();
         let flushed = self.flush(names);
         self.commands = None;
-        let loaded = match self.loader.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) | None => Err(Error::LoaderLost),
-        };
-        // The loader's failure is the root cause when it stopped first.
-        let summary = loaded?;
-        if let Some(error) = error {
-            return Err(error);
-        }
-        flushed?;
+        flushed
+    }
+
+    /// Logs what each stream loaded, by table, from the loader's `summary`.
+    pub fn log_summary(&self, summary: &LoadSummary) {
         let seconds = self.clock.started.elapsed().as_secs_f64();
         for stream in self.streams.values() {
             stream.progress.finish();
@@ -762,100 +556,184 @@ impl Target {
         if let Some(rejected) = summary.get(REJECTED_TABLE) {
             warn!(rejected, table = REJECTED_TABLE, "records rejected");
         }
-        Ok(())
     }
-}
-
-/// What the target reads of every line: a RECORD's fields, borrowed from the line.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "type", borrow)]
-    message_type: Text<'a>,
-    #[serde(borrow)]
-    stream: Option<Text<'a>>,
-    #[serde(borrow)]
-    record: Option<Object<'a>>,
-    version: Option<u64>,
-    #[serde(borrow)]
-    time_extracted: Option<Text<'a>>,
-}
-
-/// `_sdc_sequence` values and the current time as text.
-#[derive(Debug)]
-struct Clock {
-    started: Instant,
-    last_sequence: i64,
-    now_millis: i64,
-    /// RFC 3339, refreshed when the millisecond changes.
-    now: String,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self {
-            started: Instant::now(),
-            last_sequence: 0,
-            now_millis: 0,
-            now: String::new(),
-        }
-    }
-}
-
-impl Clock {
-    /// The next sequence number: nanoseconds since the epoch, strictly increasing, so a later
-    /// record always wins over an earlier one, within a run and across runs.
-    fn tick(&mut self) -> i64 {
-        let nanos = now_nanos();
-        self.last_sequence = nanos.max(self.last_sequence + 1);
-        self.refresh(nanos);
-        self.last_sequence
-    }
-
-    /// The current time, RFC 3339, without taking a sequence number.
-    fn now(&mut self) -> &str {
-        self.refresh(now_nanos());
-        &self.now
-    }
-
-    fn refresh(&mut self, nanos: i64) {
-        let millis = nanos / 1_000_000;
-        if millis != self.now_millis || self.now.is_empty() {
-            self.now_millis = millis;
-            self.now = DateTime::<Utc>::from_timestamp_nanos(nanos)
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string();
-        }
-    }
-}
-
-fn now_nanos() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use common::config::ConfigFile;
+    use crossbeam_channel::{Receiver, unbounded};
+    use serde_json::json;
+
     use super::*;
+    use crate::input::read_input;
+
+    /// A target loading into an empty schema, and the channel a loader would read.
+    fn target(settings: Value) -> (Target, Receiver<Command>) {
+        let mut config = json!({"host": "localhost", "user": "loader", "dbname": "warehouse",
+                                "default_target_schema": "shop"});
+        let extra = settings
+            .as_object()
+            .expect("settings are an object")
+            .clone();
+        config.as_object_mut().expect("an object").extend(extra);
+        let config = TargetConfig::from_json(config).expect("a valid config");
+        let warehouse = Warehouse::new(&config.schema(), vec![REJECTED_TABLE.into()]);
+        // Unbounded: no loader drains it while the target runs.
+        let (sender, receiver) = unbounded();
+        (Target::new(config, warehouse, sender), receiver)
+    }
+
+    fn schema(stream: &str) -> String {
+        json!({"type": "SCHEMA", "stream": stream, "key_properties": ["id"],
+               "schema": {"properties": {"id": {"type": "integer"}}}})
+        .to_string()
+    }
+
+    fn record(stream: &str, id: Value) -> String {
+        json!({"type": "RECORD", "stream": stream, "record": {"id": id}}).to_string()
+    }
+
+    /// A STATE that says which line it was read from.
+    fn state(line: u64) -> String {
+        json!({"type": "STATE", "value": {"line": line}}).to_string()
+    }
+
+    /// What the loader does, in the order it does it.
+    #[derive(Debug)]
+    enum Step {
+        /// A batch committed: the input lines of its rows.
+        Committed(Vec<u64>),
+        /// A STATE printed on stdout.
+        Printed(Value),
+    }
+
+    /// Runs the commands as the loader does: in the order they were sent, each committed before
+    /// the next, a batch's STATE printed once the batch is committed.
+    fn run_loader(commands: &Receiver<Command>) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for command in commands.try_iter() {
+            match command {
+                Command::Load(load) => {
+                    let lines = load.tables.iter().flat_map(|t| t.buffer.lines.clone());
+                    steps.push(Step::Committed(lines.collect()));
+                    steps.extend(load.state.map(Step::Printed));
+                }
+                Command::EmitState(state) => steps.push(Step::Printed(state)),
+                Command::Execute { .. } | Command::ActivateVersion(_) => {}
+            }
+        }
+        steps
+    }
+
+    /// The lines of the STATEs printed, in order, after checking that each was printed only once
+    /// every RECORD read before it was committed, and after the STATE printed before it.
+    fn printed_states(input: &[String], steps: &[Step]) -> Vec<u64> {
+        let records: Vec<u64> = (1..)
+            .zip(input)
+            .filter(|(_, text)| text.contains(r#""type":"RECORD""#))
+            .map(|(line, _)| line)
+            .collect();
+        let mut committed = BTreeSet::new();
+        let mut printed = Vec::new();
+        for step in steps {
+            match step {
+                Step::Committed(lines) => committed.extend(lines.iter().copied()),
+                Step::Printed(state) => {
+                    let line = state["line"].as_u64().expect("states name their line");
+                    let uncommitted: Vec<&u64> = records
+                        .iter()
+                        .filter(|record| **record < line && !committed.contains(*record))
+                        .collect();
+                    assert!(
+                        uncommitted.is_empty(),
+                        "the STATE of line {line} was printed before the records of lines \
+                         {uncommitted:?} were committed: {steps:?}"
+                    );
+                    assert!(
+                        printed.last().is_none_or(|last| *last < line),
+                        "the STATE of line {line} was printed after a later one: {steps:?}"
+                    );
+                    printed.push(line);
+                }
+            }
+        }
+        printed
+    }
+
+    fn lines(input: &[String]) -> String {
+        input.join("\n") + "\n"
+    }
 
     #[test]
-    fn activate_version_sweeps_only_when_nothing_of_its_version_follows() {
-        // A full-table sync: announced, records, repeated.
-        let mut sync = Activation::default();
-        assert!(!sync.may_sweep(7), "the announcement before the records");
-        sync.record_versions.add(Some(7));
-        assert!(sync.may_sweep(7), "the repeat after the records");
-        // An empty table: announced, then repeated with nothing between.
-        let mut empty = Activation::default();
-        assert!(!empty.may_sweep(8));
-        assert!(empty.may_sweep(8));
-        // Records of an older version do not make a new version's announcement final.
-        let mut next = Activation::default();
-        next.record_versions.add(Some(7));
-        assert!(!next.may_sweep(9));
-        // A lone ACTIVATE_VERSION after records of its version (taps that send one at the end).
-        let mut end_only = Activation::default();
-        end_only.record_versions.add(Some(10));
-        assert!(end_only.may_sweep(10));
+    fn a_state_is_printed_once_the_records_before_it_are_committed() {
+        let (mut target, commands) = target(json!({"batch_size_rows": 2}));
+        let input = [
+            schema("a"),
+            schema("b"),
+            record("a", json!(1)),
+            state(4), // waits for line 3
+            record("b", json!(1)),
+            state(6),              // waits for lines 3 and 5
+            record("b", json!(2)), // b is full: flushed, and a with it, which state 6 waits for
+            record("a", json!(2)),
+            state(9),              // waits for line 8
+            record("a", json!(3)), // a is full: flushed
+            state(11),             // nothing buffered: printed at once
+            record("b", json!(3)),
+            state(13), // waits for line 12, sent at the end
+        ];
+        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [6, 9, 11, 13], "{steps:?}");
+    }
+
+    #[test]
+    fn on_bad_input_what_came_before_is_committed_and_its_state_printed() {
+        let (mut target, commands) = target(json!({}));
+        let input = [
+            schema("a"),
+            record("a", json!(1)),
+            state(3),
+            record("a", json!(2)),
+            record("unknown", json!(1)),
+            state(6),
+        ];
+        let error = read_input(lines(&input).as_bytes(), &mut target).unwrap_err();
+        assert!(
+            matches!(error, Error::RecordBeforeSchema { line: 5, .. }),
+            "{error}"
+        );
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [3], "{steps:?}");
+        let committed: Vec<u64> = steps
+            .iter()
+            .flat_map(|step| match step {
+                Step::Committed(lines) => lines.clone(),
+                Step::Printed(_) => Vec::new(),
+            })
+            .collect();
+        assert_eq!(committed, [2, 4], "nothing after the bad line: {steps:?}");
+    }
+
+    #[test]
+    fn a_state_after_a_rejected_record_waits_until_the_reject_is_stored() {
+        let (mut target, commands) = target(json!({"invalid_records": "reject"}));
+        let input = [
+            schema("a"),
+            record("a", json!("not an integer")),
+            state(3), // waits for the reject of line 2 to be stored
+            record("a", json!(4)),
+            record("a", json!("not an integer")),
+            state(6), // waits for line 4 (sent at the end) and the reject of line 5
+        ];
+        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        target.finish().unwrap();
+        let steps = run_loader(&commands);
+        assert_eq!(printed_states(&input, &steps), [3, 6], "{steps:?}");
     }
 }

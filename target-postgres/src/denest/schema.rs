@@ -1,38 +1,12 @@
-//! De-nesting: a stream's SCHEMA → the tables that hold it, and a record → the rows of each.
-//!
-//! ```text
-//! {"id": 1, "customer": {"name": "Ada"}, "items": [{"sku": "A", "discounts": [{"pct": 5}]}], "tags": ["x"]}
-//!   orders                     id, customer__name
-//!   orders__items              _sdc_source_key_id, _sdc_level_0_id, sku
-//!   orders__items__discounts   _sdc_source_key_id, _sdc_level_0_id, _sdc_level_1_id, pct
-//!   orders__tags               _sdc_source_key_id, _sdc_level_0_id, value
-//! ```
-//!
-//! Objects flatten into `__`-joined columns of the table they are in; arrays of declared structure
-//! become child tables. The structure is the one the SCHEMA declares (`properties`, `items`), not
-//! what records happen to hold: a property without declared structure (a source `json` column) is
-//! one `jsonb` column, stored exactly as it came. With `nesting: "jsonb"` objects and arrays stay
-//! `jsonb` columns.
+//! De-nesting a SCHEMA: the tables of a stream and the fields of each, from the structure the
+//! SCHEMA declares.
 
 use common::json_schema::{JsonType, PropertyTypes, properties, sql_datatype};
 use serde_json::{Map, Value};
 
 use crate::column_type::{ColumnType, column_types, column_types_where, is_native_array};
 use crate::config::Nesting;
-
-/// System columns the target fills itself; a source property of the same name is not a column
-/// (except `_sdc_deleted_at`, which a tap sends to say a row was deleted).
-pub const SYSTEM_COLUMNS: [&str; 6] = [
-    "_sdc_extracted_at",
-    "_sdc_received_at",
-    "_sdc_batched_at",
-    "_sdc_deleted_at",
-    "_sdc_sequence",
-    "_sdc_table_version",
-];
-
-/// The property a tap sets on a deleted row.
-pub const DELETED_AT: &str = "_sdc_deleted_at";
+use crate::system_column::SystemColumn;
 
 /// A stream's tables: the root first, every child after its parent.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +79,7 @@ impl StreamShape {
         nesting: Nesting,
     ) {
         for (name, property) in object {
-            if prefix.is_empty() && SYSTEM_COLUMNS.contains(&name.as_str()) {
+            if prefix.is_empty() && SystemColumn::is_system(name) {
                 continue;
             }
             let path: Vec<String> = prefix.iter().cloned().chain([name.clone()]).collect();
