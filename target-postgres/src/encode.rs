@@ -15,19 +15,27 @@ use crate::json::{Json, Kind};
 /// COPY's NULL.
 pub const NULL: &[u8] = b"\\N";
 
-/// Why a value cannot be stored.
+/// Why a value cannot be stored: what was expected and what kind of value was found, never the
+/// value itself (it may be personal data, and the reason is logged and stored in `_sdc_rejected`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidValue {
     #[error("text contains a NUL byte, which PostgreSQL cannot store")]
     NulByte,
     #[error("a key property must not be null")]
     NullKey,
-    #[error("{0:?} is not a valid {1}")]
-    Malformed(String, &'static str),
-    #[error("{0} is out of range for {1}")]
-    OutOfRange(String, String),
-    #[error("{value} does not fit {sql_type}")]
-    TooLong { value: String, sql_type: String },
+    /// A string that is not what its column reads: `date-time`, `hex string`, ….
+    #[error("not a valid {0}")]
+    Malformed(&'static str),
+    #[error("a number out of range for {0}")]
+    NumberOutOfRange(String),
+    /// `infinity`, year 0 or BC: a `date-time` or `date` PostgreSQL would not keep as sent.
+    #[error("a {0} outside the years 1 to 9999")]
+    YearOutOfRange(&'static str),
+    /// A `date-time` or `time` that PostgreSQL would round.
+    #[error("a {0} finer than PostgreSQL's microsecond precision")]
+    FinerThanMicroseconds(&'static str),
+    #[error("a string of {chars} characters is longer than {sql_type} allows")]
+    TooLong { chars: usize, sql_type: String },
     #[error("expected {expected}, found {found}")]
     WrongType {
         expected: &'static str,
@@ -80,12 +88,9 @@ fn is_wide_integer(text: &str) -> bool {
 /// A JSON string's text. A string whose escapes are not valid Unicode (a lone surrogate such as
 /// `\ud800`, which UTF-8 cannot hold) is named as such, not as a type mismatch.
 fn string_of(value: Json<'_>) -> Result<std::borrow::Cow<'_, str>, InvalidValue> {
-    value.as_str().ok_or_else(|| {
-        InvalidValue::Malformed(
-            shorten(value.raw()),
-            "string: it holds an escape that is not Unicode text (a lone surrogate?)",
-        )
-    })
+    value.as_str().ok_or(InvalidValue::Malformed(
+        "string: it holds an escape that is not Unicode text (a lone surrogate?)",
+    ))
 }
 
 /// Appends `value` as a COPY text field for a column of `column_type`.
@@ -96,7 +101,7 @@ pub fn write_value(
 ) -> Result<(), InvalidValue> {
     let wrong_type = || InvalidValue::WrongType {
         expected: expected_name(column_type.family),
-        found: json_type_name(value),
+        found: value.kind().name(),
     };
     match (column_type.family, value.kind()) {
         (_, Kind::Null) => out.extend_from_slice(NULL),
@@ -120,11 +125,14 @@ pub fn write_value(
         }
         (Family::Text, Kind::String) => {
             let text = string_of(value)?;
-            if let Some(limit) = column_type.max_chars() {
+            if let Some(limit) = column_type.max_chars()
                 // Bytes bound characters from above: count only when it could matter.
-                if text.len() > limit && text.chars().count() > limit {
+                && text.len() > limit
+            {
+                let chars = text.chars().count();
+                if chars > limit {
                     return Err(InvalidValue::TooLong {
-                        value: shorten(&text),
+                        chars,
                         sql_type: column_type.sql.clone(),
                     });
                 }
@@ -148,7 +156,7 @@ pub fn write_value(
         (Family::Bytes, Kind::String) => {
             let hex = string_of(value)?;
             if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(InvalidValue::Malformed(shorten(&hex), "hex string"));
+                return Err(InvalidValue::Malformed("hex string"));
             }
             // `\x` introduces bytea hex input; the backslash is doubled for COPY.
             out.extend_from_slice(b"\\\\x");
@@ -187,7 +195,7 @@ pub fn write_text(out: &mut Vec<u8>, text: &str) -> Result<(), InvalidValue> {
 }
 
 fn check_number(number: &str, column_type: &ColumnType) -> Result<(), InvalidValue> {
-    let out_of_range = || InvalidValue::OutOfRange(shorten(number), column_type.sql.clone());
+    let out_of_range = || InvalidValue::NumberOutOfRange(column_type.sql.clone());
     match column_type.family {
         Family::BigInt => {
             let value = integer_i64(number).ok_or_else(out_of_range)?;
@@ -254,10 +262,7 @@ pub(crate) fn decimal_digits(text: &str) -> (u32, u32) {
 /// year 0 and BC dates.
 pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
     if finer_than_microseconds(text, "YYYY-MM-DDTHH:MM:SS".len()) {
-        return Err(InvalidValue::OutOfRange(
-            shorten(text),
-            "PostgreSQL's microsecond precision".into(),
-        ));
+        return Err(InvalidValue::FinerThanMicroseconds("date-time"));
     }
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|t| t.naive_utc())
@@ -268,14 +273,11 @@ pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
     match parsed {
         Ok(timestamp) if (1..=9999).contains(&chrono::Datelike::year(&timestamp)) => Ok(()),
-        Ok(_) => Err(InvalidValue::OutOfRange(
-            shorten(text),
-            "a timestamp".into(),
-        )),
-        Err(_) if text.contains("infinity") || text.ends_with(" BC") => Err(
-            InvalidValue::OutOfRange(shorten(text), "a timestamp".into()),
-        ),
-        Err(_) => Err(InvalidValue::Malformed(shorten(text), "date-time")),
+        Ok(_) => Err(InvalidValue::YearOutOfRange("date-time")),
+        Err(_) if text.contains("infinity") || text.ends_with(" BC") => {
+            Err(InvalidValue::YearOutOfRange("date-time"))
+        }
+        Err(_) => Err(InvalidValue::Malformed("date-time")),
     }
 }
 
@@ -310,25 +312,22 @@ fn date_part(text: &str) -> Result<&str, InvalidValue> {
         });
     match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
         Ok(parsed) if midnight && (1..=9999).contains(&chrono::Datelike::year(&parsed)) => Ok(date),
-        Ok(_) if midnight => Err(InvalidValue::OutOfRange(shorten(text), "a date".into())),
+        Ok(_) if midnight => Err(InvalidValue::YearOutOfRange("date")),
         _ if text.contains("infinity") || text.ends_with(" BC") => {
-            Err(InvalidValue::OutOfRange(shorten(text), "a date".into()))
+            Err(InvalidValue::YearOutOfRange("date"))
         }
-        _ => Err(InvalidValue::Malformed(shorten(text), "date")),
+        _ => Err(InvalidValue::Malformed("date")),
     }
 }
 
 fn check_time(text: &str) -> Result<(), InvalidValue> {
     if finer_than_microseconds(text, "HH:MM:SS".len()) {
-        return Err(InvalidValue::OutOfRange(
-            shorten(text),
-            "PostgreSQL's microsecond precision".into(),
-        ));
+        return Err(InvalidValue::FinerThanMicroseconds("time"));
     }
     if text == "24:00:00" || NaiveTime::parse_from_str(text, "%H:%M:%S%.f").is_ok() {
         Ok(())
     } else {
-        Err(InvalidValue::Malformed(shorten(text), "time"))
+        Err(InvalidValue::Malformed("time"))
     }
 }
 
@@ -395,25 +394,6 @@ fn expected_name(family: Family) -> &'static str {
     }
 }
 
-pub fn json_type_name(value: Json<'_>) -> &'static str {
-    match value.kind() {
-        Kind::Null => "null",
-        Kind::Bool => "a boolean",
-        Kind::Number => "a number",
-        Kind::String => "a string",
-        Kind::Array => "an array",
-        Kind::Object => "an object",
-    }
-}
-
-/// A value as shown in an error: at most 80 characters.
-pub fn shorten(text: &str) -> String {
-    match text.char_indices().nth(80) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,11 +425,50 @@ mod tests {
             Err(InvalidValue::NulByte)
         );
         assert_eq!(encode("text", Value::Null).unwrap(), "\\N");
-        assert!(matches!(
-            encode("character varying(3)", json!("abcd")),
-            Err(InvalidValue::TooLong { .. })
-        ));
+        assert_eq!(
+            encode("character varying(3)", json!("abcdé"))
+                .unwrap_err()
+                .to_string(),
+            "a string of 5 characters is longer than character varying(3) allows"
+        );
         assert_eq!(encode("character varying(3)", json!("äbc")).unwrap(), "äbc");
+    }
+
+    /// The reason is logged and stored: it says what the value is and what was expected, never
+    /// what the value holds.
+    #[test]
+    fn reasons_never_hold_the_value() {
+        let secret = "secret-value-1234";
+        let cases = [
+            ("character varying(5)", json!(secret)),
+            ("timestamp with time zone", json!(secret)),
+            (
+                "timestamp with time zone",
+                json!(format!("{secret} infinity")),
+            ),
+            ("date", json!(secret)),
+            ("time without time zone", json!(secret)),
+            ("bytea", json!(secret)),
+            ("boolean", json!(secret)),
+            ("smallint", number("12341234")),
+            ("numeric(5,2)", number("12341234.5")),
+        ];
+        for (sql, value) in cases {
+            let reason = encode(sql, value.clone()).expect_err(sql).to_string();
+            assert!(!reason.contains("1234"), "{sql} {value}: {reason}");
+        }
+        assert_eq!(
+            encode("timestamp with time zone", json!(secret))
+                .unwrap_err()
+                .to_string(),
+            "not a valid date-time"
+        );
+        assert_eq!(
+            encode("smallint", number("12341234"))
+                .unwrap_err()
+                .to_string(),
+            "a number out of range for smallint"
+        );
     }
 
     #[test]
@@ -472,16 +491,16 @@ mod tests {
         assert!(check_timestamp("1969-12-31T23:59:59.999999000Z").is_ok());
         assert!(matches!(
             check_timestamp("1969-12-31T23:59:59.9999999Z"),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::FinerThanMicroseconds(_))
         ));
         assert!(matches!(
             check_timestamp("2026-01-01 00:00:00.1234567891+00:00"),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::FinerThanMicroseconds(_))
         ));
         assert!(check_time("10:00:00.5").is_ok());
         assert!(matches!(
             check_time("10:00:00.0000001"),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::FinerThanMicroseconds(_))
         ));
     }
 
@@ -490,11 +509,11 @@ mod tests {
         assert_eq!(encode("smallint", number("-32768")).unwrap(), "-32768");
         assert!(matches!(
             encode("smallint", number("32768")),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::NumberOutOfRange(_))
         ));
         assert!(matches!(
             encode("integer", number("2147483648")),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::NumberOutOfRange(_))
         ));
         assert_eq!(
             encode("bigint", number("9223372036854775807")).unwrap(),
@@ -550,11 +569,11 @@ mod tests {
         assert!(encode("timestamp with time zone", json!("2026-11-21 10:00:00")).is_ok());
         assert!(matches!(
             encode("timestamp with time zone", json!("infinity")),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::YearOutOfRange("date-time"))
         ));
         assert!(matches!(
             encode("timestamp with time zone", json!("0000-01-01T00:00:00Z")),
-            Err(InvalidValue::OutOfRange(..))
+            Err(InvalidValue::YearOutOfRange("date-time"))
         ));
         assert!(matches!(
             encode("timestamp with time zone", json!("yesterday")),

@@ -29,7 +29,76 @@ pub enum Kind {
     Object,
 }
 
+impl Kind {
+    /// The kind of a parsed value.
+    pub fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => Self::Null,
+            Value::Bool(_) => Self::Bool,
+            Value::Number(_) => Self::Number,
+            Value::String(_) => Self::String,
+            Value::Array(_) => Self::Array,
+            Value::Object(_) => Self::Object,
+        }
+    }
+
+    /// The kind as a sentence names it: `a string`, `null`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Bool => "a boolean",
+            Self::Number => "a number",
+            Self::String => "a string",
+            Self::Array => "an array",
+            Self::Object => "an object",
+        }
+    }
+}
+
+/// What a value is, for messages, which never show what it holds (a record's values may be
+/// personal data): its kind, and the size of a string, array or object.
+pub fn describe(kind: Kind, size: Option<usize>) -> String {
+    let unit = match kind {
+        Kind::String => "character",
+        Kind::Array => "item",
+        Kind::Object => "propert",
+        Kind::Null | Kind::Bool | Kind::Number => return kind.name().to_owned(),
+    };
+    let Some(size) = size else {
+        return kind.name().to_owned();
+    };
+    let plural = match (size, kind) {
+        (1, Kind::Object) => "y",
+        (1, _) => "",
+        (_, Kind::Object) => "ies",
+        _ => "s",
+    };
+    format!("{} of {size} {unit}{plural}", kind.name())
+}
+
+/// [`describe`] for a parsed value.
+pub fn describe_value(value: &Value) -> String {
+    let size = match value {
+        Value::String(text) => Some(text.chars().count()),
+        Value::Array(items) => Some(items.len()),
+        Value::Object(object) => Some(object.len()),
+        _ => None,
+    };
+    describe(Kind::of(value), size)
+}
+
 impl<'a> Json<'a> {
+    /// What the value is, never what it holds: see [`describe`].
+    pub fn describe(self) -> String {
+        let size = match self.kind() {
+            Kind::String => self.as_str().map(|text| text.chars().count()),
+            Kind::Array => self.as_array().map(|items| items.len()),
+            Kind::Object => self.as_object().map(|object| object.properties.len()),
+            _ => None,
+        };
+        describe(self.kind(), size)
+    }
+
     /// The value as the tap wrote it.
     pub fn raw(self) -> &'a str {
         self.0.get()
@@ -314,5 +383,28 @@ mod tests {
         );
         let round: Value = serde_json::from_str(&object.to_json()).unwrap();
         assert_eq!(round, object.to_value());
+    }
+
+    #[test]
+    fn descriptions_name_the_kind_and_size_never_the_value() {
+        let object: Object = serde_json::from_str(
+            r#"{"s": "secret", "one": "ä", "n": 12.5, "a": [1, 2], "o": {"k": "secret"},
+                "e": {}, "b": true, "z": null}"#,
+        )
+        .unwrap();
+        let described = |name: &str| {
+            let value = object.get(name).unwrap();
+            let text = value.describe();
+            assert_eq!(text, describe_value(&value.to_value()), "{name}");
+            text
+        };
+        assert_eq!(described("s"), "a string of 6 characters");
+        assert_eq!(described("one"), "a string of 1 character");
+        assert_eq!(described("n"), "a number");
+        assert_eq!(described("a"), "an array of 2 items");
+        assert_eq!(described("o"), "an object of 1 property");
+        assert_eq!(described("e"), "an object of 0 properties");
+        assert_eq!(described("b"), "a boolean");
+        assert_eq!(described("z"), "null");
     }
 }

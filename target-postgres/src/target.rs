@@ -27,7 +27,7 @@ use crate::clock::Clock;
 use crate::config::{InvalidRecords, TargetConfig};
 use crate::denest::StreamShape;
 use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
-use crate::encode::{check_timestamp, shorten};
+use crate::encode::check_timestamp;
 use crate::json::{Kind, Object};
 use crate::layout::StreamLayout;
 use crate::load::{ActivateVersion, Command, Load, LoadSummary, TableLoad};
@@ -255,9 +255,15 @@ impl Target {
             None => None,
             Some(value) => match (value.kind(), value.as_str()) {
                 (Kind::Null, _) => None,
-                (_, Some(text)) if check_timestamp(&text).is_ok() => Some(text),
+                (_, Some(text)) => match check_timestamp(&text) {
+                    Ok(()) => Some(text),
+                    Err(reason) => {
+                        let reason = reason.to_string();
+                        return self.invalid(line, name, record, DELETED_AT.into(), reason);
+                    }
+                },
                 _ => {
-                    let reason = format!("{} is not a date-time", shorten(value.raw()));
+                    let reason = format!("{} is not a date-time", value.describe());
                     return self.invalid(line, name, record, DELETED_AT.into(), reason);
                 }
             },

@@ -5,6 +5,11 @@
 //! for it. A SCHEMA using anything more (`enum`, `pattern`, `additionalProperties: false`, …)
 //! goes to the `jsonschema` crate, on a `Value` of the record.
 //!
+//! A violation names the property and how its value breaks the SCHEMA (`a string of 300
+//! characters is longer than the maxLength of 255`), never the value: it is logged, printed and
+//! stored with a rejected record, and a record's values may be personal data. So the `jsonschema`
+//! crate's messages, which quote the value, are not used: its violations are told here, by kind.
+//!
 //! Formats (`date-time`, …) are not checked here: taps write timestamps many ways PostgreSQL
 //! accepts, and the encoder checks each value against the column it goes to. Neither is
 //! `multipleOf`: checked in floating point it fails exact decimals (`-0.01` against `0.01`), and
@@ -13,11 +18,11 @@
 use std::cmp::Ordering;
 
 use common::json_schema::{JsonType, PropertyTypes};
-use jsonschema::{Draft, Validator};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::{Map, Number, Value};
 
-use crate::encode::shorten;
-use crate::json::{Json, Kind, Object};
+use crate::json::{Json, Kind, Object, describe_value};
 
 /// A stream's compiled SCHEMA.
 #[derive(Debug)]
@@ -33,6 +38,7 @@ pub enum RecordValidator {
 pub struct Violation {
     /// JSON pointer to the property at fault (`/items/0/sku`).
     pub path: String,
+    /// What is wrong, without the value (see the module comment).
     pub message: String,
 }
 
@@ -199,7 +205,7 @@ impl TypedSchema {
     fn check_object(&self, object: &Object<'_>) -> Result<(), Failure> {
         for name in &self.required {
             if object.get(name).is_none() {
-                return Err(format!("{name:?} is a required property").into());
+                return Err(required(name).into());
             }
         }
         for (name, property) in &self.properties {
@@ -215,40 +221,23 @@ impl TypedSchema {
     fn check(&self, value: Json<'_>) -> Result<(), Failure> {
         let kind = value.kind();
         if !self.allows(value, kind) {
-            let names: Vec<String> = self
+            let names = self
                 .types
                 .iter()
-                .map(|t| format!("{:?}", t.as_str()))
-                .chain(self.nullable.then(|| "\"null\"".to_owned()))
-                .collect();
-            let plural = if names.len() > 1 { "s" } else { "" };
-            return Err(format!(
-                "{} is not of type{plural} {}",
-                shorten(value.raw()),
-                names.join(", ")
-            )
-            .into());
+                .map(|t| t.as_str())
+                .chain(self.nullable.then_some("null"));
+            return Err(not_of_types(&value.describe(), names).into());
         }
         match kind {
             Kind::Number => self.check_bounds(value.raw()),
             Kind::String if self.min_length.is_some() || self.max_length.is_some() => {
                 let text = value.as_str().unwrap_or_default();
                 let length = text.chars().count() as u64;
-                if self.max_length.is_some_and(|max| length > max) {
-                    return Err(format!(
-                        "{} is longer than {} characters",
-                        shorten(value.raw()),
-                        self.max_length.unwrap_or_default()
-                    )
-                    .into());
+                if let Some(max) = self.max_length.filter(|max| length > *max) {
+                    return Err(length_beyond(&value.describe(), Limit::Max, max).into());
                 }
-                if self.min_length.is_some_and(|min| length < min) {
-                    return Err(format!(
-                        "{} is shorter than {} characters",
-                        shorten(value.raw()),
-                        self.min_length.unwrap_or_default()
-                    )
-                    .into());
+                if let Some(min) = self.min_length.filter(|min| length < *min) {
+                    return Err(length_beyond(&value.describe(), Limit::Min, min).into());
                 }
                 Ok(())
             }
@@ -305,22 +294,12 @@ impl TypedSchema {
         if let Some(minimum) = &self.minimum
             && minimum.compare(number) == Ordering::Greater
         {
-            let text = format!(
-                "{} is less than the minimum of {}",
-                shorten(number),
-                minimum.text
-            );
-            return Err(text.into());
+            return Err(beyond_bound(Limit::Min, &minimum.text).into());
         }
         if let Some(maximum) = &self.maximum
             && maximum.compare(number) == Ordering::Less
         {
-            let text = format!(
-                "{} is greater than the maximum of {}",
-                shorten(number),
-                maximum.text
-            );
-            return Err(text.into());
+            return Err(beyond_bound(Limit::Max, &maximum.text).into());
         }
         Ok(())
     }
@@ -404,8 +383,149 @@ fn check_value(validator: &Validator, record: &Value) -> Result<(), Violation> {
         Ok(()) => Ok(()),
         Err(error) => Err(Violation {
             path: error.instance_path.to_string(),
-            message: error.to_string(),
+            message: violation_message(&error),
         }),
+    }
+}
+
+/// Which end of a range a value is beyond.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    Min,
+    Max,
+}
+
+/// The messages both validators give, so that a SCHEMA reads the same whichever checks it.
+fn required(name: &str) -> String {
+    format!("{name:?} is a required property")
+}
+
+fn not_of_types<'t>(found: &str, types: impl Iterator<Item = &'t str>) -> String {
+    // Sorted: the two validators list a SCHEMA's types in different orders.
+    let mut names: Vec<String> = types.map(|t| format!("{t:?}")).collect();
+    names.sort();
+    let plural = if names.len() > 1 { "s" } else { "" };
+    format!("{found} is not of type{plural} {}", names.join(", "))
+}
+
+fn length_beyond(found: &str, limit: Limit, bound: u64) -> String {
+    match limit {
+        Limit::Min => format!("{found} is shorter than the minLength of {bound}"),
+        Limit::Max => format!("{found} is longer than the maxLength of {bound}"),
+    }
+}
+
+fn beyond_bound(limit: Limit, bound: &str) -> String {
+    match limit {
+        Limit::Min => format!("a number less than the minimum of {bound}"),
+        Limit::Max => format!("a number greater than the maximum of {bound}"),
+    }
+}
+
+/// What a `jsonschema` violation says, told without the value: the crate's own message quotes it.
+/// Limits, types, patterns and property names come from the SCHEMA and are named.
+fn violation_message(error: &ValidationError<'_>) -> String {
+    let found = describe_value(&error.instance);
+    let count = |keyword: &str, limit: Limit, bound: &dyn std::fmt::Display| {
+        let (more, noun) = match limit {
+            Limit::Min => ("fewer", "minimum"),
+            Limit::Max => ("more", "maximum"),
+        };
+        format!("{found} has {more} than the {keyword} {noun} of {bound}")
+    };
+    match &error.kind {
+        ValidationErrorKind::Type { kind } => {
+            let types: Vec<String> = match kind {
+                TypeKind::Single(single) => vec![single.to_string()],
+                TypeKind::Multiple(types) => types.iter().map(|t| t.to_string()).collect(),
+            };
+            not_of_types(&found, types.iter().map(String::as_str))
+        }
+        ValidationErrorKind::Required { property } => {
+            required(property.as_str().unwrap_or_default())
+        }
+        ValidationErrorKind::MaxLength { limit } => length_beyond(&found, Limit::Max, *limit),
+        ValidationErrorKind::MinLength { limit } => length_beyond(&found, Limit::Min, *limit),
+        ValidationErrorKind::Maximum { limit } => beyond_bound(Limit::Max, &limit.to_string()),
+        ValidationErrorKind::Minimum { limit } => beyond_bound(Limit::Min, &limit.to_string()),
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("a number not less than the exclusiveMaximum of {limit}")
+        }
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("a number not greater than the exclusiveMinimum of {limit}")
+        }
+        ValidationErrorKind::MultipleOf { multiple_of } => {
+            format!("a number that is not a multiple of {multiple_of}")
+        }
+        ValidationErrorKind::Enum { options } => {
+            let allowed = options.as_array().map_or(1, Vec::len);
+            format!("{found} is none of the {allowed} values its enum allows")
+        }
+        ValidationErrorKind::Constant { .. } => {
+            format!("{found} is not the value its const requires")
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            format!("{found} does not match the pattern {pattern:?}")
+        }
+        ValidationErrorKind::Format { format } => format!("{found} is not a valid {format}"),
+        ValidationErrorKind::ContentEncoding { content_encoding } => {
+            format!("{found} is not valid {content_encoding} content")
+        }
+        ValidationErrorKind::ContentMediaType { content_media_type } => {
+            format!("{found} is not valid {content_media_type} content")
+        }
+        ValidationErrorKind::FromUtf8 { .. } => format!("{found} does not decode to UTF-8 text"),
+        ValidationErrorKind::MaxItems { limit } => count("maxItems", Limit::Max, limit),
+        ValidationErrorKind::MinItems { limit } => count("minItems", Limit::Min, limit),
+        ValidationErrorKind::AdditionalItems { limit } => count("items", Limit::Max, limit),
+        ValidationErrorKind::MaxProperties { limit } => count("maxProperties", Limit::Max, limit),
+        ValidationErrorKind::MinProperties { limit } => count("minProperties", Limit::Min, limit),
+        ValidationErrorKind::UniqueItems => format!("{found} has items that repeat"),
+        ValidationErrorKind::Contains => format!("{found} has no item that its contains allows"),
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|name| format!("{name:?}")).collect();
+            format!("properties the SCHEMA does not allow: {}", names.join(", "))
+        }
+        // `unexpected` holds the items themselves: only their number is told.
+        ValidationErrorKind::UnevaluatedItems { unexpected } => {
+            format!(
+                "{found} has {} items the SCHEMA does not allow",
+                unexpected.len()
+            )
+        }
+        ValidationErrorKind::PropertyNames { error } => {
+            format!(
+                "a property name breaks propertyNames: {}",
+                violation_message(error)
+            )
+        }
+        ValidationErrorKind::AnyOf { .. } => {
+            format!("{found} matches none of the schemas of its anyOf")
+        }
+        ValidationErrorKind::OneOfNotValid { .. } => {
+            format!("{found} matches none of the schemas of its oneOf")
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            format!("{found} matches more than one of the schemas of its oneOf")
+        }
+        ValidationErrorKind::Not { .. } => format!("{found} matches the schema its not forbids"),
+        // `additionalProperties: false` without `properties` reports the first property's value.
+        ValidationErrorKind::FalseSchema
+            if error
+                .schema_path
+                .to_string()
+                .ends_with("/additionalProperties") =>
+        {
+            "properties the SCHEMA does not allow (additionalProperties is false)".to_owned()
+        }
+        ValidationErrorKind::FalseSchema => format!("{found} is not allowed here (schema false)"),
+        ValidationErrorKind::Custom { .. } => format!("{found} breaks a custom keyword"),
+        ValidationErrorKind::BacktrackLimitExceeded { .. } => {
+            format!("{found} took too long to match against its pattern")
+        }
+        // About the SCHEMA (a `$ref` that does not resolve), not the value.
+        ValidationErrorKind::Referencing(cause) => cause.to_string(),
     }
 }
 
@@ -511,6 +631,144 @@ mod tests {
             }
             bad(r#"{"id": 1, "name": "abcd"}"#, "/name", "longer");
             bad(r#"{"id": 1, "items": {"sku": "a"}}"#, "/items", "array");
+        }
+    }
+
+    /// A violation is logged, printed and stored with a rejected record: it names the property
+    /// and what is wrong, never the value (here every bad value holds `1234`).
+    #[test]
+    fn violations_never_hold_the_value() {
+        for validator in both(json!({"properties": {
+            "id": {"type": "integer", "maximum": 100},
+            "low": {"type": "number", "minimum": 5},
+            "name": {"type": ["null", "string"], "maxLength": 5},
+            "code": {"type": "string", "minLength": 30}}}))
+        {
+            assert_violations(
+                &validator,
+                &[
+                    (
+                        r#"{"id": "secret-value-1234"}"#,
+                        "/id",
+                        r#"a string of 17 characters is not of type "integer""#,
+                    ),
+                    (
+                        r#"{"id": 12341234}"#,
+                        "/id",
+                        "a number greater than the maximum of 100",
+                    ),
+                    (
+                        r#"{"low": -1234.5}"#,
+                        "/low",
+                        "a number less than the minimum of 5",
+                    ),
+                    (
+                        r#"{"name": "secret-value-1234"}"#,
+                        "/name",
+                        "a string of 17 characters is longer than the maxLength of 5",
+                    ),
+                    (
+                        r#"{"name": ["secret-value-1234"]}"#,
+                        "/name",
+                        r#"an array of 1 item is not of types "null", "string""#,
+                    ),
+                    (
+                        r#"{"code": "secret-value-1234"}"#,
+                        "/code",
+                        "a string of 17 characters is shorter than the minLength of 30",
+                    ),
+                ],
+            );
+        }
+        let general = RecordValidator::new(&json!({"properties": {
+            "code": {"type": "string", "pattern": "^[a-z]+$"},
+            "status": {"enum": ["open", "closed"]},
+            "kind": {"const": "a"},
+            "score": {"type": "number", "exclusiveMaximum": 10},
+            "tags": {"type": "array", "maxItems": 1},
+            "unique": {"type": "array", "uniqueItems": true},
+            "either": {"anyOf": [{"type": "integer"}, {"type": "boolean"}]},
+            "one": {"oneOf": [{"type": "integer"}, {"type": "boolean"}]},
+            "never": {"not": {"type": "string"}},
+            "closed": {"type": "object", "additionalProperties": false},
+            "declared": {"properties": {"b": {}}, "additionalProperties": false},
+            "keys": {"propertyNames": {"maxLength": 3}}}}))
+        .unwrap();
+        assert!(matches!(general, RecordValidator::General(_)));
+        assert_violations(
+            &general,
+            &[
+                (
+                    r#"{"code": "secret-value-1234"}"#,
+                    "/code",
+                    r#"a string of 17 characters does not match the pattern "^[a-z]+$""#,
+                ),
+                (
+                    r#"{"status": "secret-value-1234"}"#,
+                    "/status",
+                    "a string of 17 characters is none of the 2 values its enum allows",
+                ),
+                (
+                    r#"{"kind": "secret-value-1234"}"#,
+                    "/kind",
+                    "a string of 17 characters is not the value its const requires",
+                ),
+                (
+                    r#"{"score": 1234}"#,
+                    "/score",
+                    "a number not less than the exclusiveMaximum of 10",
+                ),
+                (
+                    r#"{"tags": ["secret-value-1234", "x"]}"#,
+                    "/tags",
+                    "an array of 2 items has more than the maxItems maximum of 1",
+                ),
+                (
+                    r#"{"unique": ["secret-value-1234", "secret-value-1234"]}"#,
+                    "/unique",
+                    "an array of 2 items has items that repeat",
+                ),
+                (
+                    r#"{"either": "secret-value-1234"}"#,
+                    "/either",
+                    "a string of 17 characters matches none of the schemas of its anyOf",
+                ),
+                (
+                    r#"{"one": "secret-value-1234"}"#,
+                    "/one",
+                    "a string of 17 characters matches none of the schemas of its oneOf",
+                ),
+                (
+                    r#"{"never": "secret-value-1234"}"#,
+                    "/never",
+                    "a string of 17 characters matches the schema its not forbids",
+                ),
+                (
+                    r#"{"closed": {"a": "secret-value-1234"}}"#,
+                    "/closed",
+                    "properties the SCHEMA does not allow (additionalProperties is false)",
+                ),
+                (
+                    r#"{"declared": {"a": "secret-value-1234"}}"#,
+                    "/declared",
+                    r#"properties the SCHEMA does not allow: "a""#,
+                ),
+                (
+                    r#"{"keys": {"long": "secret-value-1234"}}"#,
+                    "/keys",
+                    "a property name breaks propertyNames: a string of 4 characters is longer \
+                 than the maxLength of 3",
+                ),
+            ],
+        );
+    }
+
+    /// Each record (text) breaks the SCHEMA at the path, with the message.
+    fn assert_violations(validator: &RecordValidator, cases: &[(&str, &str, &str)]) {
+        for (record, path, message) in cases {
+            let violation = check(validator, record).expect_err(record);
+            assert_eq!(violation.path, *path, "{record}");
+            assert_eq!(violation.message, *message, "{record}");
         }
     }
 

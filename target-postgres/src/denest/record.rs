@@ -7,9 +7,7 @@ use std::io::Write;
 use crate::batch::TableBuffer;
 use crate::column_type::ColumnType;
 use crate::denest::StreamShape;
-use crate::encode::{
-    InvalidValue, NULL, accepts, json_type_name, natural_family, write_text, write_value,
-};
+use crate::encode::{InvalidValue, NULL, accepts, natural_family, write_text, write_value};
 use crate::json::{Json, Kind, Object};
 use crate::layout::{ColumnSource, StreamLayout};
 use crate::system_column::SystemColumn;
@@ -214,7 +212,7 @@ impl<'a> RowWriter<'_, 'a> {
                         path: self.full_path(table, array_path),
                         reason: InvalidValue::WrongType {
                             expected: "an array",
-                            found: json_type_name(other),
+                            found: other.kind().name(),
                         },
                     });
                 }
