@@ -43,7 +43,10 @@ impl fmt::Display for Problem {
 pub fn check_permissions(client: &mut Client, schema: &str) -> Result<CheckReport, Error> {
     let query = |what: &str| {
         let what = what.to_owned();
-        move |source| Error::Database { what, source }
+        move |source: postgres::Error| Error::Database {
+            what,
+            source: source.into(),
+        }
     };
     let row = client
         .query_one(

@@ -28,6 +28,7 @@ pub mod layout;
 pub mod load;
 pub mod naming;
 pub mod reject;
+pub mod server_error;
 pub mod startup;
 pub mod state;
 pub mod system_column;
@@ -46,6 +47,7 @@ use common::message::MessageError;
 use crate::check::{Problem, check_permissions};
 use crate::config::TargetConfig;
 use crate::ddl::DdlError;
+use crate::server_error::ServerError;
 
 pub const NAME: &str = "target-postgres";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -77,14 +79,14 @@ pub enum Error {
     Database {
         what: String,
         #[source]
-        source: postgres::Error,
+        source: ServerError,
     },
     /// The statement is logged at debug level, not shown: it can be the whole CREATE TABLE.
     #[error("stream {stream}: changing its tables failed")]
     Ddl {
         stream: String,
         #[source]
-        source: postgres::Error,
+        source: ServerError,
     },
     #[error("{}stream {stream}: the warehouse refused a row of table {table}", line_prefix(*line))]
     Copy {
@@ -92,7 +94,7 @@ pub enum Error {
         table: String,
         line: Option<u64>,
         #[source]
-        source: postgres::Error,
+        source: ServerError,
     },
     /// The COPY writer failed under the rows (the connection, not a row, is at fault).
     #[error("stream {stream}: sending the rows of table {table} to the warehouse failed")]

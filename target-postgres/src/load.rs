@@ -179,7 +179,7 @@ impl Loader {
         })
         .map_err(|source| Error::Ddl {
             stream: stream.to_owned(),
-            source,
+            source: source.into(),
         })
     }
 
@@ -283,13 +283,16 @@ impl Loader {
                 .batch_execute(&sql)
                 .map_err(|source| Error::Database {
                     what: format!("stream {}: creating a staging table", load.stream),
-                    source,
+                    source: source.into(),
                 })?;
             copy_rows(&mut transaction, &load.stream, staging, table)?;
         }
         let merging = |what: &str| {
             let what = format!("merging stream {} ({what})", load.stream);
-            move |source| Error::Database { what, source }
+            move |source: postgres::Error| Error::Database {
+                what,
+                source: source.into(),
+            }
         };
         let statements = merge_statements(&schema, load, &staging, self.config.hard_delete)
             .into_iter()
@@ -494,7 +497,7 @@ fn copy_rows(
         if source.as_db_error().is_none() {
             return Error::Database {
                 what: format!("stream {stream}: copying rows into table {}", table.table),
-                source,
+                source: source.into(),
             };
         }
         let line = source
@@ -507,7 +510,7 @@ fn copy_rows(
             stream: stream.to_owned(),
             table: table.table.clone(),
             line,
-            source,
+            source: source.into(),
         }
     };
     let mut writer = transaction.copy_in(&sql).map_err(copy_error)?;
@@ -566,7 +569,7 @@ pub fn state_table_ddl(schema: &str, table: &str) -> String {
 fn db(what: &'static str) -> impl Fn(postgres::Error) -> Error {
     move |source| Error::Database {
         what: what.into(),
-        source,
+        source: source.into(),
     }
 }
 

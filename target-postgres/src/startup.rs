@@ -51,7 +51,7 @@ pub fn start(config: TargetConfig) -> Result<(Target, LoaderThread), Error> {
     retry_creation_race(&schema, || client.batch_execute(&setup.join(";\n"))).map_err(
         |source| Error::Database {
             what: format!("creating schema {}", quote(&schema)),
-            source,
+            source: source.into(),
         },
     )?;
     let reserved = [Some(REJECTED_TABLE.to_owned()), state_table.clone()]
@@ -61,7 +61,7 @@ pub fn start(config: TargetConfig) -> Result<(Target, LoaderThread), Error> {
     let warehouse =
         read_warehouse(&mut client, &schema, reserved).map_err(|source| Error::Database {
             what: "reading the warehouse tables".into(),
-            source,
+            source: source.into(),
         })?;
     info!(
         warehouse = %config.connection,
