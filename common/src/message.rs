@@ -73,12 +73,13 @@ pub enum MessageError {
     },
     #[error("line {line}: a Singer message must be a JSON object with a string \"type\"")]
     MissingType { line: u64 },
-    #[error("line {line}: invalid {message_type} message")]
+    /// `reason` is serde's, told without the value it quotes (see [`without_values`]): the line
+    /// may hold a record's values, which may be personal data.
+    #[error("line {line}: invalid {message_type} message: {reason}")]
     InvalidMessage {
         line: u64,
         message_type: String,
-        #[source]
-        source: serde_json::Error,
+        reason: String,
     },
     #[error("line {line}: could not read input")]
     Read {
@@ -120,6 +121,42 @@ fn not_json_hint(text: &str) -> String {
     )
 }
 
+/// serde's reason for refusing a message, with the value it quotes replaced by its kind:
+/// `invalid type: string "Ada", expected u64 at line 1 column 40` becomes `invalid type: a
+/// string, expected u64 (column 40)`. Names of fields stay: they are the message's, not the data's.
+fn without_values(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let reason = text.strip_suffix(&position).unwrap_or(&text);
+    let reason = match ["invalid type: ", "invalid value: ", "unknown variant "]
+        .into_iter()
+        .find_map(|prefix| Some((prefix, reason.strip_prefix(prefix)?)))
+    {
+        Some((prefix, rest)) => {
+            // What was expected comes last, from the message's own type.
+            let expected = rest.rfind(", expected ").map_or("", |at| &rest[at..]);
+            let found = [
+                ("boolean", "a boolean"),
+                ("integer", "an integer"),
+                ("floating point", "a number"),
+                ("string", "a string"),
+                ("sequence", "an array"),
+                ("map", "an object"),
+                ("unit value", "null"),
+            ]
+            .into_iter()
+            .find(|(serde_name, _)| rest.starts_with(serde_name))
+            .map_or("a value", |(_, name)| name);
+            match prefix {
+                "unknown variant " => format!("unknown variant{expected}"),
+                _ => format!("{prefix}{found}{expected}"),
+            }
+        }
+        None => reason.to_owned(),
+    };
+    format!("{reason} (column {})", error.column())
+}
+
 /// What a line turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParsedLine {
@@ -151,10 +188,10 @@ impl Message {
         let Some(Value::String(message_type)) = envelope.message_type else {
             return Err(MessageError::MissingType { line });
         };
-        let invalid = |source| MessageError::InvalidMessage {
+        let invalid = |source: serde_json::Error| MessageError::InvalidMessage {
             line,
             message_type: message_type.clone(),
-            source,
+            reason: without_values(&source),
         };
         let message = match message_type.as_str() {
             "SCHEMA" => Message::Schema(serde_json::from_str(text).map_err(invalid)?),
@@ -356,13 +393,47 @@ mod tests {
         let MessageError::InvalidMessage {
             line,
             message_type,
-            source,
+            reason,
         } = err
         else {
             panic!("wrong error")
         };
         assert_eq!((line, message_type.as_str()), (9, "RECORD"));
-        assert!(source.to_string().contains("stream"), "{source}");
+        assert!(reason.contains("stream"), "{reason}");
+    }
+
+    /// The line may hold a record's values: what is wrong is told by kind, never by value.
+    #[test]
+    fn invalid_messages_are_told_without_their_values() {
+        let secret = "secret-value-1234";
+        for (line, expected) in [
+            (
+                format!(r#"{{"type":"RECORD","stream":"t","record":"{secret}"}}"#),
+                "invalid type: a string, expected a map",
+            ),
+            (
+                format!(r#"{{"type":"RECORD","stream":"t","record":{{}},"version":"{secret}"}}"#),
+                "invalid type: a string, expected u64",
+            ),
+            (
+                r#"{"type":"RECORD","stream":"t","record":{},"version":-1234}"#.to_owned(),
+                "invalid value: an integer, expected u64",
+            ),
+            (
+                r#"{"type":"ACTIVATE_VERSION","stream":1234,"version":1}"#.to_owned(),
+                "invalid type: an integer, expected a string",
+            ),
+            (
+                format!(r#"{{"type":"SCHEMA","stream":["{secret}"],"schema":{{}}}}"#),
+                "invalid type: an array, expected a string",
+            ),
+        ] {
+            let err = Message::parse(&line, 3).unwrap_err();
+            let text = err.to_string();
+            assert!(!text.contains("1234"), "{text}");
+            assert!(text.starts_with("line 3: invalid "), "{text}");
+            assert!(text.contains(expected), "{text}");
+        }
     }
 
     #[test]
