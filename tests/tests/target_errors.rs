@@ -900,3 +900,211 @@ fn targets_creating_the_same_schema_and_table_at_once_all_succeed() {
         [["1", "name 1"], ["2", "name 2"]]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Values never quoted
+
+/// In every bad value below (a record's values may be personal data); long enough not to turn up
+/// in a timestamp, port or database name.
+const SECRET: &str = "secret-value-1234";
+const SECRET_NUMBER: u64 = 73_737_373_737;
+
+/// A stream whose SCHEMA the target checks itself (types, bounds, lengths) and one that goes to
+/// full JSON Schema validation (`pattern`, `enum`).
+fn secret_schemas() -> [Value; 2] {
+    [
+        schema(
+            "people",
+            json!({"id": {"type": "integer"},
+                   "name": {"type": ["null", "string"], "maxLength": 10},
+                   "age": {"type": ["null", "integer"], "maximum": 150},
+                   "code": {"type": ["null", "string"], "x-sql-datatype": "character varying(5)"},
+                   "born": {"type": ["null", "string"], "format": "date-time"},
+                   "n": {"type": ["null", "integer"]}}),
+            &["id"],
+        ),
+        schema(
+            "tickets",
+            json!({"id": {"type": "integer"},
+                   "ref": {"type": ["null", "string"], "pattern": "^[0-9]+$"},
+                   "status": {"type": ["null", "string"], "enum": ["open", "closed"]}}),
+            &["id"],
+        ),
+    ]
+}
+
+fn holds_secret(text: &str) -> bool {
+    text.contains("secret-value") || text.contains(&SECRET_NUMBER.to_string())
+}
+
+fn assert_no_secret(what: &str, text: &str) {
+    assert!(!holds_secret(text), "{what} quotes a value:\n{text}");
+}
+
+/// Rejected records: the warning names the line, stream and property and what is wrong, the
+/// `_sdc_rejected` reason too; neither quotes the value (the record itself is kept as it came).
+#[test]
+fn rejected_values_are_named_never_quoted() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({"invalid_records": "reject"}));
+    let [people, tickets] = secret_schemas();
+    let long = format!("{SECRET} and more");
+    // (stream, record, property, what the reason says)
+    let rejected = [
+        (
+            "people",
+            json!({"id": 1, "name": long}),
+            "name",
+            "a string of 26 characters is longer than the maxLength of 10",
+        ),
+        (
+            "people",
+            json!({"id": 2, "age": SECRET_NUMBER}),
+            "age",
+            "a number greater than the maximum of 150",
+        ),
+        (
+            "people",
+            json!({"id": 3, "code": SECRET}),
+            "code",
+            "a string of 17 characters is longer than character varying(5) allows",
+        ),
+        (
+            "people",
+            json!({"id": 4, "born": SECRET}),
+            "born",
+            "not a valid date-time",
+        ),
+        (
+            "people",
+            json!({"id": 5, "n": SECRET}),
+            "n",
+            "a string of 17 characters is not of types \"integer\", \"null\"",
+        ),
+        (
+            "people",
+            json!({"id": 6, "_sdc_deleted_at": SECRET}),
+            "_sdc_deleted_at",
+            "not a valid date-time",
+        ),
+        (
+            "tickets",
+            json!({"id": 1, "ref": SECRET}),
+            "ref",
+            "does not match the pattern",
+        ),
+        (
+            "tickets",
+            json!({"id": 2, "status": SECRET}),
+            "status",
+            "none of the 2 values its enum allows",
+        ),
+        (
+            "tickets",
+            json!({"id": 3, "ref": SECRET_NUMBER}),
+            "ref",
+            "a number is not of types \"null\", \"string\"",
+        ),
+    ];
+    let mut input = vec![people, tickets];
+    input.extend(
+        rejected
+            .iter()
+            .map(|(stream, values, ..)| record(stream, values.clone())),
+    );
+    input.push(record("people", json!({"id": 7, "name": "Ada"})));
+    let output = target.load(&input);
+    output.assert_success();
+    assert_no_secret("stderr", &output.stderr);
+    let stored = query_rows(
+        &mut db.client(),
+        "select line, stream, reason, record from warehouse._sdc_rejected order by line",
+    );
+    assert_eq!(
+        stored.len(),
+        rejected.len(),
+        "{stored:?}\n{}",
+        output.stderr
+    );
+    for (row, (line, (stream, _, property, what))) in stored.iter().zip((3..).zip(&rejected)) {
+        assert_eq!(row[..2], [line.to_string(), stream.to_string()], "{row:?}");
+        assert!(
+            row[2].starts_with(&format!("{property}: ")) && row[2].contains(what),
+            "line {line}: reason {:?}, expected {property}: …{what}…",
+            row[2]
+        );
+        assert_no_secret("the reason", &row[2]);
+        assert!(
+            holds_secret(&row[3]),
+            "the record is kept as it came: {row:?}"
+        );
+        assert_stderr_has(
+            &output,
+            &[&format!(
+                "line={line} stream=\"{stream}\" property=\"{property}\""
+            )],
+        );
+    }
+}
+
+/// A bad value that stops the load: the error names the line, stream and property (or table and
+/// column, when the warehouse refuses the value) and never quotes it.
+#[test]
+fn a_bad_value_that_stops_the_load_is_named_never_quoted() {
+    let db = PgDatabase::new();
+    let target = TargetRun::new(&db, json!({}));
+    let [people, tickets] = secret_schemas();
+    let accounts = schema(
+        "accounts",
+        json!({"id": {"type": "integer"},
+               "uid": {"type": ["null", "string"], "x-sql-datatype": "uuid"}}),
+        &["id"],
+    );
+    let version = format!(
+        r#"{{"type": "RECORD", "stream": "people", "record": {{"id": 1}}, "version": "{SECRET}"}}"#
+    );
+    let cases = [
+        (
+            lines(&[
+                people.clone(),
+                record("people", json!({"id": 1, "name": SECRET})),
+            ]),
+            vec![
+                "line 2",
+                "stream people",
+                "property name",
+                "longer than the maxLength of 10",
+            ],
+        ),
+        (
+            lines(&[
+                tickets,
+                record("tickets", json!({"id": 1, "status": SECRET})),
+            ]),
+            vec!["line 2", "stream tickets", "property status", "enum"],
+        ),
+        (
+            lines(&[
+                accounts,
+                record("accounts", json!({"id": 1, "uid": SECRET})),
+            ]),
+            vec![
+                "line 2",
+                "stream accounts",
+                "table accounts",
+                "column uid",
+                "22P02",
+            ],
+        ),
+        (
+            format!("{}{version}\n", lines(&[people])),
+            vec!["line 2", "invalid RECORD message", "a string, expected u64"],
+        ),
+    ];
+    for (input, parts) in cases {
+        let output = target.load_text(&input);
+        assert!(!output.status.success(), "{input}\n{}", output.stderr);
+        assert_no_secret("stderr", &output.stderr);
+        assert_stderr_has(&output, &parts);
+    }
+}
