@@ -304,10 +304,25 @@ impl MysqlDatabase {
         MariaDb::get_tls().fresh_database()
     }
 
+    /// A new database on this test binary's server in which `sql` has run.
+    pub fn with_sql(sql: &str) -> Self {
+        let db = Self::new();
+        db.execute(sql);
+        db
+    }
+
     /// A connection whose default database is this one.
     pub fn conn(&self) -> Conn {
         Conn::new(self.server.opts(Some(&self.name)))
             .unwrap_or_else(|err| panic!("cannot connect to MariaDB database {}: {err}", self.name))
+    }
+
+    /// Runs `sql` (one statement or several) on a connection of its own; panics naming the SQL
+    /// when it fails.
+    pub fn execute(&self, sql: &str) {
+        self.conn()
+            .query_drop(sql)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
     }
 
     /// `mysql://user[:password]@host:port/name`.

@@ -286,8 +286,23 @@ impl PgDatabase {
         Postgres::get_tls().fresh_database()
     }
 
+    /// A new database on this test binary's server in which `sql` has run.
+    pub fn with_sql(sql: &str) -> Self {
+        let db = Self::new();
+        db.execute(sql);
+        db
+    }
+
     pub fn client(&self) -> Client {
         self.server.client_for(&self.name)
+    }
+
+    /// Runs `sql` (one statement or several) on a connection of its own; panics naming the SQL
+    /// when it fails.
+    pub fn execute(&self, sql: &str) {
+        self.client()
+            .batch_execute(sql)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
     }
 
     /// `postgres://user[:password]@host:port/name`.
