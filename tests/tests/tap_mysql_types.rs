@@ -1,61 +1,33 @@
 //! tap-mysql: the exact JSON emitted for edge values of every type family, on MariaDB.
 
-use common::Message;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::MysqlDatabase;
-use tests::bin::{RunOutput, run_binary, write_json};
+use tests::singer::records;
+use tests::tap::{assert_emitted, one_column_table};
+use tests::{MysqlDatabase, TapRun};
 
-/// Runs the tap over `t (id, v <column_type>)` holding `literals`; returns the run, `v` of each
-/// RECORD, and the property schema of `v`.
+/// The tap selecting `t` alone, with the keys of `extra`.
+fn tap(db: &MysqlDatabase, extra: Value) -> TapRun {
+    let select = json!({"select": [format!("{}.t", db.name)]});
+    TapRun::mysql(db, tests::merged(select, extra))
+}
+
+/// Runs the tap over `t (id, v <column_type>)` holding `literals`; returns `v` of each RECORD, and
+/// the property schema of `v`.
 fn emitted(
     db: &MysqlDatabase,
     column_type: &str,
     literals: &[&str],
     extra: Value,
-) -> (RunOutput, Vec<Value>, Value) {
-    let mut conn = db.conn();
-    conn.query_drop(format!(
-        "drop table if exists t; create table t (id integer primary key, v {column_type})"
-    ))
-    .unwrap();
-    for (id, literal) in literals.iter().enumerate() {
-        conn.query_drop(format!("insert into t values ({id}, {literal})"))
-            .unwrap();
-    }
-    let dir = TempDir::new().unwrap();
-    let mut config = db.connection_config(json!({
-        "filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
-        config.extend(extra);
-    }
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
-    output.assert_success();
-    let mut values = Vec::new();
-    let mut schema = Value::Null;
-    for message in output.messages() {
-        match message {
-            Message::Record(record) => values.push(record.record["v"].clone()),
-            Message::Schema(message) => schema = message.schema["properties"]["v"].clone(),
-            _ => {}
-        }
-    }
-    (output, values, schema)
+) -> (Vec<Value>, Value) {
+    db.execute(&one_column_table(column_type, literals));
+    tap(db, extra).emitted_values()
 }
 
 fn assert_emits(db: &MysqlDatabase, column_type: &str, cases: &[(&str, &str)]) -> Value {
     let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
-    let (_, values, schema) = emitted(db, column_type, &literals, json!({}));
-    assert_eq!(
-        values.len(),
-        cases.len(),
-        "{column_type}: one record per row"
-    );
-    for ((literal, expected), value) in cases.iter().zip(&values) {
-        assert_eq!(value.to_string(), *expected, "{column_type} {literal}");
-    }
+    let (values, schema) = emitted(db, column_type, &literals, json!({}));
+    assert_emitted(column_type, cases, &values);
     schema
 }
 
@@ -107,7 +79,7 @@ fn booleans_and_bits() {
         &[("18446744073709551615", "18446744073709551615")],
     );
     // The config switch keeps tinyint(1) an integer.
-    let (_, values, schema) = emitted(
+    let (values, schema) = emitted(
         &db,
         "tinyint(1)",
         &["5"],
@@ -222,19 +194,10 @@ fn dates_times_and_zero_dates() {
         .unwrap();
     conn.query_drop("set session sql_mode = ''; insert into t values (0, '0000-00-00'), (1, '2026-01-01'), (2, '0000-00-00')")
         .unwrap();
-    let dir = TempDir::new().unwrap();
-    let config = db
-        .connection_config(json!({"filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
-    output.assert_success();
-    let values: Vec<Value> = output
-        .messages()
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(r.record["v"].clone()),
-            _ => None,
-        })
+    let output = tap(&db, json!({})).run(None);
+    let values: Vec<Value> = records(&output.messages())
+        .iter()
+        .map(|r| r["v"].clone())
         .collect();
     assert_eq!(values, [Value::Null, json!("2026-01-01"), Value::Null]);
     assert_eq!(
@@ -258,20 +221,12 @@ fn timestamps_are_utc_whatever_the_server_zone() {
         "insert into t values (0, '2026-01-01 03:00:00'), (1, '2026-06-01 12:00:00.25')",
     )
     .unwrap();
-    let dir = TempDir::new().unwrap();
-    let config = db
-        .connection_config(json!({"filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
+    let output = tap(&db, json!({})).run_with(&[]);
     conn.query_drop("set global time_zone = 'SYSTEM'").unwrap();
     output.assert_success();
-    let values: Vec<String> = output
-        .messages()
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(r.record["v"].to_string()),
-            _ => None,
-        })
+    let values: Vec<String> = records(&output.messages())
+        .iter()
+        .map(|r| r["v"].to_string())
         .collect();
     assert_eq!(
         values,

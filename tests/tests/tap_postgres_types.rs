@@ -3,51 +3,17 @@
 //! Each case creates a one-column table, inserts literals, runs the real tap with a config
 //! `select` pattern, and compares every emitted value with the expected JSON text.
 
-use common::Message;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{run_binary, write_json};
+use tests::tap::{assert_emitted, one_column_table};
+use tests::{PgDatabase, TapRun};
 
-/// Runs the tap over `public.t (id, v <sql_type>)` holding `literals` (SQL, in id order); returns
-/// `v` of each RECORD and the property schema of `v` from the SCHEMA message.
-fn emitted(db: &PgDatabase, sql_type: &str, literals: &[&str]) -> (Vec<Value>, Value) {
-    let mut client = db.client();
-    client
-        .batch_execute(&format!(
-            "drop table if exists t; create table t (id integer primary key, v {sql_type})"
-        ))
-        .unwrap();
-    for (id, literal) in literals.iter().enumerate() {
-        client
-            .batch_execute(&format!("insert into t values ({id}, {literal})"))
-            .unwrap();
-    }
-    let dir = TempDir::new().unwrap();
-    let config = db.connection_config(json!({"select": ["public.t"]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-postgres", &["--config", &config], b"");
-    output.assert_success();
-    let mut values = Vec::new();
-    let mut schema = Value::Null;
-    for message in output.messages() {
-        match message {
-            Message::Record(record) => values.push(record.record["v"].clone()),
-            Message::Schema(message) => schema = message.schema["properties"]["v"].clone(),
-            _ => {}
-        }
-    }
-    (values, schema)
-}
-
-/// Asserts the emitted JSON text of each literal.
+/// Runs the tap over `public.t (id, v <sql_type>)` holding the literals of `cases` (SQL, in id
+/// order), checks the JSON text emitted for each, and returns the property schema of `v`.
 fn assert_emits(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
     let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
-    let (values, schema) = emitted(db, sql_type, &literals);
-    assert_eq!(values.len(), cases.len(), "{sql_type}: one record per row");
-    for ((literal, expected), value) in cases.iter().zip(&values) {
-        assert_eq!(value.to_string(), *expected, "{sql_type} {literal}");
-    }
+    db.execute(&one_column_table(sql_type, &literals));
+    let (values, schema) = TapRun::postgres(db, json!({"select": ["public.t"]})).emitted_values();
+    assert_emitted(sql_type, cases, &values);
     schema
 }
 
@@ -172,12 +138,10 @@ fn text_and_booleans() {
 fn dates_and_times_in_utc_whatever_the_server_zone() {
     let db = PgDatabase::new();
     // The tap must not depend on the server's or database's time zone.
-    db.client()
-        .batch_execute(&format!(
-            "alter database \"{}\" set timezone = 'Asia/Kolkata'",
-            db.name
-        ))
-        .unwrap();
+    db.execute(&format!(
+        "alter database \"{}\" set timezone = 'Asia/Kolkata'",
+        db.name
+    ));
     let schema = assert_emits(
         &db,
         "timestamptz",
@@ -338,13 +302,11 @@ fn arrays_of_any_shape() {
 #[test]
 fn enums_domains_and_composites() {
     let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create type mood as enum ('sad', 'happy'); \
-             create domain positive as integer check (value > 0); \
-             create type pair as (a integer, b text);",
-        )
-        .unwrap();
+    db.execute(
+        "create type mood as enum ('sad', 'happy'); \
+         create domain positive as integer check (value > 0); \
+         create type pair as (a integer, b text);",
+    );
     let schema = assert_emits(&db, "mood", &[("'happy'", r#""happy""#)]);
     assert_eq!(schema["x-sql-datatype"], "mood");
     let schema = assert_emits(&db, "positive", &[("5", "5")]);
