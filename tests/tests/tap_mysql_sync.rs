@@ -4,43 +4,8 @@
 use common::Message;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::MysqlDatabase;
-use tests::bin::{RunOutput, command, run_binary, write_json};
-use tests::singer::{last_state, records, run_until_killed};
-
-struct Tap {
-    dir: TempDir,
-    config: String,
-}
-
-impl Tap {
-    fn new(db: &MysqlDatabase, mut extra: Value) -> Self {
-        let dir = TempDir::new().unwrap();
-        extra["filter_dbs"] = json!([db.name]);
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        Self { dir, config }
-    }
-
-    fn run(&self, state: Option<&Value>) -> RunOutput {
-        let mut args = vec!["--config".to_owned(), self.config.clone()];
-        if let Some(state) = state {
-            args.push("--state".into());
-            args.push(write_json(self.dir.path(), "state.json", state));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run_binary("tap-mysql", &args, b"");
-        output.assert_success();
-        output
-    }
-
-    /// Runs the tap until `stop_at` matches a message, then kills it.
-    fn run_until_killed(&self, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
-        let mut tap = command("tap-mysql");
-        tap.args(["--config", &self.config]);
-        run_until_killed(tap, stop_at)
-    }
-}
+use tests::singer::{last_state, record_keys, records};
+use tests::{MysqlDatabase, TapRun};
 
 #[test]
 fn full_table_resumes_after_a_kill_and_covers_the_table_once() {
@@ -56,22 +21,12 @@ fn full_table_resumes_after_a_kill_and_covers_the_table_once() {
     )
     .unwrap();
     let id = format!("{}-events", db.name);
-    let tap = Tap::new(
+    let tap = TapRun::mysql(
         &db,
         json!({"select": [format!("{}.events.*", db.name), format!("!{}.events.secret", db.name)],
                "state_every_rows": 1000}),
     );
-    let keys = |messages: &[Message]| -> Vec<(String, i64)> {
-        records(messages)
-            .iter()
-            .map(|r| {
-                (
-                    r["region"].as_str().unwrap().to_owned(),
-                    r["seq"].as_i64().unwrap(),
-                )
-            })
-            .collect()
-    };
+    let keys = |messages: &[Message]| record_keys(messages, "region", "seq");
     let full = tap.run(None).messages();
     let all = keys(&full);
     assert_eq!(all.len(), 40_000);
@@ -129,7 +84,7 @@ fn incremental_runs_send_changes_since_the_bookmark() {
     )
     .unwrap();
     let id = format!("{}-orders", db.name);
-    let tap = Tap::new(
+    let tap = TapRun::mysql(
         &db,
         json!({"select": [{"table": format!("{}.orders", db.name),
                            "replication_method": "INCREMENTAL", "replication_key": "updated_at"}],
@@ -197,7 +152,7 @@ fn incremental_keys_of_every_orderable_kind() {
              insert into {table} values (1, {low}), (2, {high});"
         ))
         .unwrap();
-        let tap = Tap::new(
+        let tap = TapRun::mysql(
             &db,
             json!({"select": [{"table": format!("{}.{table}", db.name),
                                "replication_method": "INCREMENTAL", "replication_key": "k"}]}),

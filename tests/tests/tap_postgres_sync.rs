@@ -5,35 +5,9 @@ use std::collections::BTreeSet;
 
 use common::{Message, State};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{RunOutput, run_binary, write_json};
-use tests::singer::{last_state, records, run_until_killed};
-
-struct Tap {
-    dir: TempDir,
-    config: String,
-}
-
-impl Tap {
-    fn new(db: &PgDatabase, extra: Value) -> Self {
-        let dir = TempDir::new().unwrap();
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        Self { dir, config }
-    }
-
-    fn run(&self, state: Option<&Value>) -> RunOutput {
-        let mut args = vec!["--config".to_owned(), self.config.clone()];
-        if let Some(state) = state {
-            args.push("--state".into());
-            args.push(write_json(self.dir.path(), "state.json", state));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run_binary("tap-postgres", &args, b"");
-        output.assert_success();
-        output
-    }
-}
+use tests::bin::write_json;
+use tests::singer::{last_state, record_keys, records};
+use tests::{PgDatabase, TapRun};
 
 fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
     records.iter().map(|r| r["id"].as_i64().unwrap()).collect()
@@ -48,7 +22,7 @@ fn full_table_sends_versioned_rows_between_activate_versions() {
              insert into items select g, 'n' || g, 's' || g from generate_series(1, 2500) g;",
         )
         .unwrap();
-    let tap = Tap::new(
+    let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.items.*", "!public.items.secret"], "state_every_rows": 1000}),
     );
@@ -137,15 +111,7 @@ fn full_table_sends_versioned_rows_between_activate_versions() {
 
 /// The `(region, seq)` key of every `events` RECORD, in order.
 fn event_keys(messages: &[Message]) -> Vec<(String, i64)> {
-    records(messages)
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_owned(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect()
+    record_keys(messages, "region", "seq")
 }
 
 #[test]
@@ -158,7 +124,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
              insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 20000) g;",
         )
         .unwrap();
-    let tap = Tap::new(
+    let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.events"], "state_every_rows": 1000}),
     );
@@ -168,9 +134,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
 
     // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
     // that line is what a target would have committed.
-    let mut command = tests::bin::command("tap-postgres");
-    command.args(["--config", &tap.config]);
-    let before = run_until_killed(command, |m| {
+    let before = tap.run_until_killed(|m| {
         matches!(m, Message::State(s)
             if s.value["bookmarks"]["public-events"]["last_pk_fetched"]["seq"] == json!(2000))
     });
@@ -238,7 +202,7 @@ fn incremental_runs_send_changes_since_the_bookmark() {
              insert into orders values (51, 'tie', timestamptz '2026-01-01 00:50:00Z');",
         )
         .unwrap();
-    let tap = Tap::new(
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
                            "replication_key": "updated_at"}],
@@ -323,7 +287,7 @@ fn incremental_keys_of_every_orderable_kind() {
                  insert into {table} values (1, {low}), (2, {high});"
             ))
             .unwrap();
-        let tap = Tap::new(
+        let tap = TapRun::postgres(
             &db,
             json!({"select": [{"table": format!("public.{table}"), "replication_method": "INCREMENTAL",
                                "replication_key": "k"}]}),
@@ -356,7 +320,7 @@ fn an_interrupted_stream_is_synced_first_next_time() {
              insert into a values (1); insert into b values (1);",
         )
         .unwrap();
-    let tap = Tap::new(&db, json!({"select": ["public.a", "public.b"]}));
+    let tap = TapRun::postgres(&db, json!({"select": ["public.a", "public.b"]}));
     let state = json!({"currently_syncing": "public-b", "bookmarks": {}});
     let messages = tap.run(Some(&state)).messages();
     let order: Vec<&str> = messages
@@ -380,14 +344,8 @@ fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
              create table log (line text); insert into log values ('a'), ('b'), ('c');",
         )
         .unwrap();
-    let tap = Tap::new(&db, json!({}));
-    let discovered = run_binary(
-        "tap-postgres",
-        &["--config", &tap.config, "--discover"],
-        b"",
-    );
-    discovered.assert_success();
-    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let tap = TapRun::postgres(&db, json!({}));
+    let mut catalog = tap.discover();
     for stream in catalog["streams"].as_array_mut().unwrap() {
         let is_view = stream["tap_stream_id"] == "public-people_names";
         let table = stream["metadata"]
@@ -402,11 +360,7 @@ fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
         }
     }
     let catalog_path = write_json(tap.dir.path(), "catalog.json", &catalog);
-    let output = run_binary(
-        "tap-postgres",
-        &["--config", &tap.config, "--catalog", &catalog_path],
-        b"",
-    );
+    let output = tap.run_with(&["--catalog", &catalog_path]);
     output.assert_success();
     let messages = output.messages();
     let schemas: Vec<(&str, &[String])> = messages
@@ -452,7 +406,7 @@ fn a_replication_key_without_an_index_is_warned_about() {
     db.client()
         .batch_execute("create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');")
         .unwrap();
-    let tap = Tap::new(
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.t", "replication_method": "INCREMENTAL", "replication_key": "changed"}]}),
     );
@@ -483,7 +437,7 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
                  from generate_series(1, 30) g",
         )
         .unwrap();
-    let tap = Tap::new(
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
                            "replication_key": "updated_at"}]}),
@@ -527,16 +481,7 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
         format!("{{\"bookmarks\": {{}}}}\n{state}\n"),
     )
     .unwrap();
-    let output = run_binary(
-        "tap-postgres",
-        &[
-            "--config",
-            &tap.config,
-            "--state",
-            target_output.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let output = tap.run_with(&["--state", target_output.to_str().unwrap()]);
     output.assert_success();
     assert_eq!(ids(&records(&output.messages())), [30], "{}", output.stderr);
 }
@@ -550,9 +495,7 @@ fn selection_typos_are_errors_naming_the_closest_name() {
         .batch_execute("create table users (id integer primary key, email text, doc jsonb)")
         .unwrap();
     let fails = |extra: Value, parts: &[&str]| {
-        let dir = TempDir::new().unwrap();
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        let output = run_binary("tap-postgres", &["--config", &config], b"");
+        let output = TapRun::postgres(&db, extra).run_with(&[]);
         assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
         assert!(output.stdout.is_empty(), "{}", output.stdout_text());
         for part in parts {
