@@ -1,22 +1,11 @@
 //! tap-postgres `--discover` against a schema with every kind of relation and awkward names.
 
-use common::Message;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{run_binary, write_json};
-use tests::singer::{catalog_entry, catalog_metadata};
+use tests::singer::{catalog_entry, catalog_metadata, property_names, schema_message, stream_ids};
+use tests::{PgDatabase, TapRun};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
-    serde_json::from_slice(&discover_output(db, extra).stdout).unwrap()
-}
-
-fn discover_output(db: &PgDatabase, extra: Value) -> tests::RunOutput {
-    let dir = TempDir::new().unwrap();
-    let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-    let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
-    output.assert_success();
-    output
+    TapRun::postgres(db, extra).discover()
 }
 
 const SCHEMA: &str = r#"
@@ -49,18 +38,10 @@ const SCHEMA: &str = r#"
 
 #[test]
 fn discovers_tables_views_and_partitioned_parents() {
-    let db = PgDatabase::new();
-    db.client().batch_execute(SCHEMA).unwrap();
+    let db = PgDatabase::with_sql(SCHEMA);
     let catalog = discover(&db, json!({}));
-    let mut ids: Vec<&str> = catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["tap_stream_id"].as_str().unwrap())
-        .collect();
-    ids.sort();
     assert_eq!(
-        ids,
+        stream_ids(&catalog),
         [
             "Other Schema-customers",
             "shop-customer_names",
@@ -118,9 +99,8 @@ fn discovers_tables_views_and_partitioned_parents() {
         "text[]"
     );
 
-    let properties = &customers["schema"]["properties"];
     assert_eq!(
-        properties.as_object().unwrap().keys().collect::<Vec<_>>(),
+        property_names(&customers["schema"]),
         [
             "id",
             "Name",
@@ -132,6 +112,7 @@ fn discovers_tables_views_and_partitioned_parents() {
         ],
         "columns keep their table order"
     );
+    let properties = &customers["schema"]["properties"];
     assert_eq!(
         properties["id"],
         json!({"type": ["integer"], "minimum": i32::MIN, "maximum": i32::MAX,
@@ -202,8 +183,7 @@ fn discovers_tables_views_and_partitioned_parents() {
 
 #[test]
 fn filter_schemas_restricts_discovery() {
-    let db = PgDatabase::new();
-    db.client().batch_execute(SCHEMA).unwrap();
+    let db = PgDatabase::with_sql(SCHEMA);
     let catalog = discover(&db, json!({"filter_schemas": "Other Schema"}));
     let streams = catalog["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 1);
@@ -223,7 +203,9 @@ fn unreadable_tables_are_not_offered() {
             db.name
         ))
         .unwrap();
-    let output = discover_output(&db, json!({"user": format!("reader_{}", db.name)}));
+    let output = TapRun::postgres(&db, json!({"user": format!("reader_{}", db.name)}))
+        .run_with(&["--discover"]);
+    output.assert_success();
     // Discovery says what it found and what it had to leave out.
     assert!(
         output.stderr.contains("streams=1") && output.stderr.contains("shop.events"),
@@ -236,12 +218,7 @@ fn unreadable_tables_are_not_offered() {
         output.stderr
     );
     let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ids: Vec<&str> = catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["tap_stream_id"].as_str().unwrap())
-        .collect();
+    let ids = stream_ids(&catalog);
     client
         .batch_execute(&format!(
             "drop owned by reader_{0}; drop role reader_{0};",
@@ -256,24 +233,21 @@ const AWKWARD_COMMENT: &str = "The customer's \"display\" name,\nas typed 🎉";
 
 #[test]
 fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
-    let db = PgDatabase::new();
     let quoted = AWKWARD_COMMENT.replace('\'', "''");
-    db.client()
-        .batch_execute(&format!(
-            r#"
-            create schema shop;
-            create table shop.notes (id integer primary key, "Display Name" text, body text);
-            comment on table shop.notes is 'Notes taken by support';
-            comment on column shop.notes.id is 'Note number';
-            comment on column shop.notes."Display Name" is '{quoted}';
-            create table shop.plain (id integer primary key, v text);
-            create view shop.note_ids as select id, body from shop.notes;
-            comment on view shop.note_ids is 'Just the ids';
-            comment on column shop.note_ids.body is 'The text';
-            insert into shop.notes values (1, 'a', 'b');
-            "#
-        ))
-        .unwrap();
+    let db = PgDatabase::with_sql(&format!(
+        r#"
+        create schema shop;
+        create table shop.notes (id integer primary key, "Display Name" text, body text);
+        comment on table shop.notes is 'Notes taken by support';
+        comment on column shop.notes.id is 'Note number';
+        comment on column shop.notes."Display Name" is '{quoted}';
+        create table shop.plain (id integer primary key, v text);
+        create view shop.note_ids as select id, body from shop.notes;
+        comment on view shop.note_ids is 'Just the ids';
+        comment on column shop.note_ids.body is 'The text';
+        insert into shop.notes values (1, 'a', 'b');
+        "#
+    ));
 
     let catalog = discover(&db, json!({}));
     let notes = &catalog_entry(&catalog, "shop-notes")["schema"];
@@ -288,14 +262,7 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
         json!({"type": ["null", "string"], "x-sql-datatype": "text"}),
         "no comment, no description"
     );
-    assert_eq!(
-        notes["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect::<Vec<_>>(),
-        ["id", "Display Name", "body"]
-    );
+    assert_eq!(property_names(notes), ["id", "Display Name", "body"]);
     let plain = &catalog_entry(&catalog, "shop-plain")["schema"];
     assert!(plain.get("description").is_none(), "{plain}");
     assert!(plain["properties"]["v"].get("description").is_none());
@@ -305,22 +272,10 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
     assert!(view["properties"]["id"].get("description").is_none());
 
     // A sync's SCHEMA message carries them to the target.
-    let dir = TempDir::new().unwrap();
-    let config = write_json(
-        dir.path(),
-        "config.json",
-        &db.connection_config(json!({"select": ["shop.notes"]})),
-    );
-    let output = run_binary("tap-postgres", &["--config", &config], b"");
-    output.assert_success();
-    let schema = output
-        .messages()
-        .into_iter()
-        .find_map(|message| match message {
-            Message::Schema(schema) if schema.stream == "notes" => Some(schema.schema),
-            _ => None,
-        })
-        .expect("a SCHEMA message for notes");
+    let messages = TapRun::postgres(&db, json!({"select": ["shop.notes"]}))
+        .run(None)
+        .messages();
+    let schema = &schema_message(&messages, "notes").schema;
     assert_eq!(schema["description"], "Notes taken by support");
     assert_eq!(schema["properties"]["id"]["description"], "Note number");
     assert_eq!(
