@@ -50,6 +50,14 @@ impl TargetRun {
         self.load_text(&lines(messages))
     }
 
+    /// Runs the target over `messages`; panics with its stderr unless it succeeds. Returns the
+    /// state values it printed ([`emitted_states`]).
+    pub fn load_states(&self, messages: &[Value]) -> Vec<Value> {
+        let output = self.load(messages);
+        output.assert_success();
+        emitted_states(&output)
+    }
+
     /// Runs the target over raw input text.
     pub fn load_text(&self, input: &str) -> RunOutput {
         run(self.command(), &[], input.as_bytes())
