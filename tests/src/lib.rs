@@ -29,6 +29,7 @@
 
 pub mod bin;
 pub mod certs;
+pub mod database;
 mod lifecycle;
 pub mod mariadb;
 pub mod postgres;
@@ -39,6 +40,7 @@ pub mod warehouse;
 
 pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
 pub use certs::TestCertificates;
+pub use database::{Database, Server};
 pub use mariadb::{MariaDb, MysqlDatabase};
 pub use postgres::{PgDatabase, Postgres};
 pub use sshd::Sshd;
