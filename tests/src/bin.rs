@@ -120,6 +120,11 @@ impl RunOutput {
             "the program succeeded:\n{}",
             self.stderr
         );
+        self.assert_stderr_has(parts)
+    }
+
+    /// Panics unless each of `parts` is in stderr.
+    pub fn assert_stderr_has(&self, parts: &[&str]) -> &Self {
         for part in parts {
             assert!(
                 self.stderr.contains(part),

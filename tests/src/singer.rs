@@ -78,6 +78,27 @@ pub fn property_names(schema: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Checks the `description` of a JSON schema and of the named properties, `None` where there
+/// must be none.
+pub fn assert_descriptions(
+    schema: &Value,
+    description: Option<&str>,
+    properties: &[(&str, Option<&str>)],
+) {
+    assert_eq!(
+        schema.get("description"),
+        description.map(Value::from).as_ref(),
+        "{schema}"
+    );
+    for (name, description) in properties {
+        assert_eq!(
+            schema["properties"][name].get("description"),
+            description.map(Value::from).as_ref(),
+            "{name} in {schema}"
+        );
+    }
+}
+
 /// The catalog entry of a stream; panics when it was not discovered.
 pub fn catalog_entry<'a>(catalog: &'a Value, tap_stream_id: &str) -> &'a Value {
     catalog["streams"]
@@ -96,6 +117,16 @@ pub fn catalog_metadata<'a>(entry: &'a Value, breadcrumb: &[&str]) -> &'a Value 
         .iter()
         .find(|m| m["breadcrumb"] == json!(breadcrumb))
         .unwrap_or_else(|| panic!("no metadata at {breadcrumb:?}"))["metadata"]
+}
+
+/// An entry's table-level metadata (breadcrumb `[]`).
+pub fn table_metadata(entry: &Value) -> &Value {
+    catalog_metadata(entry, &[])
+}
+
+/// An entry's metadata of `column` (breadcrumb `["properties", column]`).
+pub fn column_metadata<'a>(entry: &'a Value, column: &str) -> &'a Value {
+    catalog_metadata(entry, &["properties", column])
 }
 
 /// Runs a tap until `stop_at` matches one of its messages, then kills it (SIGKILL) and returns
