@@ -1,7 +1,10 @@
 //! tap-mysql `--discover` over two databases with tables, a view, odd names and every key shape.
 
 use serde_json::json;
-use tests::singer::{catalog_entry, catalog_metadata, property_names, schema_message, stream_ids};
+use tests::singer::{
+    assert_descriptions, catalog_entry, column_metadata, property_names, schema_message,
+    stream_ids, table_metadata,
+};
 use tests::{MysqlDatabase, TapRun};
 
 #[test]
@@ -50,7 +53,7 @@ fn discovers_two_databases() {
         "the name clashes across databases"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = catalog_metadata(customers, &[]);
+    let table = table_metadata(customers);
     assert_eq!(table["database-name"], json!(s));
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["is-view"], false);
@@ -60,15 +63,15 @@ fn discovers_two_databases() {
         table["valid-replication-keys"],
         json!(["id", "Full Name", "select", "balance", "updated_at"])
     );
-    let id = catalog_metadata(customers, &["properties", "id"]);
+    let id = column_metadata(customers, "id");
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "bigint(20) unsigned");
     assert_eq!(
-        catalog_metadata(customers, &["properties", "Full Name"])["sql-datatype"],
+        column_metadata(customers, "Full Name")["sql-datatype"],
         "varchar(100)"
     );
     assert_eq!(
-        catalog_metadata(customers, &["properties", "select"])["inclusion"],
+        column_metadata(customers, "select")["inclusion"],
         "available"
     );
     assert_eq!(
@@ -94,36 +97,33 @@ fn discovers_two_databases() {
 
     let lines = catalog_entry(&catalog, &format!("{s}-order_lines"));
     assert_eq!(
-        catalog_metadata(lines, &[])["table-key-properties"],
+        table_metadata(lines)["table-key-properties"],
         json!(["order_id", "line"])
     );
     assert_eq!(
-        catalog_metadata(lines, &["properties", "tags"])["sql-datatype"],
+        column_metadata(lines, "tags")["sql-datatype"],
         "set('a','b')"
     );
 
     let view = catalog_entry(&catalog, &format!("{s}-customer_names"));
-    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
-    assert_eq!(
-        catalog_metadata(view, &[])["table-key-properties"],
-        json!([])
-    );
+    assert_eq!(table_metadata(view)["is-view"], true);
+    assert_eq!(table_metadata(view)["table-key-properties"], json!([]));
 
     let events = catalog_entry(&catalog, &format!("{s}-events"));
     assert_eq!(
-        catalog_metadata(events, &[])["valid-replication-keys"],
+        table_metadata(events)["valid-replication-keys"],
         json!(["at"])
     );
     let blobs = catalog_entry(&catalog, &format!("{s}-blobs"));
     assert_eq!(
-        catalog_metadata(blobs, &[])["forced-replication-method"],
+        table_metadata(blobs)["forced-replication-method"],
         "FULL_TABLE"
     );
 
     let crm_customers = catalog_entry(&catalog, &format!("{c}-customers"));
     assert_eq!(crm_customers["stream"], format!("{c}_customers"));
     assert_eq!(
-        catalog_metadata(crm_customers, &[])["table-key-properties"],
+        table_metadata(crm_customers)["table-key-properties"],
         json!(["id"])
     );
 }
@@ -149,25 +149,19 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
     let catalog = TapRun::mysql(&db, json!({"filter_dbs": db.name})).discover();
     let d = &db.name;
     let notes = &catalog_entry(&catalog, &format!("{d}-notes"))["schema"];
-    assert_eq!(notes["description"], "Notes taken by support");
-    assert_eq!(notes["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        notes["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
-    assert!(
-        notes["properties"]["body"].get("description").is_none(),
-        "MySQL's '' is no comment: {notes}"
-    );
+    // MySQL's '' is no comment.
+    let described = [
+        ("id", Some("Note number")),
+        ("Display Name", Some(AWKWARD_COMMENT)),
+        ("body", None),
+    ];
+    assert_descriptions(notes, Some("Notes taken by support"), &described);
     assert_eq!(property_names(notes), ["id", "Display Name", "body"]);
     let plain = &catalog_entry(&catalog, &format!("{d}-plain"))["schema"];
-    assert!(plain.get("description").is_none(), "{plain}");
-    assert!(plain["properties"]["v"].get("description").is_none());
+    assert_descriptions(plain, None, &[("v", None)]);
+    // A view's table_comment 'VIEW' is no comment.
     let view = &catalog_entry(&catalog, &format!("{d}-note_ids"))["schema"];
-    assert!(
-        view.get("description").is_none(),
-        "a view's table_comment 'VIEW' is no comment: {view}"
-    );
+    assert_descriptions(view, None, &[]);
 
     // A sync's SCHEMA message carries them to the target.
     let sync = TapRun::mysql(
@@ -176,11 +170,5 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
     );
     let messages = sync.run(None).messages();
     let schema = &schema_message(&messages, "notes").schema;
-    assert_eq!(schema["description"], "Notes taken by support");
-    assert_eq!(schema["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        schema["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
-    assert!(schema["properties"]["body"].get("description").is_none());
+    assert_descriptions(schema, Some("Notes taken by support"), &described);
 }

@@ -1,7 +1,10 @@
 //! tap-postgres `--discover` against a schema with every kind of relation and awkward names.
 
 use serde_json::{Value, json};
-use tests::singer::{catalog_entry, catalog_metadata, property_names, schema_message, stream_ids};
+use tests::singer::{
+    assert_descriptions, catalog_entry, column_metadata, property_names, schema_message,
+    stream_ids, table_metadata,
+};
 use tests::{PgDatabase, TapRun};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
@@ -63,7 +66,7 @@ fn discovers_tables_views_and_partitioned_parents() {
         "Other Schema_customers"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = catalog_metadata(customers, &[]);
+    let table = table_metadata(customers);
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["schema-name"], "shop");
     assert_eq!(table["database-name"], json!(db.name));
@@ -83,21 +86,18 @@ fn discovers_tables_views_and_partitioned_parents() {
     );
     assert!(table.get("forced-replication-method").is_none());
 
-    let id = catalog_metadata(customers, &["properties", "id"]);
+    let id = column_metadata(customers, "id");
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "integer");
-    let first_name = catalog_metadata(customers, &["properties", "first name"]);
+    let first_name = column_metadata(customers, "first name");
     assert_eq!(first_name["inclusion"], "available");
     assert_eq!(first_name["selected-by-default"], true);
     assert_eq!(first_name["sql-datatype"], "character varying(16)");
     assert_eq!(
-        catalog_metadata(customers, &["properties", "updated_at"])["sql-datatype"],
+        column_metadata(customers, "updated_at")["sql-datatype"],
         "timestamp with time zone"
     );
-    assert_eq!(
-        catalog_metadata(customers, &["properties", "tags"])["sql-datatype"],
-        "text[]"
-    );
+    assert_eq!(column_metadata(customers, "tags")["sql-datatype"], "text[]");
 
     assert_eq!(
         property_names(&customers["schema"]),
@@ -131,36 +131,24 @@ fn discovers_tables_views_and_partitioned_parents() {
 
     let lines = catalog_entry(&catalog, "shop-order_lines");
     assert_eq!(
-        catalog_metadata(lines, &[])["table-key-properties"],
+        table_metadata(lines)["table-key-properties"],
         json!(["order_id", "line"])
     );
-    assert_eq!(
-        catalog_metadata(lines, &["properties", "line"])["inclusion"],
-        "automatic"
-    );
-    assert_eq!(
-        catalog_metadata(lines, &["properties", "qty"])["sql-datatype"],
-        "numeric"
-    );
+    assert_eq!(column_metadata(lines, "line")["inclusion"], "automatic");
+    assert_eq!(column_metadata(lines, "qty")["sql-datatype"], "numeric");
 
     let view = catalog_entry(&catalog, "shop-customer_names");
-    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
+    assert_eq!(table_metadata(view)["is-view"], true);
+    assert_eq!(table_metadata(view)["table-key-properties"], json!([]));
     assert_eq!(
-        catalog_metadata(view, &[])["table-key-properties"],
-        json!([])
-    );
-    assert_eq!(
-        catalog_metadata(catalog_entry(&catalog, "shop-totals"), &[])["is-view"],
+        table_metadata(catalog_entry(&catalog, "shop-totals"))["is-view"],
         true
     );
 
     let events = catalog_entry(&catalog, "shop-events");
+    assert_eq!(table_metadata(events)["table-key-properties"], json!([]));
     assert_eq!(
-        catalog_metadata(events, &[])["table-key-properties"],
-        json!([])
-    );
-    assert_eq!(
-        catalog_metadata(events, &[])["valid-replication-keys"],
+        table_metadata(events)["valid-replication-keys"],
         json!(["at"])
     );
     assert_eq!(
@@ -170,13 +158,13 @@ fn discovers_tables_views_and_partitioned_parents() {
     // No key and nothing to order by: only FULL_TABLE works.
     let documents = catalog_entry(&catalog, "shop-documents");
     assert_eq!(
-        catalog_metadata(documents, &[])["forced-replication-method"],
+        table_metadata(documents)["forced-replication-method"],
         "FULL_TABLE"
     );
 
     let measurements = catalog_entry(&catalog, "shop-measurements");
     assert_eq!(
-        catalog_metadata(measurements, &[])["table-key-properties"],
+        table_metadata(measurements)["table-key-properties"],
         json!(["id", "taken"])
     );
 }
@@ -251,12 +239,11 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
 
     let catalog = discover(&db, json!({}));
     let notes = &catalog_entry(&catalog, "shop-notes")["schema"];
-    assert_eq!(notes["description"], "Notes taken by support");
-    assert_eq!(notes["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        notes["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
+    let described = [
+        ("id", Some("Note number")),
+        ("Display Name", Some(AWKWARD_COMMENT)),
+    ];
+    assert_descriptions(notes, Some("Notes taken by support"), &described);
     assert_eq!(
         notes["properties"]["body"],
         json!({"type": ["null", "string"], "x-sql-datatype": "text"}),
@@ -264,23 +251,19 @@ fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
     );
     assert_eq!(property_names(notes), ["id", "Display Name", "body"]);
     let plain = &catalog_entry(&catalog, "shop-plain")["schema"];
-    assert!(plain.get("description").is_none(), "{plain}");
-    assert!(plain["properties"]["v"].get("description").is_none());
+    assert_descriptions(plain, None, &[("v", None)]);
     let view = &catalog_entry(&catalog, "shop-note_ids")["schema"];
-    assert_eq!(view["description"], "Just the ids");
-    assert_eq!(view["properties"]["body"]["description"], "The text");
-    assert!(view["properties"]["id"].get("description").is_none());
+    assert_descriptions(
+        view,
+        Some("Just the ids"),
+        &[("body", Some("The text")), ("id", None)],
+    );
 
     // A sync's SCHEMA message carries them to the target.
     let messages = TapRun::postgres(&db, json!({"select": ["shop.notes"]}))
         .run(None)
         .messages();
     let schema = &schema_message(&messages, "notes").schema;
-    assert_eq!(schema["description"], "Notes taken by support");
-    assert_eq!(schema["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        schema["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
+    assert_descriptions(schema, Some("Notes taken by support"), &described);
     assert!(schema["properties"]["body"].get("description").is_none());
 }
