@@ -15,13 +15,10 @@ fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
 
 #[test]
 fn full_table_sends_versioned_rows_between_activate_versions() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table items (id bigint primary key, name text, secret text); \
+    let db = PgDatabase::with_sql(
+        "create table items (id bigint primary key, name text, secret text); \
              insert into items select g, 'n' || g, 's' || g from generate_series(1, 2500) g;",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.items.*", "!public.items.secret"], "state_every_rows": 1000}),
@@ -116,14 +113,10 @@ fn event_keys(messages: &[Message]) -> Vec<(String, i64)> {
 
 #[test]
 fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
-    let db = PgDatabase::new();
-    let mut client = db.client();
-    client
-        .batch_execute(
-            "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
+    let db = PgDatabase::with_sql(
+        "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
              insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 20000) g;",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.events"], "state_every_rows": 1000}),
@@ -151,9 +144,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     assert_eq!(interrupted_state["currently_syncing"], "public-events");
 
     // Rows added after the interrupted run started wait for the next full sync.
-    client
-        .batch_execute("insert into events values ('zz', 1, 0)")
-        .unwrap();
+    db.execute("insert into events values ('zz', 1, 0)");
     let resumed = tap.run(Some(&interrupted_state)).messages();
     let sent_first = event_keys(before);
     let sent_after = event_keys(&resumed);
@@ -191,17 +182,13 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
 
 #[test]
 fn incremental_runs_send_changes_since_the_bookmark() {
-    let db = PgDatabase::new();
-    let mut client = db.client();
-    client
-        .batch_execute(
-            "create table orders (id integer primary key, status text, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table orders (id integer primary key, status text, updated_at timestamptz); \
              create index on orders (updated_at); \
              insert into orders select g, 'new', timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
                  from generate_series(1, 50) g; \
              insert into orders values (51, 'tie', timestamptz '2026-01-01 00:50:00Z');",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
@@ -232,14 +219,10 @@ fn incremental_runs_send_changes_since_the_bookmark() {
     );
 
     // Between runs: an update, an insert, and a row sharing the bookmark value.
-    client
-        .batch_execute(
-            "update orders set status = 'paid', updated_at = '2026-01-02 00:00:00Z' where id = 3; \
+    db.execute("update orders set status = 'paid', updated_at = '2026-01-02 00:00:00Z' where id = 3; \
              insert into orders values (52, 'new', '2026-01-03 00:00:00Z'); \
              insert into orders values (53, 'late tie', '2026-01-01 00:50:00Z'); \
-             update orders set status = 'old change', updated_at = '2025-06-01 00:00:00Z' where id = 4;",
-        )
-        .unwrap();
+             update orders set status = 'old change', updated_at = '2025-06-01 00:00:00Z' where id = 4;");
     let second = tap.run(Some(&state)).messages();
     let rows = records(&second);
     let mut sent = ids(&rows);
@@ -261,7 +244,6 @@ fn incremental_runs_send_changes_since_the_bookmark() {
 #[test]
 fn incremental_keys_of_every_orderable_kind() {
     let db = PgDatabase::new();
-    let mut client = db.client();
     let cases = [
         ("bigint", "10", "20", json!(20)),
         (
@@ -281,12 +263,10 @@ fn incremental_keys_of_every_orderable_kind() {
     ];
     for (index, (sql_type, low, high, expected)) in cases.into_iter().enumerate() {
         let table = format!("k{index}");
-        client
-            .batch_execute(&format!(
-                "create table {table} (id integer primary key, k {sql_type}); \
+        db.execute(&format!(
+            "create table {table} (id integer primary key, k {sql_type}); \
                  insert into {table} values (1, {low}), (2, {high});"
-            ))
-            .unwrap();
+        ));
         let tap = TapRun::postgres(
             &db,
             json!({"select": [{"table": format!("public.{table}"), "replication_method": "INCREMENTAL",
@@ -313,13 +293,10 @@ fn incremental_keys_of_every_orderable_kind() {
 
 #[test]
 fn an_interrupted_stream_is_synced_first_next_time() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table a (id integer primary key); create table b (id integer primary key); \
+    let db = PgDatabase::with_sql(
+        "create table a (id integer primary key); create table b (id integer primary key); \
              insert into a values (1); insert into b values (1);",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(&db, json!({"select": ["public.a", "public.b"]}));
     let state = json!({"currently_syncing": "public-b", "bookmarks": {}});
     let messages = tap.run(Some(&state)).messages();
@@ -335,15 +312,12 @@ fn an_interrupted_stream_is_synced_first_next_time() {
 
 #[test]
 fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table people (id integer primary key, name text, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table people (id integer primary key, name text, updated_at timestamptz); \
              insert into people values (1, 'ann', now()), (2, 'bob', now()); \
              create view people_names as select id, upper(name) as name from people; \
              create table log (line text); insert into log values ('a'), ('b'), ('c');",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(&db, json!({}));
     let mut catalog = tap.discover();
     for stream in catalog["streams"].as_array_mut().unwrap() {
@@ -402,10 +376,9 @@ fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
 
 #[test]
 fn a_replication_key_without_an_index_is_warned_about() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute("create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');")
-        .unwrap();
+    let db = PgDatabase::with_sql(
+        "create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');",
+    );
     let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.t", "replication_method": "INCREMENTAL", "replication_key": "changed"}]}),
@@ -416,9 +389,7 @@ fn a_replication_key_without_an_index_is_warned_about() {
         "{}",
         output.stderr
     );
-    db.client()
-        .batch_execute("create index on t (changed)")
-        .unwrap();
+    db.execute("create index on t (changed)");
     let output = tap.run(None);
     assert!(!output.stderr.contains("has no index"), "{}", output.stderr);
 }
@@ -428,15 +399,12 @@ fn a_replication_key_without_an_index_is_warned_about() {
 /// each stream resumes from and which bookmarks belong to streams it does not have.
 #[test]
 fn state_in_other_shapes_resumes_and_says_from_where() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table orders (id integer primary key, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table orders (id integer primary key, updated_at timestamptz); \
              create index on orders (updated_at); \
              insert into orders select g, timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
                  from generate_series(1, 30) g",
-        )
-        .unwrap();
+    );
     let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
@@ -457,18 +425,11 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
         "{}",
         wrapped.stderr
     );
-    assert!(
-        wrapped
-            .stderr
-            .contains("resuming at updated_at >= \"2026-01-01T00:30:00.000000Z\""),
-        "{}",
-        wrapped.stderr
-    );
-    assert!(
-        wrapped.stderr.contains("not in the catalog") && wrapped.stderr.contains("shop-orders"),
-        "{}",
-        wrapped.stderr
-    );
+    wrapped.assert_stderr_has(&[
+        "resuming at updated_at >= \"2026-01-01T00:30:00.000000Z\"",
+        "not in the catalog",
+        "shop-orders",
+    ]);
     // The foreign bookmark is carried along untouched.
     assert_eq!(
         last_state(&wrapped.messages())["bookmarks"]["shop-orders"]["replication_key_value"],
@@ -490,10 +451,8 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
 /// a sync of fewer columns or tables than the user asked for.
 #[test]
 fn selection_typos_are_errors_naming_the_closest_name() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute("create table users (id integer primary key, email text, doc jsonb)")
-        .unwrap();
+    let db =
+        PgDatabase::with_sql("create table users (id integer primary key, email text, doc jsonb)");
     let fails = |extra: Value, parts: &[&str]| {
         let output = TapRun::postgres(&db, extra).run_with(&[]);
         assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
