@@ -1162,18 +1162,21 @@ fn expected_record(text: &str) -> Value {
 /// written differently compare equal when they are equal (Python's `Decimal` prints
 /// `-0.000000001` as `-1E-9`), and only then: no digit may be lost.
 fn exact_numbers(value: &Value) -> Value {
+    let mut value = value.clone();
+    replace_numbers(&mut value);
+    value
+}
+
+/// [`exact_numbers`] in place.
+fn replace_numbers(value: &mut Value) {
     match value {
         Value::Number(number) => {
-            Value::String(format!("number {}", exact_decimal(number.as_str())))
+            let exact = format!("number {}", exact_decimal(number.as_str()));
+            *value = Value::String(exact);
         }
-        Value::Array(items) => Value::Array(items.iter().map(exact_numbers).collect()),
-        Value::Object(object) => Value::Object(
-            object
-                .iter()
-                .map(|(key, value)| (key.clone(), exact_numbers(value)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Array(items) => items.iter_mut().for_each(replace_numbers),
+        Value::Object(object) => object.values_mut().for_each(replace_numbers),
+        _ => {}
     }
 }
 
