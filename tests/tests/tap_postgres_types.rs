@@ -8,8 +8,14 @@ use tests::tap::{assert_emitted, one_column_table};
 use tests::{PgDatabase, TapRun};
 
 /// Runs the tap over `public.t (id, v <sql_type>)` holding the literals of `cases` (SQL, in id
-/// order), checks the JSON text emitted for each, and returns the property schema of `v`.
-fn assert_emits(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
+/// order) in a database of its own, checks the JSON text emitted for each, and returns the
+/// property schema of `v`.
+fn assert_emits(sql_type: &str, cases: &[(&str, &str)]) -> Value {
+    assert_emits_in(&PgDatabase::new(), sql_type, cases)
+}
+
+/// [`assert_emits`] in `db`, whose types and settings the case needs.
+fn assert_emits_in(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
     let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
     db.execute(&one_column_table(sql_type, &literals));
     let (values, schema) = TapRun::postgres(db, json!({"select": ["public.t"]})).emitted_values();
@@ -19,9 +25,7 @@ fn assert_emits(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Valu
 
 #[test]
 fn integers() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "smallint",
         &[
             ("-32768", "-32768"),
@@ -33,12 +37,10 @@ fn integers() {
     assert_eq!(schema["type"], json!(["null", "integer"]));
     assert_eq!(schema["x-sql-datatype"], "smallint");
     assert_emits(
-        &db,
         "integer",
         &[("-2147483648", "-2147483648"), ("2147483647", "2147483647")],
     );
     assert_emits(
-        &db,
         "bigint",
         &[
             ("-9223372036854775808", "-9223372036854775808"),
@@ -49,10 +51,8 @@ fn integers() {
 
 #[test]
 fn numerics_keep_every_digit() {
-    let db = PgDatabase::new();
     let forty = "1234567890123456789012345678901234567890";
     let schema = assert_emits(
-        &db,
         "numeric",
         &[
             (
@@ -72,19 +72,16 @@ fn numerics_keep_every_digit() {
     );
     assert_eq!(schema["type"], json!(["null", "number"]));
     let schema = assert_emits(
-        &db,
         "numeric(12,2)",
         &[("1.1", "1.10"), ("-9999999999.99", "-9999999999.99")],
     );
     assert_eq!(schema["x-sql-datatype"], "numeric(12,2)");
-    assert_emits(&db, "money", &[("1234.56", "1234.56"), ("-0.01", "-0.01")]);
+    assert_emits("money", &[("1234.56", "1234.56"), ("-0.01", "-0.01")]);
 }
 
 #[test]
 fn floats_are_exact_and_nan_is_null() {
-    let db = PgDatabase::new();
     assert_emits(
-        &db,
         "double precision",
         &[
             ("0.1", "0.1"),
@@ -95,18 +92,12 @@ fn floats_are_exact_and_nan_is_null() {
             ("'-Infinity'", "null"),
         ],
     );
-    assert_emits(
-        &db,
-        "real",
-        &[("3.4028235e38", "3.4028235e+38"), ("1.5", "1.5")],
-    );
+    assert_emits("real", &[("3.4028235e38", "3.4028235e+38"), ("1.5", "1.5")]);
 }
 
 #[test]
 fn text_and_booleans() {
-    let db = PgDatabase::new();
     assert_emits(
-        &db,
         "text",
         &[
             ("'Grüße 🦀'", r#""Grüße 🦀""#),
@@ -119,16 +110,14 @@ fn text_and_booleans() {
             ("null", "null"),
         ],
     );
-    assert_emits(&db, "char(3)", &[("'ab'", r#""ab ""#)]);
-    let schema = assert_emits(&db, "varchar(16)", &[("'x'", r#""x""#)]);
+    assert_emits("char(3)", &[("'ab'", r#""ab ""#)]);
+    let schema = assert_emits("varchar(16)", &[("'x'", r#""x""#)]);
     assert_eq!(schema["x-sql-datatype"], "character varying(16)");
     assert_emits(
-        &db,
         "boolean",
         &[("true", "true"), ("false", "false"), ("null", "null")],
     );
     assert_emits(
-        &db,
         "bytea",
         &[(r"'\xdeadbeef'", r#""deadbeef""#), ("''", r#""""#)],
     );
@@ -142,7 +131,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
         "alter database \"{}\" set timezone = 'Asia/Kolkata'",
         db.name
     ));
-    let schema = assert_emits(
+    let schema = assert_emits_in(
         &db,
         "timestamptz",
         &[
@@ -160,7 +149,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
         ],
     );
     assert_eq!(schema["format"], "date-time");
-    assert_emits(
+    assert_emits_in(
         &db,
         "timestamp",
         &[
@@ -174,7 +163,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
             ),
         ],
     );
-    let schema = assert_emits(
+    let schema = assert_emits_in(
         &db,
         "date",
         &[
@@ -183,13 +172,13 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
         ],
     );
     assert_eq!(schema["format"], "date");
-    assert_emits(
+    assert_emits_in(
         &db,
         "time",
         &[("'23:59:59.999999'", r#""23:59:59.999999""#)],
     );
-    assert_emits(&db, "timetz", &[("'10:00:00+02'", r#""10:00:00+02""#)]);
-    assert_emits(
+    assert_emits_in(&db, "timetz", &[("'10:00:00+02'", r#""10:00:00+02""#)]);
+    assert_emits_in(
         &db,
         "interval",
         &[(
@@ -201,9 +190,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
 
 #[test]
 fn json_stays_json() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "jsonb",
         &[
             (
@@ -220,7 +207,6 @@ fn json_stays_json() {
     );
     assert_eq!(schema, json!({"x-sql-datatype": "jsonb"}));
     assert_emits(
-        &db,
         "json",
         &[
             (r#"'{"k": {"deep": true}}'"#, r#"{"k":{"deep":true}}"#),
@@ -232,7 +218,6 @@ fn json_stays_json() {
 
 #[test]
 fn network_uuid_bits_and_other_text_forms() {
-    let db = PgDatabase::new();
     let cases: [(&str, &str, &str); 12] = [
         (
             "uuid",
@@ -257,15 +242,13 @@ fn network_uuid_bits_and_other_text_forms() {
     ];
     for (sql_type, literal, text) in cases {
         let expected = Value::String(text.to_owned()).to_string();
-        assert_emits(&db, sql_type, &[(literal, &expected)]);
+        assert_emits(sql_type, &[(literal, &expected)]);
     }
 }
 
 #[test]
 fn arrays_of_any_shape() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "integer[]",
         &[
             ("'{1,NULL,3}'", "[1,null,3]"),
@@ -276,27 +259,21 @@ fn arrays_of_any_shape() {
     assert_eq!(schema["x-sql-datatype"], "integer[]");
     assert_eq!(schema["type"], json!(["null", "array"]));
     assert_emits(
-        &db,
         "text[]",
         &[(
             r#"'{"a,b","c\"d",NULL,"NULL",plain}'"#,
             r#"["a,b","c\"d",null,"NULL","plain"]"#,
         )],
     );
-    assert_emits(&db, "numeric[]", &[("'{1.10,NaN}'", "[1.10,null]")]);
+    assert_emits("numeric[]", &[("'{1.10,NaN}'", "[1.10,null]")]);
     assert_emits(
-        &db,
         "timestamptz[]",
         &[(
             "array['2026-01-01 00:00:00Z'::timestamptz]",
             r#"["2026-01-01T00:00:00.000000Z"]"#,
         )],
     );
-    assert_emits(
-        &db,
-        "jsonb[]",
-        &[(r#"array['{"a":1}'::jsonb]"#, r#"[{"a":1}]"#)],
-    );
+    assert_emits("jsonb[]", &[(r#"array['{"a":1}'::jsonb]"#, r#"[{"a":1}]"#)]);
 }
 
 #[test]
@@ -307,15 +284,15 @@ fn enums_domains_and_composites() {
          create domain positive as integer check (value > 0); \
          create type pair as (a integer, b text);",
     );
-    let schema = assert_emits(&db, "mood", &[("'happy'", r#""happy""#)]);
+    let schema = assert_emits_in(&db, "mood", &[("'happy'", r#""happy""#)]);
     assert_eq!(schema["x-sql-datatype"], "mood");
-    let schema = assert_emits(&db, "positive", &[("5", "5")]);
+    let schema = assert_emits_in(&db, "positive", &[("5", "5")]);
     assert_eq!(
         schema["type"],
         json!(["null", "integer"]),
         "a domain is its base type"
     );
     assert_eq!(schema["x-sql-datatype"], "positive");
-    assert_emits(&db, "pair", &[("row(1, 'x y')", r#""(1,\"x y\")""#)]);
-    assert_emits(&db, "mood[]", &[("'{sad,happy}'", r#"["sad","happy"]"#)]);
+    assert_emits_in(&db, "pair", &[("row(1, 'x y')", r#""(1,\"x y\")""#)]);
+    assert_emits_in(&db, "mood[]", &[("'{sad,happy}'", r#"["sad","happy"]"#)]);
 }
