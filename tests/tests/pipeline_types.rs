@@ -62,13 +62,30 @@ const PG_EXPECTED: &[(&str, &str, &str)] = &[
     ("price", "numeric", "price::numeric::text"),
 ];
 
-/// `tap --config <tap_config> | target-postgres` into `warehouse`, schema [`SCHEMA`]; both must
-/// succeed.
-fn load(tap: &'static str, tap_config: Value, warehouse: &PgDatabase) -> tests::PipelineOutput {
-    let target = TargetRun::new(warehouse, json!({}));
-    let output = TapRun::with_config(tap, &tap_config).run_into(&target, None);
+/// `tap | target-postgres` into a new warehouse, schema [`SCHEMA`]; both must succeed. Returns
+/// the warehouse and the states the target printed.
+fn load(tap: TapRun) -> (PgDatabase, Vec<Value>) {
+    let warehouse = PgDatabase::new();
+    let output = tap.run_into(&TargetRun::new(&warehouse, json!({})), None);
     output.assert_success();
-    output
+    (warehouse, emitted_states(&output.target))
+}
+
+/// tap-postgres syncing `public.<table>` of `source`.
+fn postgres_table(source: &PgDatabase, table: &str) -> TapRun {
+    TapRun::with_config(
+        "tap-postgres",
+        &source.connection_config(json!({"select": [format!("public.{table}")]})),
+    )
+}
+
+/// tap-mysql syncing `<table>` of `source`.
+fn mysql_table(source: &MysqlDatabase, table: &str) -> TapRun {
+    let select = format!("{}.{table}", source.name);
+    TapRun::with_config(
+        "tap-mysql",
+        &source.connection_config(json!({"select": [select]})),
+    )
 }
 
 /// The rows of `select <read> from <schema>.<table> order by id` in the source (schema `public`)
@@ -89,13 +106,8 @@ fn assert_same_rows(
 #[test]
 fn postgres_to_postgres_type_for_type() {
     let source = PgDatabase::with_sql(PG_SOURCE);
-    let warehouse = PgDatabase::new();
-    let output = load(
-        "tap-postgres",
-        source.connection_config(json!({"select": ["public.kinds"]})),
-        &warehouse,
-    );
-    assert!(!emitted_states(&output.target).is_empty());
+    let (warehouse, states) = load(postgres_table(&source, "kinds"));
+    assert!(!states.is_empty());
 
     let mut warehouse_client = warehouse.client();
     let mut source_client = source.client();
@@ -158,12 +170,7 @@ const MYSQL_EXPECTED: &[(&str, &str, &[&str])] = &[
 #[test]
 fn mysql_to_postgres_type_for_type() {
     let source = MysqlDatabase::with_sql(MYSQL_SOURCE);
-    let warehouse = PgDatabase::new();
-    load(
-        "tap-mysql",
-        source.connection_config(json!({"select": [format!("{}.kinds", source.name)]})),
-        &warehouse,
-    );
+    let (warehouse, _) = load(mysql_table(&source, "kinds"));
 
     let mut client = warehouse.client();
     client.batch_execute("set timezone = 'UTC'").unwrap();
@@ -224,12 +231,7 @@ const MYSQL_NARROW_EXPECTED: &[(&str, &str, &str)] = &[
 #[test]
 fn mysql_integers_char_and_year_arrive_in_the_narrowest_exact_type() {
     let source = MysqlDatabase::with_sql(MYSQL_NARROW_SOURCE);
-    let warehouse = PgDatabase::new();
-    load(
-        "tap-mysql",
-        source.connection_config(json!({"select": [format!("{}.narrow", source.name)]})),
-        &warehouse,
-    );
+    let (warehouse, _) = load(mysql_table(&source, "narrow"));
 
     let mut client = warehouse.client();
     let types = columns(&mut client, "narrow");
@@ -281,12 +283,7 @@ const PG_NARROW_SOURCE: &str = r#"
 #[test]
 fn postgres_integers_and_char_arrive_as_the_same_types() {
     let source = PgDatabase::with_sql(PG_NARROW_SOURCE);
-    let warehouse = PgDatabase::new();
-    load(
-        "tap-postgres",
-        source.connection_config(json!({"select": ["public.narrow"]})),
-        &warehouse,
-    );
+    let (warehouse, _) = load(postgres_table(&source, "narrow"));
 
     let mut warehouse_client = warehouse.client();
     let mut source_client = source.client();
