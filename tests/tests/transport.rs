@@ -613,6 +613,8 @@ fn a_server_that_accepts_and_never_answers_is_given_up_on() {
     let base = json!({"host": "127.0.0.1", "port": port, "user": "u", "dbname": "d",
                       "connect_timeout": 2});
     let bounded = |program: &'static str, config: &Value, args: &[&str]| {
+        // The bound is the program's: its first use in a test binary may build the programs.
+        tests::bin::binary_path(program);
         let started = Instant::now();
         let output = run_with_config(program, config, args);
         assert!(!output.status.success());
