@@ -403,8 +403,19 @@ fn load_users(target: &TargetRun) {
         .assert_success();
 }
 
-const ROLES: &str = "select _sdc_source_key_id, _sdc_level_0_id, role from warehouse.users__roles \
-                     order by 1, 2";
+/// The rows of `users` (with when they were deleted) and of `users__roles`.
+fn users_and_roles(client: &mut Client) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let users = query_rows(
+        client,
+        "select id, name, _sdc_deleted_at from warehouse.users order by id",
+    );
+    let roles = query_rows(
+        client,
+        "select _sdc_source_key_id, _sdc_level_0_id, role from warehouse.users__roles \
+         order by 1, 2",
+    );
+    (users, roles)
+}
 
 #[test]
 fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
@@ -418,11 +429,9 @@ fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
 
     let mut client = utc_client(&db);
     assert_eq!(data_columns(&mut client, "users"), ["id", "name"]);
+    let (users, roles) = users_and_roles(&mut client);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_deleted_at from warehouse.users order by id"
-        ),
+        users,
         [
             ["1", "ann", "NULL"],
             ["2", "ben", "2024-05-01 12:30:00.25+00"],
@@ -430,7 +439,7 @@ fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
         ]
     );
     assert_eq!(
-        query_rows(&mut client, ROLES),
+        roles,
         [
             ["1", "0", "admin"],
             ["1", "1", "dev"],
@@ -458,16 +467,10 @@ fn a_record_with_sdc_deleted_at_is_removed_with_its_children_when_hard() {
         ])
         .assert_success();
 
-    let mut client = db.client();
+    let (users, roles) = users_and_roles(&mut db.client());
+    assert_eq!(users, [["1", "ann", "NULL"], ["3", "cat", "NULL"]]);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_deleted_at from warehouse.users order by id"
-        ),
-        [["1", "ann", "NULL"], ["3", "cat", "NULL"]]
-    );
-    assert_eq!(
-        query_rows(&mut client, ROLES),
+        roles,
         [
             ["1", "0", "admin"],
             ["1", "1", "dev"],
