@@ -619,7 +619,12 @@ fn shipped_meltano_yml_runs_tap_postgres_into_target_postgres() {
         &warehouse,
     );
     let saved = |expected: &str| {
-        project.assert_saved_key_value("tap-postgres", "target-postgres", "public-orders", expected)
+        project.assert_saved_key_value(
+            "tap-postgres",
+            "target-postgres",
+            "public-orders",
+            expected,
+        );
     };
 
     project.run("tap-postgres", "target-postgres");
