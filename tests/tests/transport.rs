@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tests::bin::RunOutput;
+use tests::bin::{RunOutput, run_binary, write_json};
 use tests::certs::TestCertificates;
 use tests::sshd::Sshd;
 use tests::warehouse::{SCHEMA, emitted_states, query_text, target_config};
@@ -34,18 +34,22 @@ fn assert_no_secrets(stderr: &str) {
 }
 
 /// Runs `program` with a config written from `config` and further arguments.
-fn run_with_config(program: &'static str, config: &Value, args: &[&str]) -> RunOutput {
-    let output = TapRun::with_config(program, config).run_with(args);
+fn run_with_config(program: &str, config: &Value, args: &[&str]) -> RunOutput {
+    let dir = TempDir::new().unwrap();
+    let path = write_json(dir.path(), "config.json", config);
+    let mut all = vec!["--config", path.as_str()];
+    all.extend_from_slice(args);
+    let output = run_binary(program, &all, b"");
     assert_no_secrets(&output.stderr);
     output
 }
 
-fn discover(program: &'static str, config: &Value) -> RunOutput {
+fn discover(program: &str, config: &Value) -> RunOutput {
     run_with_config(program, config, &["--discover"])
 }
 
 /// Discovery with `config` succeeds and finds the table `items`.
-fn assert_discovers_items(program: &'static str, config: &Value) {
+fn assert_discovers_items(program: &str, config: &Value) {
     let output = discover(program, config);
     assert!(output.status.success(), "{config}: {}", output.stderr);
     let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -53,7 +57,7 @@ fn assert_discovers_items(program: &'static str, config: &Value) {
 }
 
 /// Discovery with `config` fails, its stderr naming each of `parts`; returns that stderr.
-fn discovery_fails(program: &'static str, config: &Value, parts: &[&str]) -> String {
+fn discovery_fails(program: &str, config: &Value, parts: &[&str]) -> String {
     let output = discover(program, config);
     output.assert_failure(parts);
     output.stderr
@@ -612,7 +616,7 @@ fn a_server_that_accepts_and_never_answers_is_given_up_on() {
     let port = silent.local_addr().unwrap().port();
     let base = json!({"host": "127.0.0.1", "port": port, "user": "u", "dbname": "d",
                       "connect_timeout": 2});
-    let bounded = |program: &'static str, config: &Value, args: &[&str]| {
+    let bounded = |program: &str, config: &Value, args: &[&str]| {
         // The bound is the program's: its first use in a test binary may build the programs.
         tests::bin::binary_path(program);
         let started = Instant::now();
