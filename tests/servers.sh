@@ -1,11 +1,13 @@
 # shellcheck shell=bash disable=SC2154
 # Throwaway PostgreSQL and MariaDB servers in one folder, shared by `just demo`, `just demo-clean`
-# and `just bench` (sourced, not run). The sourcing script sets first:
-#   root      the repository
+# and `just bench` (sourced, not run). It sets `root`, the repository; the sourcing script sets,
+# before it calls a function of this file:
 #   servers   the folder that holds the servers (pg/ and mariadb/ inside it)
 #   pg_port   PostgreSQL's loopback port
 #   my_port   MariaDB's loopback port
 #   my_user   the MariaDB account created for the programs (its password is the same word)
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 as_root=false
 [ "$(id -u)" -eq 0 ] && as_root=true

@@ -4,8 +4,9 @@
 # .local/bench. Every case runs BENCH_RUNS times, round-robin, and every run is checked against
 # its source (row count and a checksum of the values). Results: .local/bench/results/.
 set -euo pipefail
+# shellcheck source=tests/servers.sh
+source "$(dirname "$0")/../servers.sh"
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 bench="$root/.local/bench"
 runs="$bench/runs"
 # SINGER_BIN_DIR benches other builds of the programs (another commit's, say).
@@ -29,8 +30,6 @@ done
 
 my_user=bench
 servers="$bench"
-# shellcheck source=tests/servers.sh
-source "$root/tests/servers.sh"
 
 # Timings read from EPOCHREALTIME need a dot; timestamps are compared in UTC; text is UTF-8.
 export LC_NUMERIC=C PGTZ=UTC PGCLIENTENCODING=UTF8

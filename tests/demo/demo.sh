@@ -3,8 +3,9 @@
 # both taps piped into target-postgres, then an incremental second run after some changes.
 # Servers are reused when already running; `just demo-clean` stops and removes everything.
 set -euo pipefail
+# shellcheck source=tests/servers.sh
+source "$(dirname "$0")/../servers.sh"
 
-root="$(cd "$(dirname "$0")/../.." && pwd)"
 demo="$root/.local/demo"
 bin="$root/target/release"
 pg_port="${DEMO_PG_PORT:-54329}"
@@ -13,8 +14,6 @@ mkdir -p "$demo/runs"
 
 my_user=demo
 servers="$demo"
-# shellcheck source=tests/servers.sh
-source "$root/tests/servers.sh"
 
 load_sources() {
     mariadb_at -e 'drop database if exists shop; create database shop'

@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
 use common::Message;
@@ -112,6 +112,28 @@ impl RunOutput {
         );
         self
     }
+
+    /// Panics unless the program failed with each of `parts` in its stderr.
+    pub fn assert_failure(&self, parts: &[&str]) -> &Self {
+        assert!(
+            !self.status.success(),
+            "the program succeeded:\n{}",
+            self.stderr
+        );
+        self.assert_stderr_has(parts)
+    }
+
+    /// Panics unless each of `parts` is in stderr.
+    pub fn assert_stderr_has(&self, parts: &[&str]) -> &Self {
+        for part in parts {
+            assert!(
+                self.stderr.contains(part),
+                "stderr lacks {part:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
 }
 
 /// Parses Singer output, panicking with the line at fault.
@@ -137,34 +159,16 @@ pub fn run_binary(name: &str, args: &[&str], stdin: &[u8]) -> RunOutput {
 
 /// Runs any command to completion with `stdin` as its input.
 pub fn run(mut command: Command, args: &[&str], stdin: &[u8]) -> RunOutput {
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
+    let mut child = spawn(command.args(args), Stdio::piped());
     let input = stdin.to_vec();
     let mut child_stdin = child.stdin.take().expect("stdin is piped");
     // A program may exit without reading all its input; that is its business, not an error here.
     let writer = std::thread::spawn(move || {
         let _ignored = child_stdin.write_all(&input);
     });
-    let stderr = read_in_background(child.stderr.take());
-    let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout is piped")
-        .read_to_end(&mut stdout)
-        .expect("cannot read stdout");
-    let status = child.wait().expect("cannot wait for the program");
+    let output = wait_for_output(&mut child);
     let _ignored = writer.join();
-    RunOutput {
-        status,
-        stdout,
-        stderr: join_text(stderr),
-    }
+    output
 }
 
 /// `tap … | target …`: two commands joined by a pipe, as a shell joins them.
@@ -213,41 +217,45 @@ impl Pipeline {
     }
 
     pub fn run(mut self) -> PipelineOutput {
-        let mut tap = self
-            .tap
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {:?}: {err}", self.tap));
+        let mut tap = spawn(&mut self.tap, Stdio::null());
         let pipe = tap.stdout.take().expect("stdout is piped");
-        let mut target = self
-            .target
-            .stdin(Stdio::from(pipe))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {:?}: {err}", self.target));
+        let mut target = spawn(&mut self.target, Stdio::from(pipe));
         let tap_stderr = read_in_background(tap.stderr.take());
-        let target_stderr = read_in_background(target.stderr.take());
-        let mut stdout = Vec::new();
-        target
-            .stdout
-            .take()
-            .expect("stdout is piped")
-            .read_to_end(&mut stdout)
-            .expect("cannot read the target's stdout");
-        let target_status = target.wait().expect("cannot wait for the target");
+        let target = wait_for_output(&mut target);
         let tap_status = tap.wait().expect("cannot wait for the tap");
         PipelineOutput {
             tap_status,
             tap_stderr: join_text(tap_stderr),
-            target: RunOutput {
-                status: target_status,
-                stdout,
-                stderr: join_text(target_stderr),
-            },
+            target,
         }
+    }
+}
+
+/// Starts `command` reading `stdin`, its stdout and stderr piped.
+fn spawn(command: &mut Command, stdin: Stdio) -> Child {
+    command
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"))
+}
+
+/// Reads a started program's stdout to its end and its stderr alongside, and waits for it.
+fn wait_for_output(child: &mut Child) -> RunOutput {
+    let stderr = read_in_background(child.stderr.take());
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout is piped")
+        .read_to_end(&mut stdout)
+        .expect("cannot read stdout");
+    let status = child.wait().expect("cannot wait for the program");
+    RunOutput {
+        status,
+        stdout,
+        stderr: join_text(stderr),
     }
 }
 

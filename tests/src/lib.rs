@@ -23,22 +23,29 @@
 //! [`Sshd::start`] starts a real OpenSSH server to tunnel through. These are always ours, whatever
 //! `TEST_PG_URL` and `TEST_MYSQL_URL` say.
 //!
-//! [`bin`] runs the workspace's built programs and pipes one into another, as a user would.
+//! [`bin`] runs the workspace's built programs and pipes one into another, as a user would;
+//! [`TapRun`] and [`TargetRun`] are a tap and the target configured for test databases, and
+//! [`warehouse`] reads back what arrived, value by value.
 
 pub mod bin;
 pub mod certs;
+pub mod database;
 mod lifecycle;
 pub mod mariadb;
 pub mod postgres;
 pub mod singer;
 pub mod sshd;
+pub mod tap;
 pub mod warehouse;
 
 pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
 pub use certs::TestCertificates;
+pub use database::{Database, Server};
 pub use mariadb::{MariaDb, MysqlDatabase};
 pub use postgres::{PgDatabase, Postgres};
 pub use sshd::Sshd;
+pub use tap::TapRun;
+pub use warehouse::TargetRun;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -70,15 +77,20 @@ impl Login {
     /// The connection keys of a tap or target config file for `database`, plus the keys of
     /// `extra` (an object), which win.
     pub fn connection_config(&self, database: &str, extra: Value) -> Value {
-        let mut config = json!({
+        let config = json!({
             "host": self.host, "port": self.port, "user": self.user,
             "password": self.password.clone().unwrap_or_default(), "dbname": database,
         });
-        if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
-            config.extend(extra);
-        }
-        config
+        merged(config, extra)
     }
+}
+
+/// `base` (an object) with the keys of `extra` (an object) added; those of `extra` win.
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
 }
 
 /// A database name unique across the test binaries sharing a server.

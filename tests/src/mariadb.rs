@@ -12,31 +12,25 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
-use serde_json::Value;
 
 use crate::certs::TestCertificates;
+use crate::database::{Database, Server, Servers, Transport};
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
-use crate::{Login, free_port, log_tail, unique_database_name};
+use crate::{Login, free_port, log_tail};
+
+/// One test's database on MariaDB.
+pub type MysqlDatabase = Database<MariaDb>;
 
 const USER: &str = "harness";
 const PASSWORD: &str = "harness";
 /// The TLS server's client-certificate login (all privileges, no password): the subject of
 /// [`TestCertificates::client_cert`] is required.
 pub const CERT_USER: &str = "cert_user";
-
-/// Which of the two servers of a test binary to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    /// Plaintext TCP.
-    Plain,
-    /// TLS with [`TestCertificates`], plaintext TCP refused.
-    Tls,
-}
 
 /// A MariaDB (or MySQL) server for this test binary: ours, or the one `TEST_MYSQL_URL` names.
 #[derive(Debug)]
@@ -49,23 +43,16 @@ pub struct MariaDb {
     socket: Option<PathBuf>,
 }
 
-impl MariaDb {
-    /// The server of this test binary, started on first use.
-    pub fn get() -> &'static MariaDb {
-        static SERVER: OnceLock<MariaDb> = OnceLock::new();
-        SERVER.get_or_init(|| match std::env::var("TEST_MYSQL_URL") {
-            Ok(url) if !url.is_empty() => Self::existing(&url),
-            _ => Self::start(Transport::Plain),
-        })
-    }
+/// The TLS server has TLS with [`TestCertificates`] and `require_secure_transport`; its login is
+/// `harness` (password `harness`) on `127.0.0.1`, and `cert_user` logs in with the client
+/// certificate.
+impl Server for MariaDb {
+    const SCHEME: &'static str = "mysql";
+    const URL_VARIABLE: &'static str = "TEST_MYSQL_URL";
 
-    /// This test binary's second server, started on first use, which refuses plaintext TCP: TLS
-    /// with [`TestCertificates`] and `require_secure_transport`. Its [`login`](Self::login) is
-    /// `harness` (password `harness`) on `127.0.0.1`; `cert_user` logs in with the client
-    /// certificate. Always ours, also when `TEST_MYSQL_URL` is set.
-    pub fn get_tls() -> &'static MariaDb {
-        static SERVER: OnceLock<MariaDb> = OnceLock::new();
-        SERVER.get_or_init(|| Self::start(Transport::Tls))
+    fn servers() -> &'static Servers<Self> {
+        static SERVERS: Servers<MariaDb> = Servers::new();
+        &SERVERS
     }
 
     fn existing(url: &str) -> Self {
@@ -202,6 +189,32 @@ impl MariaDb {
         panic!("MariaDB did not start; see the log above");
     }
 
+    fn login(&self) -> &Login {
+        &self.login
+    }
+
+    fn create_database(&self, name: &str) {
+        self.admin_conn()
+            .query_drop(format!(
+                "create database `{name}` character set utf8mb4 collate utf8mb4_unicode_ci"
+            ))
+            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
+    }
+
+    fn drop_database(&self, name: &str) -> Result<(), String> {
+        self.admin_conn()
+            .query_drop(format!("drop database if exists `{name}`"))
+            .map_err(|err| err.to_string())
+    }
+
+    fn execute(&self, database: &str, sql: &str) {
+        self.conn_to(database)
+            .query_drop(sql)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+}
+
+impl MariaDb {
     fn wait_until_ready(&self, child: &Mutex<Option<Child>>, log: &Path) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -273,69 +286,17 @@ impl MariaDb {
         Conn::new(self.opts(None)).unwrap_or_else(|err| panic!("cannot connect to MariaDB: {err}"))
     }
 
-    /// A new empty database for one test, dropped when the returned value is.
-    pub fn fresh_database(&'static self) -> MysqlDatabase {
-        let name = unique_database_name();
-        self.admin_conn()
-            .query_drop(format!(
-                "create database `{name}` character set utf8mb4 collate utf8mb4_unicode_ci"
-            ))
-            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
-        MysqlDatabase { server: self, name }
+    /// A connection whose default database is `database`.
+    fn conn_to(&self, database: &str) -> Conn {
+        Conn::new(self.opts(Some(database)))
+            .unwrap_or_else(|err| panic!("cannot connect to MariaDB database {database}: {err}"))
     }
-}
-
-/// One test's database.
-#[derive(Debug)]
-pub struct MysqlDatabase {
-    pub server: &'static MariaDb,
-    pub name: String,
 }
 
 impl MysqlDatabase {
-    /// A new database on this test binary's server.
-    pub fn new() -> Self {
-        MariaDb::get().fresh_database()
-    }
-
-    /// A new database on this test binary's TLS server ([`MariaDb::get_tls`]): its
-    /// [`connection_config`](Self::connection_config) works only over TLS.
-    pub fn new_tls() -> Self {
-        MariaDb::get_tls().fresh_database()
-    }
-
     /// A connection whose default database is this one.
     pub fn conn(&self) -> Conn {
-        Conn::new(self.server.opts(Some(&self.name)))
-            .unwrap_or_else(|err| panic!("cannot connect to MariaDB database {}: {err}", self.name))
-    }
-
-    /// `mysql://user[:password]@host:port/name`.
-    pub fn url(&self) -> String {
-        self.server.login.url("mysql", &self.name)
-    }
-
-    /// The connection keys of a tap or target config file, plus those of `extra` (an object).
-    pub fn connection_config(&self, extra: Value) -> Value {
-        self.server.login.connection_config(&self.name, extra)
-    }
-}
-
-impl Default for MysqlDatabase {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for MysqlDatabase {
-    fn drop(&mut self) {
-        let dropped = self
-            .server
-            .admin_conn()
-            .query_drop(format!("drop database if exists `{}`", self.name));
-        if let Err(err) = dropped {
-            eprintln!("could not drop test database {}: {err}", self.name);
-        }
+        self.server.conn_to(&self.name)
     }
 }
 

@@ -16,16 +16,17 @@
 //!
 //! Its certificates are [`TestCertificates`]; the harness itself reaches it over its unix socket.
 
+use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
-
-use postgres::{Client, NoTls};
-use serde_json::Value;
 
 use crate::certs::TestCertificates;
+use crate::database::{Database, Server, Servers, Transport};
 use crate::lifecycle::{on_exit, running_as_root, shell_quote, watchdog};
-use crate::{Login, free_port, log_tail, unique_database_name};
+use crate::{Login, free_port, log_tail};
+
+/// One test's database on PostgreSQL.
+pub type PgDatabase = Database<Postgres>;
 
 /// The TLS server's password login (superuser, `scram-sha-256`, TLS only).
 pub const TLS_USER: &str = "tls_user";
@@ -44,15 +45,6 @@ hostssl all cert_user 127.0.0.1/32 cert
 hostssl all all 127.0.0.1/32 scram-sha-256
 ";
 
-/// Which of the two servers of a test binary to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    /// Plaintext TCP, `trust` for everyone (initdb's default).
-    Plain,
-    /// `ssl = on`, plaintext TCP refused ([`TLS_HBA`]).
-    Tls,
-}
-
 /// A PostgreSQL server for this test binary: ours, or the one `TEST_PG_URL` names.
 #[derive(Debug)]
 pub struct Postgres {
@@ -66,23 +58,17 @@ pub struct Postgres {
     socket_dir: Option<PathBuf>,
 }
 
-impl Postgres {
-    /// The server of this test binary, started on first use.
-    pub fn get() -> &'static Postgres {
-        static SERVER: OnceLock<Postgres> = OnceLock::new();
-        SERVER.get_or_init(|| match std::env::var("TEST_PG_URL") {
-            Ok(url) if !url.is_empty() => Self::existing(&url),
-            _ => Self::start(Transport::Plain),
-        })
-    }
+/// The plaintext server takes TCP logins as `postgres` without a password (`trust`, initdb's
+/// default). The TLS one has `ssl = on` with [`TestCertificates`] and refuses plaintext TCP
+/// ([`TLS_HBA`]): logins over TCP only with TLS as `tls_user` (password `tls-secret-pw`, its
+/// `login`) or `cert_user` (client certificate).
+impl Server for Postgres {
+    const SCHEME: &'static str = "postgres";
+    const URL_VARIABLE: &'static str = "TEST_PG_URL";
 
-    /// This test binary's second server, started on first use, which refuses plaintext TCP:
-    /// `ssl = on` with [`TestCertificates`], logins over TCP only with TLS as `tls_user`
-    /// (password `tls-secret-pw`, the [`login`](Self::login)) or `cert_user` (client
-    /// certificate). Always ours, also when `TEST_PG_URL` is set.
-    pub fn get_tls() -> &'static Postgres {
-        static SERVER: OnceLock<Postgres> = OnceLock::new();
-        SERVER.get_or_init(|| Self::start(Transport::Tls))
+    fn servers() -> &'static Servers<Self> {
+        static SERVERS: Servers<Postgres> = Servers::new();
+        &SERVERS
     }
 
     fn existing(url: &str) -> Self {
@@ -218,6 +204,30 @@ impl Postgres {
         panic!("PostgreSQL did not start; see the log above");
     }
 
+    fn login(&self) -> &Login {
+        &self.login
+    }
+
+    fn create_database(&self, name: &str) {
+        self.admin_client()
+            .batch_execute(&format!("create database \"{name}\""))
+            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
+    }
+
+    fn drop_database(&self, name: &str) -> Result<(), String> {
+        self.admin_client()
+            .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
+            .map_err(|err| err.to_string())
+    }
+
+    fn execute(&self, database: &str, sql: &str) {
+        self.client_for(database)
+            .batch_execute(sql)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+}
+
+impl Postgres {
     /// The cluster directory, when this harness started the server.
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
@@ -255,67 +265,11 @@ impl Postgres {
             .connect(NoTls)
             .unwrap_or_else(|err| panic!("cannot connect to PostgreSQL database {database}: {err}"))
     }
-
-    /// A new empty database for one test, dropped when the returned value is.
-    pub fn fresh_database(&'static self) -> PgDatabase {
-        let name = unique_database_name();
-        self.admin_client()
-            .batch_execute(&format!("create database \"{name}\""))
-            .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
-        PgDatabase { server: self, name }
-    }
-}
-
-/// One test's database.
-#[derive(Debug)]
-pub struct PgDatabase {
-    pub server: &'static Postgres,
-    pub name: String,
 }
 
 impl PgDatabase {
-    /// A new database on this test binary's server.
-    pub fn new() -> Self {
-        Postgres::get().fresh_database()
-    }
-
-    /// A new database on this test binary's TLS server ([`Postgres::get_tls`]): its
-    /// [`connection_config`](Self::connection_config) logs in as `tls_user`, which works only
-    /// over TLS.
-    pub fn new_tls() -> Self {
-        Postgres::get_tls().fresh_database()
-    }
-
     pub fn client(&self) -> Client {
         self.server.client_for(&self.name)
-    }
-
-    /// `postgres://user[:password]@host:port/name`.
-    pub fn url(&self) -> String {
-        self.server.login.url("postgres", &self.name)
-    }
-
-    /// The connection keys of a tap or target config file, plus those of `extra` (an object).
-    pub fn connection_config(&self, extra: Value) -> Value {
-        self.server.login.connection_config(&self.name, extra)
-    }
-}
-
-impl Default for PgDatabase {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let dropped = self.server.admin_client().batch_execute(&format!(
-            "drop database if exists \"{}\" with (force)",
-            self.name
-        ));
-        if let Err(err) = dropped {
-            eprintln!("could not drop test database {}: {err}", self.name);
-        }
     }
 }
 

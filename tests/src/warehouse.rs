@@ -1,15 +1,22 @@
 //! Driving `target-postgres` in tests: a config for a test database, Singer input written as
 //! JSON values, and what arrived in the warehouse read back as text, value by value.
 
+use std::process::Command;
+
 use postgres::{Client, SimpleQueryMessage};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::PgDatabase;
-use crate::bin::{RunOutput, run_binary, write_json};
+use crate::bin::{RunOutput, command, run, write_json};
+use crate::{PgDatabase, merged};
 
 /// The schema tests load into unless they say otherwise.
 pub const SCHEMA: &str = "warehouse";
+
+/// A target config loading into `db`, schema [`SCHEMA`], with the keys of `extra` (which win).
+pub fn target_config(db: &PgDatabase, extra: Value) -> Value {
+    db.connection_config(merged(json!({"default_target_schema": SCHEMA}), extra))
+}
 
 /// A target config for one test database.
 #[derive(Debug)]
@@ -19,13 +26,16 @@ pub struct TargetRun {
 }
 
 impl TargetRun {
-    /// A config loading into `db`, schema [`SCHEMA`], with the keys of `extra` (which win).
+    /// A config loading into `db`: [`target_config`].
     pub fn new(db: &PgDatabase, extra: Value) -> Self {
-        let mut settings = json!({"default_target_schema": SCHEMA});
-        if let (Some(settings), Value::Object(extra)) = (settings.as_object_mut(), extra) {
-            settings.extend(extra);
-        }
-        Self::with_config(db.connection_config(settings))
+        Self::with_config(target_config(db, extra))
+    }
+
+    /// A new database of this test binary's server, and a config loading into it.
+    pub fn with_new_database(extra: Value) -> (PgDatabase, Self) {
+        let db = PgDatabase::new();
+        let target = Self::new(&db, extra);
+        (db, target)
     }
 
     /// A config written as given.
@@ -40,13 +50,24 @@ impl TargetRun {
         self.load_text(&lines(messages))
     }
 
+    /// Runs the target over `messages`; panics with its stderr unless it succeeds. Returns the
+    /// state values it printed ([`emitted_states`]).
+    pub fn load_states(&self, messages: &[Value]) -> Vec<Value> {
+        let output = self.load(messages);
+        output.assert_success();
+        emitted_states(&output)
+    }
+
     /// Runs the target over raw input text.
     pub fn load_text(&self, input: &str) -> RunOutput {
-        run_binary(
-            "target-postgres",
-            &["--config", &self.config],
-            input.as_bytes(),
-        )
+        run(self.command(), &[], input.as_bytes())
+    }
+
+    /// `target-postgres --config <config>`, to run as the caller likes.
+    pub fn command(&self) -> Command {
+        let mut target = command("target-postgres");
+        target.args(["--config", &self.config]);
+        target
     }
 }
 
@@ -113,6 +134,17 @@ pub fn columns(client: &mut Client, table: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|row| (row[0].clone().unwrap(), row[1].clone().unwrap()))
     .collect()
+}
+
+/// Checks that `column` is among `columns` (a table's, as [`columns`] lists them) with type
+/// `sql_type`.
+pub fn assert_column_type(columns: &[(String, String)], column: &str, sql_type: &str) {
+    let found = columns.iter().find(|(name, _)| name == column);
+    assert_eq!(
+        found.map(|(_, t)| t.as_str()),
+        Some(sql_type),
+        "type of {column}; the table has {columns:?}"
+    );
 }
 
 /// Column names of a warehouse table without the `_sdc_` system columns other than links.

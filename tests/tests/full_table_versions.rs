@@ -7,10 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::bin::write_json;
-use tests::warehouse::{SCHEMA, emitted_states, query_text};
-use tests::{PgDatabase, Pipeline};
+use tests::warehouse::{emitted_states, query_text};
+use tests::{MysqlDatabase, PgDatabase, TapRun, TargetRun};
 
 const ROWS: i64 = 60_000;
 
@@ -23,58 +21,30 @@ fn live_count(warehouse: &PgDatabase) -> i64 {
 }
 
 /// One `tap-postgres | target-postgres` run, with `state` when given; returns the last state.
-fn run(dir: &TempDir, source: &PgDatabase, warehouse: &PgDatabase, state: Option<&Value>) -> Value {
-    let tap = write_json(
-        dir.path(),
-        "tap.json",
-        &source.connection_config(json!({"select": ["public.items"], "state_every_rows": 5000})),
+fn run(source: &PgDatabase, warehouse: &PgDatabase, state: Option<&Value>) -> Value {
+    let tap = TapRun::postgres(
+        source,
+        json!({"select": ["public.items"], "state_every_rows": 5000}),
     );
-    let target = write_json(
-        dir.path(),
-        "target.json",
-        &warehouse
-            .connection_config(json!({"default_target_schema": SCHEMA, "batch_size_rows": 5000})),
-    );
-    let mut tap_args = vec!["--config".to_owned(), tap];
-    if let Some(state) = state {
-        tap_args.extend([
-            "--state".to_owned(),
-            write_json(dir.path(), "state.json", state),
-        ]);
-    }
-    let tap_args: Vec<&str> = tap_args.iter().map(String::as_str).collect();
-    let output = Pipeline::new(
-        "tap-postgres",
-        &tap_args,
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
+    let target = TargetRun::new(warehouse, json!({"batch_size_rows": 5000}));
+    let output = tap.run_into(&target, state);
     output.assert_success();
     emitted_states(&output.target).pop().expect("a state")
 }
 
 #[test]
 fn a_rerun_without_state_never_empties_the_table() {
-    let source = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(&format!(
-            "create table items (id integer primary key, name text); \
-             insert into items select g, 'item ' || g from generate_series(1, {ROWS}) g"
-        ))
-        .unwrap();
+    let source = PgDatabase::with_sql(&format!(
+        "create table items (id integer primary key, name text); \
+         insert into items select g, 'item ' || g from generate_series(1, {ROWS}) g"
+    ));
     let warehouse = PgDatabase::new();
-    let dir = TempDir::new().unwrap();
-    run(&dir, &source, &warehouse, None);
+    run(&source, &warehouse, None);
     assert_eq!(live_count(&warehouse), ROWS);
 
     // Ten rows go at the source; the state is lost; the table is synced again from scratch while
     // a reader watches the live rows.
-    source
-        .client()
-        .batch_execute("delete from items where id % 6000 = 0")
-        .unwrap();
+    source.execute("delete from items where id % 6000 = 0");
     let watching = Arc::new(AtomicBool::new(true));
     let lowest = Arc::new(AtomicI64::new(i64::MAX));
     let reader = {
@@ -96,7 +66,7 @@ fn a_rerun_without_state_never_empties_the_table() {
             polls
         })
     };
-    run(&dir, &source, &warehouse, None);
+    run(&source, &warehouse, None);
     watching.store(false, Ordering::Relaxed);
     let polls = reader.join().unwrap();
     assert!(polls > 5, "the reader hardly looked ({polls} polls)");
@@ -120,33 +90,25 @@ fn a_rerun_without_state_never_empties_the_table() {
 
 #[test]
 fn an_emptied_source_table_is_swept_with_and_without_state() {
-    let source = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            "create table items (id integer primary key, name text); \
-             insert into items select g, 'item ' || g from generate_series(1, 100) g",
-        )
-        .unwrap();
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text); \
+         insert into items select g, 'item ' || g from generate_series(1, 100) g",
+    );
     let warehouse = PgDatabase::new();
-    let dir = TempDir::new().unwrap();
-    let state = run(&dir, &source, &warehouse, None);
+    let state = run(&source, &warehouse, None);
     assert_eq!(live_count(&warehouse), 100);
 
     // With the state of the last run: the repeated ACTIVATE_VERSION of an empty table sweeps.
-    source.client().batch_execute("delete from items").unwrap();
-    let state = run(&dir, &source, &warehouse, Some(&state));
+    source.execute("delete from items");
+    let state = run(&source, &warehouse, Some(&state));
     assert_eq!(live_count(&warehouse), 0);
 
     // Rows back, then gone again, and this time no state.
-    source
-        .client()
-        .batch_execute("insert into items values (1, 'back')")
-        .unwrap();
-    run(&dir, &source, &warehouse, Some(&state));
+    source.execute("insert into items values (1, 'back')");
+    run(&source, &warehouse, Some(&state));
     assert_eq!(live_count(&warehouse), 1);
-    source.client().batch_execute("delete from items").unwrap();
-    run(&dir, &source, &warehouse, None);
+    source.execute("delete from items");
+    run(&source, &warehouse, None);
     assert_eq!(live_count(&warehouse), 0);
 }
 
@@ -154,45 +116,22 @@ fn an_emptied_source_table_is_swept_with_and_without_state() {
 /// at every ACTIVATE_VERSION: the second is stopped before it loads, naming both sources.
 #[test]
 fn a_second_source_in_one_schema_is_stopped_before_it_loads() {
-    use mysql::prelude::Queryable;
-
-    let postgres = PgDatabase::new();
-    postgres
-        .client()
-        .batch_execute(
-            "create table items (id integer primary key, name text); \
-             insert into items values (1, 'from postgres')",
-        )
-        .unwrap();
-    let mysql = tests::MysqlDatabase::new();
-    mysql
-        .conn()
-        .query_drop(
-            "create table items (id int primary key, name text); \
-             insert into items values (1, 'from mysql'), (2, 'also mysql')",
-        )
-        .unwrap();
+    let postgres = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text); \
+         insert into items values (1, 'from postgres')",
+    );
+    let mysql = MysqlDatabase::with_sql(
+        "create table items (id int primary key, name text); \
+         insert into items values (1, 'from mysql'), (2, 'also mysql')",
+    );
     let warehouse = PgDatabase::new();
-    let dir = TempDir::new().unwrap();
-    run(&dir, &postgres, &warehouse, None);
+    run(&postgres, &warehouse, None);
 
-    let tap = write_json(
-        dir.path(),
-        "tap-mysql.json",
+    let tap = TapRun::with_config(
+        "tap-mysql",
         &mysql.connection_config(json!({"select": [format!("{}.items", mysql.name)]})),
     );
-    let target = write_json(
-        dir.path(),
-        "target.json",
-        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
-    );
-    let output = Pipeline::new(
-        "tap-mysql",
-        &["--config", &tap],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
+    let output = tap.run_into(&TargetRun::new(&warehouse, json!({})), None);
     assert!(!output.target.status.success());
     let stderr = &output.target.stderr;
     assert!(

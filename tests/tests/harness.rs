@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::{ClientIdentity, Conn, OptsBuilder, SslOpts};
-use tests::{MariaDb, MysqlDatabase, PgDatabase, Postgres, Sshd, TestCertificates};
+use tests::{MariaDb, MysqlDatabase, PgDatabase, Postgres, Server, Sshd, TestCertificates};
 
 #[test]
 fn postgres_runs_with_logical_decoding() {
@@ -479,7 +479,8 @@ fn tls_mariadb_takes_verified_tls_logins_from_the_mariadb_client() {
     let server = MariaDb::get_tls();
     let certs = TestCertificates::get();
     let mariadb = |args: &[String]| {
-        let output = Command::new("mariadb")
+        let mut client = Command::new("mariadb");
+        client
             .args(["--no-defaults", "--protocol=tcp", "-h", "localhost", "-P"])
             .arg(server.login.port.to_string())
             .args(["--batch", "--skip-column-names", "--ssl-verify-server-cert"])
@@ -488,16 +489,10 @@ fn tls_mariadb_takes_verified_tls_logins_from_the_mariadb_client() {
                 "-e",
                 "select concat(current_user(), ' ', variable_value) \
                  from information_schema.session_status where variable_name = 'Ssl_version'",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run mariadb");
-        assert!(
-            output.status.success(),
-            "mariadb {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+            ]);
+        let output = tests::bin::run(client, &[], b"");
+        output.assert_success();
+        output.stdout_text().trim().to_owned()
     };
     let ca = format!("--ssl-ca={}", certs.ca.display());
     let answer = mariadb(&[

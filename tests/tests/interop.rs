@@ -10,12 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mysql::prelude::Queryable;
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
 use tests::bin::{Pipeline, RunOutput, binary_path, run, run_binary, write_json};
-use tests::warehouse::{SCHEMA, columns, emitted_states, query_rows, tables};
-use tests::{MysqlDatabase, PgDatabase};
+use tests::warehouse::{SCHEMA, assert_column_type, columns, emitted_states, query_rows, tables};
+use tests::{Login, MysqlDatabase, PgDatabase, TapRun, TargetRun, merged};
 
 // ---------------------------------------------------------------------------------------------
 // The Python tools
@@ -102,14 +101,6 @@ fn state_value(line: &Value) -> &Value {
     }
 }
 
-fn target_config(dir: &TempDir, warehouse: &PgDatabase) -> String {
-    write_json(
-        dir.path(),
-        "target.json",
-        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
-    )
-}
-
 /// Warehouse rows as text, in the UTC session time zone.
 fn warehouse_rows(warehouse: &PgDatabase, sql: &str) -> Vec<Vec<String>> {
     let mut client = warehouse.client();
@@ -122,12 +113,7 @@ fn assert_columns(warehouse: &PgDatabase, table: &str, expected: &[(&str, &str, 
     let mut client = warehouse.client();
     let types = columns(&mut client, table);
     for (column, sql_type, read, values) in expected {
-        let found = types.iter().find(|(name, _)| name == column);
-        assert_eq!(
-            found.map(|(_, t)| t.as_str()),
-            Some(*sql_type),
-            "type of {table}.{column}; the table has {types:?}"
-        );
+        assert_column_type(&types, column, sql_type);
         let arrived: Vec<String> = warehouse_rows(
             warehouse,
             &format!("select {read} from {SCHEMA}.\"{table}\" order by id"),
@@ -153,15 +139,16 @@ struct MeltanoProject {
 }
 
 impl MeltanoProject {
-    /// A project with these plugins, `meltano.yml` written as JSON (which YAML reads).
-    fn new(extractors: Vec<Value>, loaders: Vec<Value>) -> Self {
+    /// A project with the extractor `tap` and our target loading into `warehouse`, `meltano.yml`
+    /// written as JSON (which YAML reads).
+    fn new(tap: Value, warehouse: &PgDatabase) -> Self {
         let dir = TempDir::new().expect("a temporary directory");
         let project = json!({
             "default_environment": "test",
             "environments": [{"name": "test"}],
             "send_anonymous_usage_stats": false,
             "project_id": "singer-rs-interop-test",
-            "plugins": {"extractors": extractors, "loaders": loaders},
+            "plugins": {"extractors": [tap], "loaders": [meltano_target(warehouse)]},
         });
         write_json(dir.path(), "meltano.yml", &project);
         Self {
@@ -171,10 +158,11 @@ impl MeltanoProject {
         }
     }
 
-    /// The example project we ship, [`SHIPPED_MELTANO_YML`], copied as it is, in its default
-    /// environment `prod`; its programs found on the `PATH` as a user's are, the connections
-    /// given by `env` as a user gives them.
-    fn shipped(env: Vec<(String, String)>) -> Self {
+    /// The example project we ship, [`shipped_meltano_yml`], copied as it is, in its default
+    /// environment `prod`; its programs found on the `PATH` as a user's are, the connections of
+    /// `tap` (its config `tap_config`) and of target-postgres (loading into `warehouse`) given
+    /// as environment variables, as a user gives them.
+    fn shipped(tap: &str, tap_config: &Value, warehouse: &PgDatabase) -> Self {
         let dir = TempDir::new().expect("a temporary directory");
         std::fs::copy(shipped_meltano_yml(), dir.path().join("meltano.yml"))
             .expect("cannot copy the shipped meltano.yml");
@@ -186,7 +174,11 @@ impl MeltanoProject {
             &std::env::var_os("PATH").unwrap_or_default(),
         )))
         .expect("a PATH");
-        let mut env = env;
+        let mut env = meltano_env(tap, tap_config);
+        env.extend(meltano_env(
+            "target-postgres",
+            &warehouse.connection_config(json!({})),
+        ));
         env.push(("PATH".into(), path.to_string_lossy().into_owned()));
         Self {
             dir,
@@ -221,6 +213,16 @@ impl MeltanoProject {
             panic!("meltano state get {id}: {err}\n{}", output.stdout_text())
         });
         saved["singer_state"].clone()
+    }
+
+    /// Checks the replication key value Meltano saved for `stream` of `tap` → `target`.
+    fn assert_saved_key_value(&self, tap: &str, target: &str, stream: &str, expected: &str) {
+        let state = self.state(tap, target);
+        assert_eq!(
+            bookmark(&state, stream)["replication_key_value"],
+            expected,
+            "{state}"
+        );
     }
 }
 
@@ -282,18 +284,57 @@ fn bookmark<'a>(state: &'a Value, stream: &str) -> &'a Value {
 
 const ORDERS_COLUMNS: &str = "id, amount::text, note, updated_at::text";
 
+/// The two orders the incremental Meltano tests start from. Every time is followed by `{at}`:
+/// the zone a source needs and the warehouse shows (`+00`), or nothing.
+const ORDERS: &str = "insert into orders values (1, 10.50, 'one', '2026-01-01 10:00:00{at}'),
+                                                (2, -3.25, 'two', '2026-01-02 10:00:00.5{at}');";
+
+/// A new order, a changed one, and a change that leaves the replication key alone, which an
+/// incremental run does not see.
+const ORDERS_CHANGES: &str = "
+    insert into orders values (3, 99.99, 'three', '2026-01-03 10:00:00{at}');
+    update orders set note = 'two, changed', amount = -4.00,
+                      updated_at = '2026-01-04 10:00:00{at}' where id = 2;
+    update orders set note = 'unseen' where id = 1;";
+
+/// Checks the warehouse's orders after the first Meltano run of [`ORDERS`], or after the
+/// second, incremental, run (`second`, whose log a failure shows) of [`ORDERS_CHANGES`].
+fn assert_orders_loaded(warehouse: &PgDatabase, at: &str, second: Option<&RunOutput>) {
+    let rows = warehouse_rows(
+        warehouse,
+        &format!("select {ORDERS_COLUMNS} from {SCHEMA}.orders order by id"),
+    );
+    let row = |values: [&str; 4]| values.map(|v| v.replace("{at}", at)).to_vec();
+    let Some(second) = second else {
+        assert_eq!(
+            rows,
+            [
+                row(["1", "10.50", "one", "2026-01-01 10:00:00{at}"]),
+                row(["2", "-3.25", "two", "2026-01-02 10:00:00.5{at}"]),
+            ]
+        );
+        return;
+    };
+    assert_eq!(
+        rows,
+        [
+            row(["1", "10.50", "one", "2026-01-01 10:00:00{at}"]),
+            row(["2", "-4.00", "two, changed", "2026-01-04 10:00:00{at}"]),
+            row(["3", "99.99", "three", "2026-01-03 10:00:00{at}"]),
+        ],
+        "the second run is not incremental from Meltano's state; its log:\n{}",
+        second.stderr
+    );
+}
+
 #[test]
 fn meltano_runs_tap_mysql_into_target_postgres_incrementally() {
-    let source = MysqlDatabase::new();
-    let warehouse = PgDatabase::new();
-    let mut conn = source.conn();
-    conn.query_drop(
+    let source = MysqlDatabase::with_sql(&format!(
         "create table orders (id int primary key, amount decimal(10,2), note varchar(50), \
-         updated_at datetime(6) not null, key (updated_at));
-         insert into orders values (1, 10.50, 'one', '2026-01-01 10:00:00'),
-                                   (2, -3.25, 'two', '2026-01-02 10:00:00.5');",
-    )
-    .unwrap();
+         updated_at datetime(6) not null, key (updated_at)); {}",
+        ORDERS.replace("{at}", "")
+    ));
+    let warehouse = PgDatabase::new();
     let stream = format!("{}-orders", source.name);
     // Selection and method the Meltano way: the `select` and `metadata` extras, which Meltano
     // writes into the catalog it hands the tap.
@@ -307,20 +348,10 @@ fn meltano_runs_tap_mysql_into_target_postgres_incrementally() {
                                           "replication-key": "updated_at"}},
         }),
     );
-    let project = MeltanoProject::new(vec![tap], vec![meltano_target(&warehouse)]);
+    let project = MeltanoProject::new(tap, &warehouse);
 
     project.run("tap-mysql", "target-postgres");
-    let table = format!("{SCHEMA}.orders");
-    assert_eq!(
-        warehouse_rows(
-            &warehouse,
-            &format!("select {ORDERS_COLUMNS} from {table} order by id")
-        ),
-        [
-            ["1", "10.50", "one", "2026-01-01 10:00:00"],
-            ["2", "-3.25", "two", "2026-01-02 10:00:00.5"],
-        ]
-    );
+    assert_orders_loaded(&warehouse, "", None);
     let mut client = warehouse.client();
     let types = columns(&mut client, "orders");
     assert!(
@@ -328,58 +359,33 @@ fn meltano_runs_tap_mysql_into_target_postgres_incrementally() {
             && types.contains(&("updated_at".into(), "timestamp without time zone".into())),
         "{types:?}"
     );
-    let state = project.state("tap-mysql", "target-postgres");
-    assert_eq!(
-        bookmark(&state, &stream)["replication_key_value"],
+    project.assert_saved_key_value(
+        "tap-mysql",
+        "target-postgres",
+        &stream,
         "2026-01-02T10:00:00.500000Z",
-        "{state}"
     );
 
-    // A new row, a changed row, and a change that leaves the replication key alone: an
-    // incremental run sees the first two only.
-    conn.query_drop(
-        "insert into orders values (3, 99.99, 'three', '2026-01-03 10:00:00');
-         update orders set note = 'two, changed', amount = -4.00,
-                           updated_at = '2026-01-04 10:00:00' where id = 2;
-         update orders set note = 'unseen' where id = 1;",
-    )
-    .unwrap();
+    source.execute(&ORDERS_CHANGES.replace("{at}", ""));
     let second = project.run("tap-mysql", "target-postgres");
-    assert_eq!(
-        warehouse_rows(
-            &warehouse,
-            &format!("select {ORDERS_COLUMNS} from {table} order by id")
-        ),
-        [
-            ["1", "10.50", "one", "2026-01-01 10:00:00"],
-            ["2", "-4.00", "two, changed", "2026-01-04 10:00:00"],
-            ["3", "99.99", "three", "2026-01-03 10:00:00"],
-        ],
-        "the second run is not incremental from Meltano's state; its log:\n{}",
-        second.stderr
-    );
-    let state = project.state("tap-mysql", "target-postgres");
-    assert_eq!(
-        bookmark(&state, &stream)["replication_key_value"],
+    assert_orders_loaded(&warehouse, "", Some(&second));
+    project.assert_saved_key_value(
+        "tap-mysql",
+        "target-postgres",
+        &stream,
         "2026-01-04T10:00:00.000000Z",
-        "{state}"
     );
 }
 
 #[test]
 fn meltano_runs_tap_postgres_into_target_postgres_incrementally() {
-    let source = PgDatabase::new();
+    let source = PgDatabase::with_sql(&format!(
+        "create table orders (id integer primary key, amount numeric(10,2), note text,
+                              updated_at timestamptz not null);
+         create index on orders (updated_at); {}",
+        ORDERS.replace("{at}", "+00")
+    ));
     let warehouse = PgDatabase::new();
-    let mut client = source.client();
-    client
-        .batch_execute(
-            "create table orders (id integer primary key, amount numeric(10,2), note text,
-                                  updated_at timestamptz not null);
-             create index on orders (updated_at);
-             insert into orders values (1, 10.50, 'one', '2026-01-01 10:00:00+00'),
-                                       (2, -3.25, 'two', '2026-01-02 10:00:00.5+00');",
-        )
-        .unwrap();
     // Selection and method through the tap's own config `select`; Meltano's default selection
     // (`*.*`) marks the stream selected in the catalog, which names no method.
     let tap = meltano_extractor(
@@ -392,60 +398,33 @@ fn meltano_runs_tap_postgres_into_target_postgres_incrementally() {
         })),
         json!({}),
     );
-    let project = MeltanoProject::new(vec![tap], vec![meltano_target(&warehouse)]);
+    let project = MeltanoProject::new(tap, &warehouse);
 
     project.run("tap-postgres", "target-postgres");
-    let query = format!("select {ORDERS_COLUMNS} from {SCHEMA}.orders order by id");
-    assert_eq!(
-        warehouse_rows(&warehouse, &query),
-        [
-            ["1", "10.50", "one", "2026-01-01 10:00:00+00"],
-            ["2", "-3.25", "two", "2026-01-02 10:00:00.5+00"],
-        ]
-    );
-    let state = project.state("tap-postgres", "target-postgres");
-    assert_eq!(
-        bookmark(&state, "public-orders")["replication_key_value"],
+    assert_orders_loaded(&warehouse, "+00", None);
+    project.assert_saved_key_value(
+        "tap-postgres",
+        "target-postgres",
+        "public-orders",
         "2026-01-02T10:00:00.500000Z",
-        "{state}"
     );
 
-    client
-        .batch_execute(
-            "insert into orders values (3, 99.99, 'three', '2026-01-03 10:00:00+00');
-             update orders set note = 'two, changed', amount = -4.00,
-                               updated_at = '2026-01-04 10:00:00+00' where id = 2;
-             update orders set note = 'unseen' where id = 1;",
-        )
-        .unwrap();
+    source.execute(&ORDERS_CHANGES.replace("{at}", "+00"));
     let second = project.run("tap-postgres", "target-postgres");
-    assert_eq!(
-        warehouse_rows(&warehouse, &query),
-        [
-            ["1", "10.50", "one", "2026-01-01 10:00:00+00"],
-            ["2", "-4.00", "two, changed", "2026-01-04 10:00:00+00"],
-            ["3", "99.99", "three", "2026-01-03 10:00:00+00"],
-        ],
-        "the second run is not incremental from Meltano's state; its log:\n{}",
-        second.stderr
-    );
+    assert_orders_loaded(&warehouse, "+00", Some(&second));
 }
 
 /// A Meltano SDK tap under Meltano feeds our target, and its next run starts from the state our
 /// target printed, which Meltano saves as it is and hands back to the tap as `--state`.
 #[test]
 fn meltano_runs_meltanolabs_tap_postgres_into_our_target_incrementally() {
-    let source = PgDatabase::new();
+    let source = PgDatabase::with_sql(
+        "create table orders (id integer primary key, amount numeric(10,2), note text,
+                              updated_at timestamptz not null);
+         insert into orders values (1, 10.50, 'one', '2026-01-01 10:00:00+00'),
+                                   (2, -3.25, 'two', '2026-01-02 10:00:00+00');",
+    );
     let warehouse = PgDatabase::new();
-    let mut client = source.client();
-    client
-        .batch_execute(
-            "create table orders (id integer primary key, amount numeric(10,2), note text,
-                                  updated_at timestamptz not null);
-             insert into orders values (1, 10.50, 'one', '2026-01-01 10:00:00+00'),
-                                       (2, -3.25, 'two', '2026-01-02 10:00:00+00');",
-        )
-        .unwrap();
     let tap = meltano_extractor(
         "tap-postgres-sdk",
         &python_tool("meltanolabs-tap-postgres", "tap-postgres"),
@@ -456,7 +435,7 @@ fn meltano_runs_meltanolabs_tap_postgres_into_our_target_incrementally() {
                                            "replication-key": "updated_at"}},
         }),
     );
-    let project = MeltanoProject::new(vec![tap], vec![meltano_target(&warehouse)]);
+    let project = MeltanoProject::new(tap, &warehouse);
     project.run("tap-postgres-sdk", "target-postgres");
     let query = format!("select {ORDERS_COLUMNS} from {SCHEMA}.public_orders order by id");
     assert_eq!(
@@ -467,12 +446,10 @@ fn meltano_runs_meltanolabs_tap_postgres_into_our_target_incrementally() {
         ]
     );
 
-    client
-        .batch_execute(
-            "insert into orders values (3, 99.99, 'three', '2026-01-03 10:00:00+00');
-             update orders set note = 'unseen' where id = 1;",
-        )
-        .unwrap();
+    source.execute(
+        "insert into orders values (3, 99.99, 'three', '2026-01-03 10:00:00+00');
+         update orders set note = 'unseen' where id = 1;",
+    );
     let second = project.run("tap-postgres-sdk", "target-postgres");
     let state = project.state("tap-postgres-sdk", "target-postgres");
     assert_eq!(
@@ -633,39 +610,31 @@ fn assert_shipped_example_loaded(warehouse: &PgDatabase, schema: &str, second: b
 /// `postgres-to-warehouse` resuming from the state Meltano kept; its schedules are readable.
 #[test]
 fn shipped_meltano_yml_runs_tap_postgres_into_target_postgres() {
-    let source = PgDatabase::new();
+    let source =
+        PgDatabase::with_sql(&SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "timestamptz"));
     let warehouse = PgDatabase::new();
-    let mut client = source.client();
-    client
-        .batch_execute(&SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "timestamptz"))
-        .unwrap();
-    let mut env = meltano_env("tap-postgres", &source.connection_config(json!({})));
-    env.extend(meltano_env(
-        "target-postgres",
-        &warehouse.connection_config(json!({})),
-    ));
-    let project = MeltanoProject::shipped(env);
+    let project = MeltanoProject::shipped(
+        "tap-postgres",
+        &source.connection_config(json!({})),
+        &warehouse,
+    );
+    let saved = |expected: &str| {
+        project.assert_saved_key_value(
+            "tap-postgres",
+            "target-postgres",
+            "public-orders",
+            expected,
+        );
+    };
 
     project.run("tap-postgres", "target-postgres");
     assert_shipped_example_loaded(&warehouse, "from_postgres", false, "+00");
-    let state = project.state("tap-postgres", "target-postgres");
-    assert_eq!(
-        bookmark(&state, "public-orders")["replication_key_value"],
-        "2026-01-02T10:00:00.500000Z",
-        "{state}"
-    );
+    saved("2026-01-02T10:00:00.500000Z");
 
-    client
-        .batch_execute(&SHIPPED_EXAMPLE_CHANGES.replace("10:00:00'", "10:00:00+00'"))
-        .unwrap();
+    source.execute(&SHIPPED_EXAMPLE_CHANGES.replace("10:00:00'", "10:00:00+00'"));
     run_ok(project.command(), &["run", "postgres-to-warehouse"]);
     assert_shipped_example_loaded(&warehouse, "from_postgres", true, "+00");
-    let state = project.state("tap-postgres", "target-postgres");
-    assert_eq!(
-        bookmark(&state, "public-orders")["replication_key_value"],
-        "2026-01-04T10:00:00.000000Z",
-        "{state}"
-    );
+    saved("2026-01-04T10:00:00.000000Z");
 
     let schedules = run_ok(project.command(), &["schedule", "list", "--format", "json"]);
     let schedules: Value = serde_json::from_slice(&schedules.stdout)
@@ -682,31 +651,25 @@ fn shipped_meltano_yml_runs_tap_postgres_into_target_postgres() {
 /// The shipped meltano.yml's tap-mysql, the database chosen by `TAP_MYSQL_FILTER_DBS`.
 #[test]
 fn shipped_meltano_yml_runs_tap_mysql_into_target_postgres() {
-    let source = MysqlDatabase::new();
+    let source =
+        MysqlDatabase::with_sql(&SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "datetime(6)"));
     let warehouse = PgDatabase::new();
-    let mut conn = source.conn();
-    conn.query_drop(SHIPPED_EXAMPLE_TABLES.replace("{timestamp}", "datetime(6)"))
-        .unwrap();
-    let mut env = meltano_env(
+    let project = MeltanoProject::shipped(
         "tap-mysql",
         &source.connection_config(json!({"filter_dbs": [source.name]})),
+        &warehouse,
     );
-    env.extend(meltano_env(
-        "target-postgres",
-        &warehouse.connection_config(json!({})),
-    ));
-    let project = MeltanoProject::shipped(env);
 
     project.run("tap-mysql", "target-postgres");
     assert_shipped_example_loaded(&warehouse, "from_mysql", false, "");
-    conn.query_drop(SHIPPED_EXAMPLE_CHANGES).unwrap();
+    source.execute(SHIPPED_EXAMPLE_CHANGES);
     run_ok(project.command(), &["run", "mysql-to-warehouse"]);
     assert_shipped_example_loaded(&warehouse, "from_mysql", true, "");
-    let state = project.state("tap-mysql", "target-postgres");
-    assert_eq!(
-        bookmark(&state, &format!("{}-orders", source.name))["replication_key_value"],
+    project.assert_saved_key_value(
+        "tap-mysql",
+        "target-postgres",
+        &format!("{}-orders", source.name),
         "2026-01-04T10:00:00.000000Z",
-        "{state}"
     );
 }
 
@@ -776,55 +739,46 @@ fn shipped_meltano_yml_declares_what_about_lists() {
 // ---------------------------------------------------------------------------------------------
 // singer-io tap-mysql | target-postgres
 
-/// A singer-io tap-mysql config for `source`.
-fn singer_io_config(dir: &TempDir, source: &MysqlDatabase) -> String {
-    let login = &source.server.login;
-    write_json(
-        dir.path(),
-        "tap.json",
-        &json!({"host": login.host, "port": login.port, "user": login.user,
-                "password": login.password.clone().unwrap_or_default(),
-                "filter_dbs": source.name}),
-    )
+/// A Python tap's config: the login keys they share (`host`, `port`, `user`, `password`) and
+/// those of `extra`.
+fn python_tap_config(login: &Login, extra: Value) -> Value {
+    let keys = json!({"host": login.host, "port": login.port, "user": login.user,
+                      "password": login.password.clone().unwrap_or_default()});
+    merged(keys, extra)
 }
 
 /// Discovery with the Python tap, every stream selected with `FULL_TABLE`, then the tap piped
 /// into our target.
 fn singer_io_tap_mysql_into_target(source: &MysqlDatabase, warehouse: &PgDatabase) -> RunOutput {
-    let dir = TempDir::new().unwrap();
-    let config = singer_io_config(&dir, source);
-    python_tap_into_target(singer_io_tap_mysql, &config, &dir, warehouse)
+    let config = python_tap_config(&source.server.login, json!({"filter_dbs": source.name}));
+    python_tap_into_target(singer_io_tap_mysql, &config, warehouse)
 }
 
 /// Discovery with a Python tap, every stream selected with `FULL_TABLE`, then the tap piped into
 /// our target.
 fn python_tap_into_target(
     tap: fn() -> Command,
-    config: &str,
-    dir: &TempDir,
+    config: &Value,
     warehouse: &PgDatabase,
 ) -> RunOutput {
-    let discovered = run_ok(tap(), &["--config", config, "--discover"]);
+    let dir = TempDir::new().unwrap();
+    let config = write_json(dir.path(), "tap.json", config);
+    let discovered = run_ok(tap(), &["--config", &config, "--discover"]);
     let mut catalog: Value = serde_json::from_slice(&discovered.stdout).expect("a catalog");
     select_all(&mut catalog, "FULL_TABLE");
     let catalog = write_json(dir.path(), "catalog.json", &catalog);
     let mut tap = tap();
-    tap.args(["--config", config, "--catalog", &catalog]);
-    let mut target = Command::new(binary_path("target-postgres"));
-    target.args(["--config", &target_config(dir, warehouse)]);
-    let output = Pipeline::of(tap, target).run();
+    tap.args(["--config", &config, "--catalog", &catalog]);
+    let target = TargetRun::new(warehouse, json!({}));
+    let output = Pipeline::of(tap, target.command()).run();
     output.assert_success();
     output.target
 }
 
 #[test]
 fn singer_io_tap_mysql_loads_through_our_target() {
-    let source = MysqlDatabase::new();
-    let warehouse = PgDatabase::new();
-    source
-        .conn()
-        .query_drop(
-            r#"create table kinds (
+    let source = MysqlDatabase::with_sql(
+        r#"create table kinds (
                  id int primary key, tiny tinyint, flag tinyint(1), ubig bigint unsigned,
                  exact decimal(12,2), dbl double, label varchar(20), body text, born date,
                  seen datetime(6), stamp timestamp(6) null, doc json,
@@ -838,8 +792,8 @@ fn singer_io_tap_mysql_loads_through_our_target() {
                   '1999-12-31 23:59:59', '[]', 'red', x''),
                  (3, null, null, null, null, null, null, null, null, null, null, null, null,
                   null)"#,
-        )
-        .unwrap();
+    );
+    let warehouse = PgDatabase::new();
     let output = singer_io_tap_mysql_into_target(&source, &warehouse);
 
     // singer-io's SCHEMA has no source types: JSON Schema types only, dates as date-time, JSON as
@@ -934,15 +888,11 @@ fn singer_io_tap_mysql_loads_through_our_target() {
 /// and values a float cannot divide exactly are still multiples.
 #[test]
 fn singer_io_tap_mysql_decimals_load_whatever_their_sign() {
-    let source = MysqlDatabase::new();
-    let warehouse = PgDatabase::new();
-    source
-        .conn()
-        .query_drop(
-            "create table prices (id int primary key, amount decimal(12,2));
+    let source = MysqlDatabase::with_sql(
+        "create table prices (id int primary key, amount decimal(12,2));
              insert into prices values (1, -0.01), (2, -5.00), (3, 1070468.14), (4, 19.99);",
-        )
-        .unwrap();
+    );
+    let warehouse = PgDatabase::new();
     singer_io_tap_mysql_into_target(&source, &warehouse);
     assert_eq!(
         warehouse_rows(
@@ -962,28 +912,26 @@ fn singer_io_tap_mysql_decimals_load_whatever_their_sign() {
 // MeltanoLabs tap-postgres | target-postgres
 
 fn meltanolabs_config(source: &PgDatabase) -> Value {
-    let login = &source.server.login;
-    json!({"host": login.host, "port": login.port, "user": login.user,
-           "password": login.password.clone().unwrap_or_default(), "database": source.name,
-           "filter_schemas": ["public"]})
+    python_tap_config(
+        &source.server.login,
+        json!({"database": source.name, "filter_schemas": ["public"]}),
+    )
 }
 
 /// Discovery with the SDK tap, every stream selected with `FULL_TABLE`, then the tap piped into
 /// our target.
 fn meltanolabs_tap_postgres_into_target(source: &PgDatabase, warehouse: &PgDatabase) -> RunOutput {
-    let dir = TempDir::new().unwrap();
-    let config = write_json(dir.path(), "tap.json", &meltanolabs_config(source));
-    python_tap_into_target(meltanolabs_tap_postgres, &config, &dir, warehouse)
+    python_tap_into_target(
+        meltanolabs_tap_postgres,
+        &meltanolabs_config(source),
+        warehouse,
+    )
 }
 
 #[test]
 fn meltanolabs_tap_postgres_loads_through_our_target() {
-    let source = PgDatabase::new();
-    let warehouse = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            r#"create table kinds (
+    let source = PgDatabase::with_sql(
+        r#"create table kinds (
                  id integer primary key, small smallint, big bigint, exact numeric(12,2),
                  wide numeric, dbl double precision, flag boolean, label text, code varchar(10),
                  uid uuid, born date, alarm time, seen timestamp, seen_tz timestamptz,
@@ -1000,8 +948,8 @@ fn meltanolabs_tap_postgres_loads_through_our_target() {
                   '1970-01-01 00:00:00', '1999-12-31 23:59:59.5-08', '\x', '{}', '{}', '::1'),
                  (3, null, null, null, null, null, null, null, null, null, null, null, null,
                   null, null, null, null, null)"#,
-        )
-        .unwrap();
+    );
+    let warehouse = PgDatabase::new();
     let output = meltanolabs_tap_postgres_into_target(&source, &warehouse);
 
     // The SDK names the stream `public-kinds`; its SCHEMA has JSON Schema types and formats only
@@ -1128,19 +1076,15 @@ fn meltanolabs_tap_postgres_loads_through_our_target() {
 /// a schemaless value, which the target keeps whole in one `jsonb` column.
 #[test]
 fn meltanolabs_tap_postgres_json_columns_arrive_whole_in_jsonb() {
-    let source = PgDatabase::new();
-    let warehouse = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            r#"create table docs (id integer primary key, doc jsonb, raw json);
+    let source = PgDatabase::with_sql(
+        r#"create table docs (id integer primary key, doc jsonb, raw json);
                insert into docs values
                  (1, '{"a": {"b": [1, 2.50, null]}, "u": "ü"}', '{"k":  1}'),
                  (2, '[]', '"text"'),
                  (3, '7', 'true'),
                  (4, null, null)"#,
-        )
-        .unwrap();
+    );
+    let warehouse = PgDatabase::new();
     meltanolabs_tap_postgres_into_target(&source, &warehouse);
     let mut client = warehouse.client();
     let types = columns(&mut client, "public_docs");
@@ -1173,20 +1117,22 @@ fn meltanolabs_tap_postgres_json_columns_arrive_whole_in_jsonb() {
 
 /// Our tap (config `select`) piped into target-jsonl writing `<dir>/out/<stream>.jsonl`; returns
 /// the records of `stream` and the state target-jsonl printed.
-fn our_tap_into_target_jsonl(tap: &str, tap_config: Value, stream: &str) -> (Vec<Value>, Value) {
-    let dir = TempDir::new().unwrap();
-    let config = write_json(dir.path(), "tap.json", &tap_config);
+fn our_tap_into_target_jsonl(
+    tap: &'static str,
+    tap_config: Value,
+    stream: &str,
+) -> (Vec<Value>, Value) {
+    let tap = TapRun::with_config(tap, &tap_config);
+    let dir = &tap.dir;
     let out = dir.path().join("out");
     let target_config = write_json(
         dir.path(),
         "target.json",
         &json!({"destination_path": out, "do_timestamp_file": false}),
     );
-    let mut tap_command = Command::new(binary_path(tap));
-    tap_command.args(["--config", &config]);
     let mut target = target_jsonl();
     target.args(["--config", &target_config]);
-    let output = Pipeline::of(tap_command, target).run();
+    let output = Pipeline::of(tap.command(&[]), target).run();
     output.assert_success();
     assert!(
         !output.target.stderr.contains("ERROR") && !output.target.stderr.contains("Traceback"),
@@ -1221,18 +1167,21 @@ fn expected_record(text: &str) -> Value {
 /// written differently compare equal when they are equal (Python's `Decimal` prints
 /// `-0.000000001` as `-1E-9`), and only then: no digit may be lost.
 fn exact_numbers(value: &Value) -> Value {
+    let mut value = value.clone();
+    replace_numbers(&mut value);
+    value
+}
+
+/// [`exact_numbers`] in place.
+fn replace_numbers(value: &mut Value) {
     match value {
         Value::Number(number) => {
-            Value::String(format!("number {}", exact_decimal(number.as_str())))
+            let exact = format!("number {}", exact_decimal(number.as_str()));
+            *value = Value::String(exact);
         }
-        Value::Array(items) => Value::Array(items.iter().map(exact_numbers).collect()),
-        Value::Object(object) => Value::Object(
-            object
-                .iter()
-                .map(|(key, value)| (key.clone(), exact_numbers(value)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Array(items) => items.iter_mut().for_each(replace_numbers),
+        Value::Object(object) => object.values_mut().for_each(replace_numbers),
+        _ => {}
     }
 }
 
@@ -1262,11 +1211,8 @@ fn exact_decimal(text: &str) -> String {
 
 #[test]
 fn tap_postgres_feeds_target_jsonl() {
-    let source = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            r#"create table events (
+    let source = PgDatabase::with_sql(
+        r#"create table events (
                  id integer primary key, amount numeric(40,9), ratio double precision,
                  label text, at timestamptz, on_day date, doc jsonb, tags text[], ints int[],
                  blob bytea, flag boolean, uid uuid
@@ -1279,8 +1225,7 @@ fn tap_postgres_feeds_target_jsonl() {
                  (2, -0.000000001, -2.5, '', '1970-01-01 00:00:00+00', '1900-01-01', '[]', '{}',
                   '{}', '\x', false, null),
                  (3, null, null, null, null, null, null, null, null, null, null, null)"#,
-        )
-        .unwrap();
+    );
     let (records, state) = our_tap_into_target_jsonl(
         "tap-postgres",
         source.connection_config(json!({"select": ["public.events"]})),
@@ -1316,11 +1261,8 @@ fn tap_postgres_feeds_target_jsonl() {
 
 #[test]
 fn tap_mysql_feeds_target_jsonl() {
-    let source = MysqlDatabase::new();
-    source
-        .conn()
-        .query_drop(
-            r#"create table events (
+    let source = MysqlDatabase::with_sql(
+        r#"create table events (
                  id int primary key, amount decimal(65,30), ubig bigint unsigned,
                  label varchar(20), at datetime(6), on_day date, doc json, tags set('a','b'),
                  bin varbinary(8), flag tinyint(1), colour enum('red','green'), yr year
@@ -1332,8 +1274,7 @@ fn tap_mysql_feeds_target_jsonl() {
                  (2, -0.5, 0, '', '1970-01-01 00:00:00', '1000-01-01', '[]', '', x'', 0, 'red',
                   1999),
                  (3, null, null, null, null, null, null, null, null, null, null, null)"#,
-        )
-        .unwrap();
+    );
     let (records, state) = our_tap_into_target_jsonl(
         "tap-mysql",
         source.connection_config(json!({"select": [format!("{}.events", source.name)]})),

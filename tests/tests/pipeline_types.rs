@@ -2,11 +2,10 @@
 //! arrives in the warehouse is what the source holds.
 
 use mysql::prelude::Queryable;
+use postgres::Client;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::bin::{Pipeline, write_json};
-use tests::warehouse::{SCHEMA, columns, emitted_states, query_text};
-use tests::{MysqlDatabase, PgDatabase};
+use tests::warehouse::{SCHEMA, assert_column_type, columns, emitted_states, query_text};
+use tests::{MysqlDatabase, PgDatabase, TapRun, TargetRun};
 
 /// The PostgreSQL source table: one column per type family, edge values, NULLs.
 const PG_SOURCE: &str = r#"
@@ -63,53 +62,60 @@ const PG_EXPECTED: &[(&str, &str, &str)] = &[
     ("price", "numeric", "price::numeric::text"),
 ];
 
-/// `tap --config <tap_config> | target-postgres` into `warehouse`, schema [`SCHEMA`]; both must
-/// succeed.
-fn load(tap: &str, tap_config: Value, warehouse: &PgDatabase) -> tests::PipelineOutput {
-    let dir = TempDir::new().unwrap();
-    let tap_config = write_json(dir.path(), "tap.json", &tap_config);
-    let target = write_json(
-        dir.path(),
-        "target.json",
-        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
-    );
-    let output = Pipeline::new(
-        tap,
-        &["--config", &tap_config],
-        "target-postgres",
-        &["--config", &target],
-    )
-    .run();
+/// `tap | target-postgres` into a new warehouse, schema [`SCHEMA`]; both must succeed. Returns
+/// the warehouse and the states the target printed.
+fn load(tap: TapRun) -> (PgDatabase, Vec<Value>) {
+    let warehouse = PgDatabase::new();
+    let output = tap.run_into(&TargetRun::new(&warehouse, json!({})), None);
     output.assert_success();
-    output
+    (warehouse, emitted_states(&output.target))
+}
+
+/// tap-postgres syncing `public.<table>` of `source`.
+fn postgres_table(source: &PgDatabase, table: &str) -> TapRun {
+    TapRun::with_config(
+        "tap-postgres",
+        &source.connection_config(json!({"select": [format!("public.{table}")]})),
+    )
+}
+
+/// tap-mysql syncing `<table>` of `source`.
+fn mysql_table(source: &MysqlDatabase, table: &str) -> TapRun {
+    let select = format!("{}.{table}", source.name);
+    TapRun::with_config(
+        "tap-mysql",
+        &source.connection_config(json!({"select": [select]})),
+    )
+}
+
+/// The rows of `select <read> from <schema>.<table> order by id` in the source (schema `public`)
+/// and in the warehouse ([`SCHEMA`]) must be the same; returns them.
+fn assert_same_rows(
+    source: &mut Client,
+    warehouse: &mut Client,
+    table: &str,
+    read: &str,
+) -> Vec<Vec<Option<String>>> {
+    let query = |schema: &str| format!("select {read} from {schema}.{table} order by id");
+    let expected = query_text(source, &query("public"));
+    let arrived = query_text(warehouse, &query(SCHEMA));
+    assert_eq!(arrived, expected, "values of {read}");
+    expected
 }
 
 #[test]
 fn postgres_to_postgres_type_for_type() {
-    let source = PgDatabase::new();
-    let warehouse = PgDatabase::new();
-    source.client().batch_execute(PG_SOURCE).unwrap();
-    let output = load(
-        "tap-postgres",
-        source.connection_config(json!({"select": ["public.kinds"]})),
-        &warehouse,
-    );
-    assert!(!emitted_states(&output.target).is_empty());
+    let source = PgDatabase::with_sql(PG_SOURCE);
+    let (warehouse, states) = load(postgres_table(&source, "kinds"));
+    assert!(!states.is_empty());
 
     let mut warehouse_client = warehouse.client();
     let mut source_client = source.client();
-    let types: Vec<(String, String)> = columns(&mut warehouse_client, "kinds");
+    let types = columns(&mut warehouse_client, "kinds");
     for (column, sql_type, read) in PG_EXPECTED {
-        let found = types.iter().find(|(name, _)| name == column);
-        assert_eq!(
-            found.map(|(_, t)| t.as_str()),
-            Some(*sql_type),
-            "type of {column}"
-        );
-        let query = |schema: &str| format!("select id, {read} from {schema}.kinds order by id");
-        let expected = query_text(&mut source_client, &query("public"));
-        let arrived = query_text(&mut warehouse_client, &query(SCHEMA));
-        assert_eq!(arrived, expected, "values of {column}");
+        assert_column_type(&types, column, sql_type);
+        let read = format!("id, {read}");
+        assert_same_rows(&mut source_client, &mut warehouse_client, "kinds", &read);
     }
 }
 
@@ -163,25 +169,14 @@ const MYSQL_EXPECTED: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn mysql_to_postgres_type_for_type() {
-    let source = MysqlDatabase::new();
-    let warehouse = PgDatabase::new();
-    source.conn().query_drop(MYSQL_SOURCE).unwrap();
-    load(
-        "tap-mysql",
-        source.connection_config(json!({"select": [format!("{}.kinds", source.name)]})),
-        &warehouse,
-    );
+    let source = MysqlDatabase::with_sql(MYSQL_SOURCE);
+    let (warehouse, _) = load(mysql_table(&source, "kinds"));
 
     let mut client = warehouse.client();
     client.batch_execute("set timezone = 'UTC'").unwrap();
     let types = columns(&mut client, "kinds");
     for (column, sql_type, values) in MYSQL_EXPECTED {
-        let found = types.iter().find(|(name, _)| name == column);
-        assert_eq!(
-            found.map(|(_, t)| t.as_str()),
-            Some(*sql_type),
-            "type of {column}"
-        );
+        assert_column_type(&types, column, sql_type);
         let arrived = query_text(
             &mut client,
             &format!("select {column}::text from {SCHEMA}.kinds order by id"),
@@ -235,25 +230,14 @@ const MYSQL_NARROW_EXPECTED: &[(&str, &str, &str)] = &[
 
 #[test]
 fn mysql_integers_char_and_year_arrive_in_the_narrowest_exact_type() {
-    let source = MysqlDatabase::new();
-    let warehouse = PgDatabase::new();
-    source.conn().query_drop(MYSQL_NARROW_SOURCE).unwrap();
-    load(
-        "tap-mysql",
-        source.connection_config(json!({"select": [format!("{}.narrow", source.name)]})),
-        &warehouse,
-    );
+    let source = MysqlDatabase::with_sql(MYSQL_NARROW_SOURCE);
+    let (warehouse, _) = load(mysql_table(&source, "narrow"));
 
     let mut client = warehouse.client();
     let types = columns(&mut client, "narrow");
     let mut conn = source.conn();
     for (column, sql_type, read) in MYSQL_NARROW_EXPECTED {
-        let found = types.iter().find(|(name, _)| name == column);
-        assert_eq!(
-            found.map(|(_, t)| t.as_str()),
-            Some(*sql_type),
-            "type of {column}"
-        );
+        assert_column_type(&types, column, sql_type);
         let expected: Vec<Vec<Option<String>>> = conn
             .query_map(format!("select {read} from narrow order by id"), |value| {
                 vec![value]
@@ -298,14 +282,8 @@ const PG_NARROW_SOURCE: &str = r#"
 
 #[test]
 fn postgres_integers_and_char_arrive_as_the_same_types() {
-    let source = PgDatabase::new();
-    let warehouse = PgDatabase::new();
-    source.client().batch_execute(PG_NARROW_SOURCE).unwrap();
-    load(
-        "tap-postgres",
-        source.connection_config(json!({"select": ["public.narrow"]})),
-        &warehouse,
-    );
+    let source = PgDatabase::with_sql(PG_NARROW_SOURCE);
+    let (warehouse, _) = load(postgres_table(&source, "narrow"));
 
     let mut warehouse_client = warehouse.client();
     let mut source_client = source.client();
@@ -318,18 +296,10 @@ fn postgres_integers_and_char_arrive_as_the_same_types() {
         ("c", "character(5)"),
         ("d", "character(1)"),
     ] {
-        let found = types.iter().find(|(name, _)| name == column);
-        assert_eq!(
-            found.map(|(_, t)| t.as_str()),
-            Some(sql_type),
-            "type of {column}"
-        );
+        assert_column_type(&types, column, sql_type);
         // The columns themselves, as PostgreSQL writes them: a char's padding included.
-        let query = |schema: &str| format!("select {column} from {schema}.narrow order by id");
-        let expected = query_text(&mut source_client, &query("public"));
-        assert_eq!(expected.len(), 6, "rows of {column}");
-        let arrived = query_text(&mut warehouse_client, &query(SCHEMA));
-        assert_eq!(arrived, expected, "values of {column}");
+        let rows = assert_same_rows(&mut source_client, &mut warehouse_client, "narrow", column);
+        assert_eq!(rows.len(), 6, "rows of {column}");
     }
     assert_eq!(
         query_text(

@@ -6,9 +6,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tests::PgDatabase;
 use tests::bin::{binary_path, write_json};
-use tests::warehouse::{SCHEMA, query_text};
+use tests::warehouse::{SCHEMA, query_text, target_config};
+use tests::{PgDatabase, TapRun, TargetRun};
 
 fn sync_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sync/sync.sh")
@@ -22,88 +22,80 @@ fn project_root() -> PathBuf {
         .to_owned()
 }
 
-/// `just sync ARGS` as a user types it in `dir` (with the project's Justfile); returns its exit
-/// status and stderr.
-fn just_sync(dir: &Path, args: &[&str]) -> (bool, String) {
+/// Runs `command` with the workspace's programs on `SINGER_BIN_DIR`; returns its exit status
+/// and stderr. `missing` says what to do when it cannot start.
+fn run_script(mut command: Command, missing: &str) -> (bool, String) {
     let bin_dir = binary_path("target-postgres").parent().unwrap().to_owned();
-    let output = Command::new("just")
-        .arg("--justfile")
-        .arg(project_root().join("Justfile"))
-        .arg("sync")
-        .args(args)
-        .current_dir(dir)
+    let output = command
         .env("SINGER_BIN_DIR", bin_dir)
         .output()
-        .unwrap_or_else(|err| {
-            panic!("cannot run `just` ({err}): install it (`pip install rust-just` or `cargo install just`)")
-        });
+        .unwrap_or_else(|err| panic!("cannot run {command:?} ({err}): {missing}"));
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `just sync ARGS` as a user types it in `dir` (with the project's Justfile); returns its exit
+/// status and stderr.
+fn just_sync(dir: &Path, args: &[&str]) -> (bool, String) {
+    let mut just = Command::new("just");
+    just.arg("--justfile")
+        .arg(project_root().join("Justfile"))
+        .arg("sync")
+        .args(args)
+        .current_dir(dir);
+    run_script(
+        just,
+        "install it (`pip install rust-just` or `cargo install just`)",
     )
 }
 
 /// Runs sync.sh; returns its exit status and stderr.
 fn sync(tap: &str, tap_config: &str, target_config: &str, state: &Path) -> (bool, String) {
-    let bin_dir = binary_path("target-postgres").parent().unwrap().to_owned();
-    let output = Command::new("bash")
-        .arg(sync_script())
+    let mut bash = Command::new("bash");
+    bash.arg(sync_script())
         .args([tap, tap_config, "-", target_config])
-        .arg(state)
-        .env("SINGER_BIN_DIR", bin_dir)
-        .output()
-        .expect("cannot run sync.sh");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .arg(state);
+    run_script(bash, "bash runs sync.sh")
+}
+
+/// Writes an executable shell script.
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
 #[test]
 fn a_run_killed_part_way_is_completed_exactly_by_the_next() {
-    let source = PgDatabase::new();
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text, price numeric(8,2)); \
+         insert into items select g, 'item ' || g, g / 100.0 from generate_series(1, 30000) g",
+    );
     let warehouse = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            "create table items (id integer primary key, name text, price numeric(8,2)); \
-             insert into items select g, 'item ' || g, g / 100.0 from generate_series(1, 30000) g",
-        )
-        .unwrap();
     let dir = TempDir::new().unwrap();
-    let tap_config = write_json(
-        dir.path(),
-        "tap.json",
-        &source.connection_config(json!({"select": ["public.items"], "state_every_rows": 1000})),
+    let tap = TapRun::postgres(
+        &source,
+        json!({"select": ["public.items"], "state_every_rows": 1000}),
     );
-    let target_config = write_json(
-        dir.path(),
-        "target.json",
-        &warehouse
-            .connection_config(json!({"default_target_schema": SCHEMA, "batch_size_rows": 2000})),
-    );
+    let target = TargetRun::new(&warehouse, json!({"batch_size_rows": 2000}));
+    let (tap_config, target_config) = (&tap.config, &target.config);
     let state = dir.path().join("state.json");
 
     // A tap that dies after 9,000 lines of output: what reached the target is committed and the
     // state it printed is saved; the failure is reported as the tap's.
     let dying_tap = dir.path().join("dying-tap");
-    std::fs::write(
+    write_script(
         &dying_tap,
-        format!(
+        &format!(
             "#!/usr/bin/env bash\n{} \"$@\" | head -n 9000\nexit 3\n",
             binary_path("tap-postgres").display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &dying_tap,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     let (succeeded, stderr) = sync(
         dying_tap.to_str().unwrap(),
-        &tap_config,
-        &target_config,
+        tap_config,
+        target_config,
         &state,
     );
     assert!(!succeeded);
@@ -124,7 +116,7 @@ fn a_run_killed_part_way_is_completed_exactly_by_the_next() {
     );
 
     // The next run resumes from the saved state and finishes the table.
-    let (succeeded, stderr) = sync("tap-postgres", &tap_config, &target_config, &state);
+    let (succeeded, stderr) = sync("tap-postgres", tap_config, target_config, &state);
     assert!(succeeded, "{stderr}");
     let query = "select id, name, price::text from {schema}.items order by id";
     let expected = query_text(&mut source.client(), &query.replace("{schema}", "public"));
@@ -147,26 +139,15 @@ fn a_run_killed_part_way_is_completed_exactly_by_the_next() {
 
 #[test]
 fn a_failing_target_is_named() {
-    let source = PgDatabase::new();
-    source
-        .client()
-        .batch_execute("create table t (id integer primary key)")
-        .unwrap();
-    let dir = TempDir::new().unwrap();
-    let tap_config = write_json(
-        dir.path(),
-        "tap.json",
-        &source.connection_config(json!({"select": ["public.t"]})),
-    );
+    let source = PgDatabase::with_sql("create table t (id integer primary key)");
+    let tap = TapRun::postgres(&source, json!({"select": ["public.t"]}));
     // A warehouse that refuses the connection.
-    let target_config = write_json(
-        dir.path(),
-        "target.json",
-        &json!({"host": "127.0.0.1", "port": 1, "user": "nobody", "dbname": "none",
-                "default_target_schema": "w"}),
+    let target = TargetRun::with_config(
+        json!({"host": "127.0.0.1", "port": 1, "user": "nobody", "dbname": "none",
+               "default_target_schema": "w"}),
     );
-    let state = dir.path().join("state.json");
-    let (succeeded, stderr) = sync("tap-postgres", &tap_config, &target_config, &state);
+    let state = target.dir.path().join("state.json");
+    let (succeeded, stderr) = sync("tap-postgres", &tap.config, &target.config, &state);
     assert!(!succeeded);
     assert!(
         stderr.contains("the target (target-postgres) failed"),
@@ -180,15 +161,11 @@ fn a_failing_target_is_named() {
 /// is written beside it.
 #[test]
 fn just_sync_takes_relative_paths_from_the_callers_directory() {
-    let source = PgDatabase::new();
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text, price numeric(8,2)); \
+         insert into items values (1, 'one', 1.50), (2, 'two ü', -2.25), (3, null, null)",
+    );
     let warehouse = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            "create table items (id integer primary key, name text, price numeric(8,2)); \
-             insert into items values (1, 'one', 1.50), (2, 'two ü', -2.25), (3, null, null)",
-        )
-        .unwrap();
     let caller = TempDir::new().unwrap();
     let etl = caller.path().join("etl");
     for dir in ["bin", "state"] {
@@ -200,25 +177,19 @@ fn just_sync_takes_relative_paths_from_the_callers_directory() {
         "tap.json",
         &source.connection_config(json!({"select": ["public-items.*"]})),
     );
-    write_json(
-        &etl,
-        "target.json",
-        &warehouse.connection_config(json!({"default_target_schema": SCHEMA})),
-    );
+    write_json(&etl, "target.json", &target_config(&warehouse, json!({})));
     // A tap (named by a relative path) that says what it was given and what is beside the state
     // file while it runs, then runs tap-postgres.
     let tap = etl.join("bin/tap");
-    std::fs::write(
+    write_script(
         &tap,
-        format!(
+        &format!(
             "#!/usr/bin/env bash\necho \"tap args: $*\" >&2\n\
              echo \"beside the state: $(ls -A '{}')\" >&2\nexec {} \"$@\"\n",
             etl.join("state").display(),
             binary_path("tap-postgres").display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&tap, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
 
     let (succeeded, stderr) = just_sync(
         &etl,

@@ -1,54 +1,39 @@
 //! tap-mysql `--discover` over two databases with tables, a view, odd names and every key shape.
 
-use common::Message;
-use mysql::prelude::Queryable;
-use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::MysqlDatabase;
-use tests::bin::{run_binary, write_json};
-use tests::singer::{catalog_entry, catalog_metadata};
+use serde_json::json;
+use tests::singer::{
+    assert_descriptions, catalog_entry, column_metadata, property_names, schema_message,
+    stream_ids, table_metadata,
+};
+use tests::{MysqlDatabase, TapRun};
 
 #[test]
 fn discovers_two_databases() {
-    let shop = MysqlDatabase::new();
-    let crm = MysqlDatabase::new();
-    shop.conn()
-        .query_drop(
-            "create table customers (
-                 id bigint unsigned auto_increment primary key,
-                 `Full Name` varchar(100) not null,
-                 `select` int,
-                 balance decimal(12,2),
-                 active tinyint(1),
-                 updated_at datetime(6),
-                 key (updated_at));
-             create table order_lines (
-                 order_id int, line smallint, qty decimal(65,30), tags set('a','b'),
-                 primary key (order_id, line));
-             create table events (payload json, at timestamp null);
-             create table blobs (data blob);
-             create view customer_names as select id, `Full Name` from customers;
-             insert into customers (`Full Name`) values ('a'), ('b'), ('c');",
-        )
-        .unwrap();
-    crm.conn()
-        .query_drop("create table customers (id int primary key, email varchar(255))")
-        .unwrap();
+    let shop = MysqlDatabase::with_sql(
+        "create table customers (
+             id bigint unsigned auto_increment primary key,
+             `Full Name` varchar(100) not null,
+             `select` int,
+             balance decimal(12,2),
+             active tinyint(1),
+             updated_at datetime(6),
+             key (updated_at));
+         create table order_lines (
+             order_id int, line smallint, qty decimal(65,30), tags set('a','b'),
+             primary key (order_id, line));
+         create table events (payload json, at timestamp null);
+         create table blobs (data blob);
+         create view customer_names as select id, `Full Name` from customers;
+         insert into customers (`Full Name`) values ('a'), ('b'), ('c');",
+    );
+    let crm =
+        MysqlDatabase::with_sql("create table customers (id int primary key, email varchar(255))");
 
-    let dir = TempDir::new().unwrap();
-    let config =
-        shop.connection_config(json!({"filter_dbs": format!("{}, {}", shop.name, crm.name)}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config, "--discover"], b"");
-    output.assert_success();
-    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let mut ids: Vec<String> = catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["tap_stream_id"].as_str().unwrap().to_owned())
-        .collect();
-    ids.sort();
+    let catalog = TapRun::mysql(
+        &shop,
+        json!({"filter_dbs": format!("{}, {}", shop.name, crm.name)}),
+    )
+    .discover();
     let (s, c) = (&shop.name, &crm.name);
     let mut expected = vec![
         format!("{s}-blobs"),
@@ -59,7 +44,7 @@ fn discovers_two_databases() {
         format!("{c}-customers"),
     ];
     expected.sort();
-    assert_eq!(ids, expected);
+    assert_eq!(stream_ids(&catalog), expected);
 
     let customers = catalog_entry(&catalog, &format!("{s}-customers"));
     assert_eq!(
@@ -68,7 +53,7 @@ fn discovers_two_databases() {
         "the name clashes across databases"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = catalog_metadata(customers, &[]);
+    let table = table_metadata(customers);
     assert_eq!(table["database-name"], json!(s));
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["is-view"], false);
@@ -78,20 +63,19 @@ fn discovers_two_databases() {
         table["valid-replication-keys"],
         json!(["id", "Full Name", "select", "balance", "updated_at"])
     );
-    let id = catalog_metadata(customers, &["properties", "id"]);
+    let id = column_metadata(customers, "id");
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "bigint(20) unsigned");
     assert_eq!(
-        catalog_metadata(customers, &["properties", "Full Name"])["sql-datatype"],
+        column_metadata(customers, "Full Name")["sql-datatype"],
         "varchar(100)"
     );
     assert_eq!(
-        catalog_metadata(customers, &["properties", "select"])["inclusion"],
+        column_metadata(customers, "select")["inclusion"],
         "available"
     );
-    let properties = &customers["schema"]["properties"];
     assert_eq!(
-        properties.as_object().unwrap().keys().collect::<Vec<_>>(),
+        property_names(&customers["schema"]),
         [
             "id",
             "Full Name",
@@ -101,6 +85,7 @@ fn discovers_two_databases() {
             "updated_at"
         ]
     );
+    let properties = &customers["schema"]["properties"];
     assert_eq!(
         properties["id"]["maximum"].to_string(),
         "18446744073709551615"
@@ -112,36 +97,33 @@ fn discovers_two_databases() {
 
     let lines = catalog_entry(&catalog, &format!("{s}-order_lines"));
     assert_eq!(
-        catalog_metadata(lines, &[])["table-key-properties"],
+        table_metadata(lines)["table-key-properties"],
         json!(["order_id", "line"])
     );
     assert_eq!(
-        catalog_metadata(lines, &["properties", "tags"])["sql-datatype"],
+        column_metadata(lines, "tags")["sql-datatype"],
         "set('a','b')"
     );
 
     let view = catalog_entry(&catalog, &format!("{s}-customer_names"));
-    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
-    assert_eq!(
-        catalog_metadata(view, &[])["table-key-properties"],
-        json!([])
-    );
+    assert_eq!(table_metadata(view)["is-view"], true);
+    assert_eq!(table_metadata(view)["table-key-properties"], json!([]));
 
     let events = catalog_entry(&catalog, &format!("{s}-events"));
     assert_eq!(
-        catalog_metadata(events, &[])["valid-replication-keys"],
+        table_metadata(events)["valid-replication-keys"],
         json!(["at"])
     );
     let blobs = catalog_entry(&catalog, &format!("{s}-blobs"));
     assert_eq!(
-        catalog_metadata(blobs, &[])["forced-replication-method"],
+        table_metadata(blobs)["forced-replication-method"],
         "FULL_TABLE"
     );
 
     let crm_customers = catalog_entry(&catalog, &format!("{c}-customers"));
     assert_eq!(crm_customers["stream"], format!("{c}_customers"));
     assert_eq!(
-        catalog_metadata(crm_customers, &[])["table-key-properties"],
+        table_metadata(crm_customers)["table-key-properties"],
         json!(["id"])
     );
 }
@@ -153,83 +135,40 @@ const AWKWARD_COMMENT: &str = "The customer's \"display\" name,\nas typed âœ“ â€
 
 #[test]
 fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
-    let db = MysqlDatabase::new();
     let quoted = AWKWARD_COMMENT.replace('\'', "''");
-    db.conn()
-        .query_drop(format!(
-            "create table notes (
-                 id int primary key comment 'Note number',
-                 `Display Name` varchar(100) comment '{quoted}',
-                 body text) comment 'Notes taken by support';
-             create table plain (id int primary key, v text);
-             create view note_ids as select id, body from notes;
-             insert into notes values (1, 'a', 'b');"
-        ))
-        .unwrap();
+    let db = MysqlDatabase::with_sql(&format!(
+        "create table notes (
+             id int primary key comment 'Note number',
+             `Display Name` varchar(100) comment '{quoted}',
+             body text) comment 'Notes taken by support';
+         create table plain (id int primary key, v text);
+         create view note_ids as select id, body from notes;
+         insert into notes values (1, 'a', 'b');"
+    ));
 
-    let dir = TempDir::new().unwrap();
-    let discover_config = write_json(
-        dir.path(),
-        "discover.json",
-        &db.connection_config(json!({"filter_dbs": db.name})),
-    );
-    let output = run_binary(
-        "tap-mysql",
-        &["--config", &discover_config, "--discover"],
-        b"",
-    );
-    output.assert_success();
-    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let catalog = TapRun::mysql(&db, json!({"filter_dbs": db.name})).discover();
     let d = &db.name;
     let notes = &catalog_entry(&catalog, &format!("{d}-notes"))["schema"];
-    assert_eq!(notes["description"], "Notes taken by support");
-    assert_eq!(notes["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        notes["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
-    assert!(
-        notes["properties"]["body"].get("description").is_none(),
-        "MySQL's '' is no comment: {notes}"
-    );
-    assert_eq!(
-        notes["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect::<Vec<_>>(),
-        ["id", "Display Name", "body"]
-    );
+    // MySQL's '' is no comment.
+    let described = [
+        ("id", Some("Note number")),
+        ("Display Name", Some(AWKWARD_COMMENT)),
+        ("body", None),
+    ];
+    assert_descriptions(notes, Some("Notes taken by support"), &described);
+    assert_eq!(property_names(notes), ["id", "Display Name", "body"]);
     let plain = &catalog_entry(&catalog, &format!("{d}-plain"))["schema"];
-    assert!(plain.get("description").is_none(), "{plain}");
-    assert!(plain["properties"]["v"].get("description").is_none());
+    assert_descriptions(plain, None, &[("v", None)]);
+    // A view's table_comment 'VIEW' is no comment.
     let view = &catalog_entry(&catalog, &format!("{d}-note_ids"))["schema"];
-    assert!(
-        view.get("description").is_none(),
-        "a view's table_comment 'VIEW' is no comment: {view}"
-    );
+    assert_descriptions(view, None, &[]);
 
     // A sync's SCHEMA message carries them to the target.
-    let config = write_json(
-        dir.path(),
-        "config.json",
-        &db.connection_config(json!({"filter_dbs": db.name, "select": [format!("{d}.notes")]})),
+    let sync = TapRun::mysql(
+        &db,
+        json!({"filter_dbs": db.name, "select": [format!("{d}.notes")]}),
     );
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
-    output.assert_success();
-    let schema = output
-        .messages()
-        .into_iter()
-        .find_map(|message| match message {
-            Message::Schema(schema) if schema.stream == "notes" => Some(schema.schema),
-            _ => None,
-        })
-        .expect("a SCHEMA message for notes");
-    assert_eq!(schema["description"], "Notes taken by support");
-    assert_eq!(schema["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        schema["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
-    assert!(schema["properties"]["body"].get("description").is_none());
+    let messages = sync.run(None).messages();
+    let schema = &schema_message(&messages, "notes").schema;
+    assert_descriptions(schema, Some("Notes taken by support"), &described);
 }

@@ -2,76 +2,27 @@
 //! across runs with state, and column selection.
 
 use common::Message;
-use mysql::prelude::Queryable;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::MysqlDatabase;
-use tests::bin::{RunOutput, command, run_binary, write_json};
-use tests::singer::{last_state, records, run_until_killed};
-
-struct Tap {
-    dir: TempDir,
-    config: String,
-}
-
-impl Tap {
-    fn new(db: &MysqlDatabase, mut extra: Value) -> Self {
-        let dir = TempDir::new().unwrap();
-        extra["filter_dbs"] = json!([db.name]);
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        Self { dir, config }
-    }
-
-    fn run(&self, state: Option<&Value>) -> RunOutput {
-        let mut args = vec!["--config".to_owned(), self.config.clone()];
-        if let Some(state) = state {
-            args.push("--state".into());
-            args.push(write_json(self.dir.path(), "state.json", state));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run_binary("tap-mysql", &args, b"");
-        output.assert_success();
-        output
-    }
-
-    /// Runs the tap until `stop_at` matches a message, then kills it.
-    fn run_until_killed(&self, stop_at: impl Fn(&Message) -> bool) -> Vec<Message> {
-        let mut tap = command("tap-mysql");
-        tap.args(["--config", &self.config]);
-        run_until_killed(tap, stop_at)
-    }
-}
+use tests::singer::{last_state, record_keys, records};
+use tests::{MysqlDatabase, TapRun};
 
 #[test]
 fn full_table_resumes_after_a_kill_and_covers_the_table_once() {
-    let db = MysqlDatabase::new();
-    let mut conn = db.conn();
-    conn.query_drop(
+    let db = MysqlDatabase::with_sql(
         "create table events (region varchar(8), seq int, payload decimal(20,5), secret text,
                               primary key (region, seq));
          insert into events
              select r.region, s.seq, s.seq * 1.5, 'x'
              from (select 'eu' as region union all select 'us') r
              cross join (select seq from seq_1_to_20000) s;",
-    )
-    .unwrap();
+    );
     let id = format!("{}-events", db.name);
-    let tap = Tap::new(
+    let tap = TapRun::mysql(
         &db,
         json!({"select": [format!("{}.events.*", db.name), format!("!{}.events.secret", db.name)],
                "state_every_rows": 1000}),
     );
-    let keys = |messages: &[Message]| -> Vec<(String, i64)> {
-        records(messages)
-            .iter()
-            .map(|r| {
-                (
-                    r["region"].as_str().unwrap().to_owned(),
-                    r["seq"].as_i64().unwrap(),
-                )
-            })
-            .collect()
-    };
+    let keys = |messages: &[Message]| record_keys(messages, "region", "seq");
     let full = tap.run(None).messages();
     let all = keys(&full);
     assert_eq!(all.len(), 40_000);
@@ -96,8 +47,7 @@ fn full_table_resumes_after_a_kill_and_covers_the_table_once() {
         interrupted["bookmarks"][&id]["max_pk_values"],
         json!({"region": "us", "seq": 20000})
     );
-    conn.query_drop("insert into events values ('zz', 1, 0, 'later')")
-        .unwrap();
+    db.execute("insert into events values ('zz', 1, 0, 'later')");
     let resumed = tap.run(Some(&interrupted)).messages();
     let first = keys(&before);
     let rest = keys(&resumed);
@@ -120,16 +70,11 @@ fn full_table_resumes_after_a_kill_and_covers_the_table_once() {
 
 #[test]
 fn incremental_runs_send_changes_since_the_bookmark() {
-    let db = MysqlDatabase::new();
-    let mut conn = db.conn();
-    conn.query_drop(
-        "create table orders (id int primary key, status varchar(16), updated_at datetime(6), key (updated_at));
+    let db = MysqlDatabase::with_sql("create table orders (id int primary key, status varchar(16), updated_at datetime(6), key (updated_at));
          insert into orders select seq, 'new', '2026-01-01 00:00:00' + interval seq minute from seq_1_to_50;
-         insert into orders values (51, 'tie', '2026-01-01 00:50:00');",
-    )
-    .unwrap();
+         insert into orders values (51, 'tie', '2026-01-01 00:50:00');");
     let id = format!("{}-orders", db.name);
-    let tap = Tap::new(
+    let tap = TapRun::mysql(
         &db,
         json!({"select": [{"table": format!("{}.orders", db.name),
                            "replication_method": "INCREMENTAL", "replication_key": "updated_at"}],
@@ -144,11 +89,8 @@ fn incremental_runs_send_changes_since_the_bookmark() {
         state["bookmarks"][&id]["replication_key_value"],
         "2026-01-01T00:50:00.000000Z"
     );
-    conn.query_drop(
-        "update orders set status = 'paid', updated_at = '2026-01-02 00:00:00' where id = 3;
-         insert into orders values (52, 'new', '2026-01-03 00:00:00'), (53, 'late tie', '2026-01-01 00:50:00');",
-    )
-    .unwrap();
+    db.execute("update orders set status = 'paid', updated_at = '2026-01-02 00:00:00' where id = 3;
+         insert into orders values (52, 'new', '2026-01-03 00:00:00'), (53, 'late tie', '2026-01-01 00:50:00');");
     let second = tap.run(Some(&state)).messages();
     let rows = records(&second);
     let mut ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
@@ -167,7 +109,6 @@ fn incremental_runs_send_changes_since_the_bookmark() {
 #[test]
 fn incremental_keys_of_every_orderable_kind() {
     let db = MysqlDatabase::new();
-    let mut conn = db.conn();
     let cases = [
         (
             "bigint unsigned",
@@ -192,12 +133,11 @@ fn incremental_keys_of_every_orderable_kind() {
     ];
     for (index, (column_type, low, high, expected)) in cases.into_iter().enumerate() {
         let table = format!("k{index}");
-        conn.query_drop(format!(
+        db.execute(&format!(
             "create table {table} (id int primary key, k {column_type});
              insert into {table} values (1, {low}), (2, {high});"
-        ))
-        .unwrap();
-        let tap = Tap::new(
+        ));
+        let tap = TapRun::mysql(
             &db,
             json!({"select": [{"table": format!("{}.{table}", db.name),
                                "replication_method": "INCREMENTAL", "replication_key": "k"}]}),

@@ -1,129 +1,83 @@
 //! tap-mysql: the exact JSON emitted for edge values of every type family, on MariaDB.
 
-use common::Message;
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::MysqlDatabase;
-use tests::bin::{RunOutput, run_binary, write_json};
+use tests::singer::records;
+use tests::tap::{assert_emitted, one_column_table};
+use tests::{MysqlDatabase, TapRun};
 
-/// Runs the tap over `t (id, v <column_type>)` holding `literals`; returns the run, `v` of each
-/// RECORD, and the property schema of `v`.
-fn emitted(
-    db: &MysqlDatabase,
-    column_type: &str,
-    literals: &[&str],
-    extra: Value,
-) -> (RunOutput, Vec<Value>, Value) {
-    let mut conn = db.conn();
-    conn.query_drop(format!(
-        "drop table if exists t; create table t (id integer primary key, v {column_type})"
-    ))
-    .unwrap();
-    for (id, literal) in literals.iter().enumerate() {
-        conn.query_drop(format!("insert into t values ({id}, {literal})"))
-            .unwrap();
-    }
-    let dir = TempDir::new().unwrap();
-    let mut config = db.connection_config(json!({
-        "filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    if let (Some(config), Value::Object(extra)) = (config.as_object_mut(), extra) {
-        config.extend(extra);
-    }
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
-    output.assert_success();
-    let mut values = Vec::new();
-    let mut schema = Value::Null;
-    for message in output.messages() {
-        match message {
-            Message::Record(record) => values.push(record.record["v"].clone()),
-            Message::Schema(message) => schema = message.schema["properties"]["v"].clone(),
-            _ => {}
-        }
-    }
-    (output, values, schema)
+/// The tap selecting `t` alone, with the keys of `extra`.
+fn tap(db: &MysqlDatabase, extra: Value) -> TapRun {
+    let select = json!({"select": [format!("{}.t", db.name)]});
+    TapRun::mysql(db, tests::merged(select, extra))
 }
 
-fn assert_emits(db: &MysqlDatabase, column_type: &str, cases: &[(&str, &str)]) -> Value {
+/// Runs the tap with the keys of `extra` over `t (id, v <column_type>)` holding `literals`, in a
+/// database of its own; returns `v` of each RECORD, and the property schema of `v`.
+fn emitted(column_type: &str, literals: &[&str], extra: Value) -> (Vec<Value>, Value) {
+    let db = MysqlDatabase::with_sql(&one_column_table(column_type, literals));
+    tap(&db, extra).emitted_values()
+}
+
+/// Checks the JSON text emitted for the literal of each case; returns the property schema.
+fn assert_emits(column_type: &str, cases: &[(&str, &str)]) -> Value {
     let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
-    let (_, values, schema) = emitted(db, column_type, &literals, json!({}));
-    assert_eq!(
-        values.len(),
-        cases.len(),
-        "{column_type}: one record per row"
-    );
-    for ((literal, expected), value) in cases.iter().zip(&values) {
-        assert_eq!(value.to_string(), *expected, "{column_type} {literal}");
-    }
+    let (values, schema) = emitted(column_type, &literals, json!({}));
+    assert_emitted(column_type, cases, &values);
     schema
 }
 
 #[test]
 fn integers_signed_and_unsigned() {
-    let db = MysqlDatabase::new();
     assert_emits(
-        &db,
         "tinyint",
         &[("-128", "-128"), ("127", "127"), ("null", "null")],
     );
-    assert_emits(&db, "tinyint unsigned", &[("255", "255")]);
+    assert_emits("tinyint unsigned", &[("255", "255")]);
     // Padded by MySQL, written as JSON numbers.
-    assert_emits(&db, "year", &[("0", "0"), ("2155", "2155")]);
-    assert_emits(&db, "int(5) zerofill", &[("42", "42"), ("0", "0")]);
-    assert_emits(&db, "decimal(6,2) zerofill", &[("1.5", "1.50")]);
-    assert_emits(&db, "smallint", &[("-32768", "-32768")]);
-    assert_emits(&db, "mediumint unsigned", &[("16777215", "16777215")]);
-    assert_emits(&db, "int", &[("-2147483648", "-2147483648")]);
+    assert_emits("year", &[("0", "0"), ("2155", "2155")]);
+    assert_emits("int(5) zerofill", &[("42", "42"), ("0", "0")]);
+    assert_emits("decimal(6,2) zerofill", &[("1.5", "1.50")]);
+    assert_emits("smallint", &[("-32768", "-32768")]);
+    assert_emits("mediumint unsigned", &[("16777215", "16777215")]);
+    assert_emits("int", &[("-2147483648", "-2147483648")]);
     assert_emits(
-        &db,
         "bigint",
         &[("-9223372036854775808", "-9223372036854775808")],
     );
     let schema = assert_emits(
-        &db,
         "bigint unsigned",
         &[("18446744073709551615", "18446744073709551615"), ("0", "0")],
     );
     assert_eq!(schema["maximum"].to_string(), "18446744073709551615");
     assert_eq!(schema["x-sql-datatype"], "bigint(20) unsigned");
-    assert_emits(&db, "year", &[("2026", "2026"), ("1901", "1901")]);
+    assert_emits("year", &[("2026", "2026"), ("1901", "1901")]);
 }
 
 #[test]
 fn booleans_and_bits() {
-    let db = MysqlDatabase::new();
     let schema = assert_emits(
-        &db,
         "tinyint(1)",
         &[("1", "true"), ("0", "false"), ("null", "null")],
     );
     assert_eq!(schema["type"], json!(["null", "boolean"]));
-    assert_emits(&db, "bit(1)", &[("b'1'", "true"), ("b'0'", "false")]);
-    assert_emits(&db, "bit(12)", &[("b'100000000001'", "2049")]);
+    assert_emits("bit(1)", &[("b'1'", "true"), ("b'0'", "false")]);
+    assert_emits("bit(12)", &[("b'100000000001'", "2049")]);
     assert_emits(
-        &db,
         "bit(64)",
         &[("18446744073709551615", "18446744073709551615")],
     );
     // The config switch keeps tinyint(1) an integer.
-    let (_, values, schema) = emitted(
-        &db,
-        "tinyint(1)",
-        &["5"],
-        json!({"tinyint1_as_boolean": false}),
-    );
+    let (values, schema) = emitted("tinyint(1)", &["5"], json!({"tinyint1_as_boolean": false}));
     assert_eq!(values, [json!(5)]);
     assert_eq!(schema["type"], json!(["null", "integer"]));
 }
 
 #[test]
 fn decimals_keep_every_digit_and_floats() {
-    let db = MysqlDatabase::new();
     let digits35 = "12345678901234567890123456789012345";
     let fraction30 = "123456789012345678901234567890";
     let schema = assert_emits(
-        &db,
         "decimal(65,30)",
         &[
             (
@@ -138,23 +92,20 @@ fn decimals_keep_every_digit_and_floats() {
         ],
     );
     assert_eq!(schema["x-sql-datatype"], "decimal(65,30)");
-    assert_emits(&db, "decimal(12,2)", &[("1.1", "1.10")]);
+    assert_emits("decimal(12,2)", &[("1.1", "1.10")]);
     assert_emits(
-        &db,
         "double",
         &[
             ("0.1", "0.1"),
             ("-1.7976931348623157e308", "-1.7976931348623157e+308"),
         ],
     );
-    assert_emits(&db, "float", &[("1.5", "1.5")]);
+    assert_emits("float", &[("1.5", "1.5")]);
 }
 
 #[test]
 fn text_binary_enum_and_set() {
-    let db = MysqlDatabase::new();
     assert_emits(
-        &db,
         "varchar(64)",
         &[
             ("'Grüße 🦀'", r#""Grüße 🦀""#),
@@ -165,20 +116,18 @@ fn text_binary_enum_and_set() {
             ),
         ],
     );
-    assert_emits(&db, "text", &[("repeat('x', 3)", r#""xxx""#)]);
-    assert_emits(&db, "char(3)", &[("'ab'", r#""ab""#)]);
+    assert_emits("text", &[("repeat('x', 3)", r#""xxx""#)]);
+    assert_emits("char(3)", &[("'ab'", r#""ab""#)]);
     let schema = assert_emits(
-        &db,
         "varbinary(8)",
         &[("x'deadbeef'", r#""deadbeef""#), ("''", r#""""#)],
     );
     assert_eq!(schema["contentEncoding"], "base16");
-    assert_emits(&db, "blob", &[("x'00ff'", r#""00ff""#)]);
-    assert_emits(&db, "binary(3)", &[("x'01'", r#""010000""#)]);
-    let schema = assert_emits(&db, "enum('new','paid')", &[("'paid'", r#""paid""#)]);
+    assert_emits("blob", &[("x'00ff'", r#""00ff""#)]);
+    assert_emits("binary(3)", &[("x'01'", r#""010000""#)]);
+    let schema = assert_emits("enum('new','paid')", &[("'paid'", r#""paid""#)]);
     assert_eq!(schema["x-sql-datatype"], "enum('new','paid')");
     let schema = assert_emits(
-        &db,
         "set('a','b','c')",
         &[("'a,c'", r#"["a","c"]"#), ("''", "[]"), ("null", "null")],
     );
@@ -187,9 +136,7 @@ fn text_binary_enum_and_set() {
 
 #[test]
 fn dates_times_and_zero_dates() {
-    let db = MysqlDatabase::new();
     let schema = assert_emits(
-        &db,
         "datetime(6)",
         &[
             (
@@ -204,9 +151,8 @@ fn dates_times_and_zero_dates() {
         ],
     );
     assert_eq!(schema["format"], "date-time");
-    assert_emits(&db, "date", &[("'2026-11-21'", r#""2026-11-21""#)]);
+    assert_emits("date", &[("'2026-11-21'", r#""2026-11-21""#)]);
     assert_emits(
-        &db,
         "time(6)",
         &[
             ("'-838:59:59'", r#""-838:59:59.000000""#),
@@ -216,25 +162,17 @@ fn dates_times_and_zero_dates() {
     );
 
     // Legacy zero dates: null, with one warning for the column.
+    let db = MysqlDatabase::new();
     db.conn().query_drop("set session sql_mode = ''").unwrap();
     let mut conn = db.conn();
     conn.query_drop("drop table if exists t; create table t (id integer primary key, v date)")
         .unwrap();
     conn.query_drop("set session sql_mode = ''; insert into t values (0, '0000-00-00'), (1, '2026-01-01'), (2, '0000-00-00')")
         .unwrap();
-    let dir = TempDir::new().unwrap();
-    let config = db
-        .connection_config(json!({"filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
-    output.assert_success();
-    let values: Vec<Value> = output
-        .messages()
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(r.record["v"].clone()),
-            _ => None,
-        })
+    let output = tap(&db, json!({})).run(None);
+    let values: Vec<Value> = records(&output.messages())
+        .iter()
+        .map(|r| r["v"].clone())
         .collect();
     assert_eq!(values, [Value::Null, json!("2026-01-01"), Value::Null]);
     assert_eq!(
@@ -258,20 +196,12 @@ fn timestamps_are_utc_whatever_the_server_zone() {
         "insert into t values (0, '2026-01-01 03:00:00'), (1, '2026-06-01 12:00:00.25')",
     )
     .unwrap();
-    let dir = TempDir::new().unwrap();
-    let config = db
-        .connection_config(json!({"filter_dbs": [db.name], "select": [format!("{}.t", db.name)]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-mysql", &["--config", &config], b"");
+    let output = tap(&db, json!({})).run_with(&[]);
     conn.query_drop("set global time_zone = 'SYSTEM'").unwrap();
     output.assert_success();
-    let values: Vec<String> = output
-        .messages()
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Record(r) => Some(r.record["v"].to_string()),
-            _ => None,
-        })
+    let values: Vec<String> = records(&output.messages())
+        .iter()
+        .map(|r| r["v"].to_string())
         .collect();
     assert_eq!(
         values,
@@ -284,9 +214,7 @@ fn timestamps_are_utc_whatever_the_server_zone() {
 
 #[test]
 fn json_as_json_and_geometry_as_wkt() {
-    let db = MysqlDatabase::new();
     let schema = assert_emits(
-        &db,
         "json",
         &[
             (
@@ -307,7 +235,6 @@ fn json_as_json_and_geometry_as_wkt() {
     );
     assert!(schema.get("type").is_none(), "schemaless: any JSON value");
     assert_emits(
-        &db,
         "point",
         &[("ST_GeomFromText('POINT(1 2)')", r#""POINT(1 2)""#)],
     );

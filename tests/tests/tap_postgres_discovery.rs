@@ -1,22 +1,14 @@
 //! tap-postgres `--discover` against a schema with every kind of relation and awkward names.
 
-use common::Message;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{run_binary, write_json};
-use tests::singer::{catalog_entry, catalog_metadata};
+use tests::singer::{
+    assert_descriptions, catalog_entry, column_metadata, property_names, schema_message,
+    stream_ids, table_metadata,
+};
+use tests::{PgDatabase, TapRun};
 
 fn discover(db: &PgDatabase, extra: Value) -> Value {
-    serde_json::from_slice(&discover_output(db, extra).stdout).unwrap()
-}
-
-fn discover_output(db: &PgDatabase, extra: Value) -> tests::RunOutput {
-    let dir = TempDir::new().unwrap();
-    let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-    let output = run_binary("tap-postgres", &["--config", &config, "--discover"], b"");
-    output.assert_success();
-    output
+    TapRun::postgres(db, extra).discover()
 }
 
 const SCHEMA: &str = r#"
@@ -49,18 +41,10 @@ const SCHEMA: &str = r#"
 
 #[test]
 fn discovers_tables_views_and_partitioned_parents() {
-    let db = PgDatabase::new();
-    db.client().batch_execute(SCHEMA).unwrap();
+    let db = PgDatabase::with_sql(SCHEMA);
     let catalog = discover(&db, json!({}));
-    let mut ids: Vec<&str> = catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["tap_stream_id"].as_str().unwrap())
-        .collect();
-    ids.sort();
     assert_eq!(
-        ids,
+        stream_ids(&catalog),
         [
             "Other Schema-customers",
             "shop-customer_names",
@@ -82,7 +66,7 @@ fn discovers_tables_views_and_partitioned_parents() {
         "Other Schema_customers"
     );
     assert_eq!(customers["table_name"], "customers");
-    let table = catalog_metadata(customers, &[]);
+    let table = table_metadata(customers);
     assert_eq!(table["table-key-properties"], json!(["id"]));
     assert_eq!(table["schema-name"], "shop");
     assert_eq!(table["database-name"], json!(db.name));
@@ -102,25 +86,21 @@ fn discovers_tables_views_and_partitioned_parents() {
     );
     assert!(table.get("forced-replication-method").is_none());
 
-    let id = catalog_metadata(customers, &["properties", "id"]);
+    let id = column_metadata(customers, "id");
     assert_eq!(id["inclusion"], "automatic");
     assert_eq!(id["sql-datatype"], "integer");
-    let first_name = catalog_metadata(customers, &["properties", "first name"]);
+    let first_name = column_metadata(customers, "first name");
     assert_eq!(first_name["inclusion"], "available");
     assert_eq!(first_name["selected-by-default"], true);
     assert_eq!(first_name["sql-datatype"], "character varying(16)");
     assert_eq!(
-        catalog_metadata(customers, &["properties", "updated_at"])["sql-datatype"],
+        column_metadata(customers, "updated_at")["sql-datatype"],
         "timestamp with time zone"
     );
-    assert_eq!(
-        catalog_metadata(customers, &["properties", "tags"])["sql-datatype"],
-        "text[]"
-    );
+    assert_eq!(column_metadata(customers, "tags")["sql-datatype"], "text[]");
 
-    let properties = &customers["schema"]["properties"];
     assert_eq!(
-        properties.as_object().unwrap().keys().collect::<Vec<_>>(),
+        property_names(&customers["schema"]),
         [
             "id",
             "Name",
@@ -132,6 +112,7 @@ fn discovers_tables_views_and_partitioned_parents() {
         ],
         "columns keep their table order"
     );
+    let properties = &customers["schema"]["properties"];
     assert_eq!(
         properties["id"],
         json!({"type": ["integer"], "minimum": i32::MIN, "maximum": i32::MAX,
@@ -150,36 +131,24 @@ fn discovers_tables_views_and_partitioned_parents() {
 
     let lines = catalog_entry(&catalog, "shop-order_lines");
     assert_eq!(
-        catalog_metadata(lines, &[])["table-key-properties"],
+        table_metadata(lines)["table-key-properties"],
         json!(["order_id", "line"])
     );
-    assert_eq!(
-        catalog_metadata(lines, &["properties", "line"])["inclusion"],
-        "automatic"
-    );
-    assert_eq!(
-        catalog_metadata(lines, &["properties", "qty"])["sql-datatype"],
-        "numeric"
-    );
+    assert_eq!(column_metadata(lines, "line")["inclusion"], "automatic");
+    assert_eq!(column_metadata(lines, "qty")["sql-datatype"], "numeric");
 
     let view = catalog_entry(&catalog, "shop-customer_names");
-    assert_eq!(catalog_metadata(view, &[])["is-view"], true);
+    assert_eq!(table_metadata(view)["is-view"], true);
+    assert_eq!(table_metadata(view)["table-key-properties"], json!([]));
     assert_eq!(
-        catalog_metadata(view, &[])["table-key-properties"],
-        json!([])
-    );
-    assert_eq!(
-        catalog_metadata(catalog_entry(&catalog, "shop-totals"), &[])["is-view"],
+        table_metadata(catalog_entry(&catalog, "shop-totals"))["is-view"],
         true
     );
 
     let events = catalog_entry(&catalog, "shop-events");
+    assert_eq!(table_metadata(events)["table-key-properties"], json!([]));
     assert_eq!(
-        catalog_metadata(events, &[])["table-key-properties"],
-        json!([])
-    );
-    assert_eq!(
-        catalog_metadata(events, &[])["valid-replication-keys"],
+        table_metadata(events)["valid-replication-keys"],
         json!(["at"])
     );
     assert_eq!(
@@ -189,21 +158,20 @@ fn discovers_tables_views_and_partitioned_parents() {
     // No key and nothing to order by: only FULL_TABLE works.
     let documents = catalog_entry(&catalog, "shop-documents");
     assert_eq!(
-        catalog_metadata(documents, &[])["forced-replication-method"],
+        table_metadata(documents)["forced-replication-method"],
         "FULL_TABLE"
     );
 
     let measurements = catalog_entry(&catalog, "shop-measurements");
     assert_eq!(
-        catalog_metadata(measurements, &[])["table-key-properties"],
+        table_metadata(measurements)["table-key-properties"],
         json!(["id", "taken"])
     );
 }
 
 #[test]
 fn filter_schemas_restricts_discovery() {
-    let db = PgDatabase::new();
-    db.client().batch_execute(SCHEMA).unwrap();
+    let db = PgDatabase::with_sql(SCHEMA);
     let catalog = discover(&db, json!({"filter_schemas": "Other Schema"}));
     let streams = catalog["streams"].as_array().unwrap();
     assert_eq!(streams.len(), 1);
@@ -223,7 +191,9 @@ fn unreadable_tables_are_not_offered() {
             db.name
         ))
         .unwrap();
-    let output = discover_output(&db, json!({"user": format!("reader_{}", db.name)}));
+    let output = TapRun::postgres(&db, json!({"user": format!("reader_{}", db.name)}))
+        .run_with(&["--discover"]);
+    output.assert_success();
     // Discovery says what it found and what it had to leave out.
     assert!(
         output.stderr.contains("streams=1") && output.stderr.contains("shop.events"),
@@ -236,12 +206,7 @@ fn unreadable_tables_are_not_offered() {
         output.stderr
     );
     let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ids: Vec<&str> = catalog["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["tap_stream_id"].as_str().unwrap())
-        .collect();
+    let ids = stream_ids(&catalog);
     client
         .batch_execute(&format!(
             "drop owned by reader_{0}; drop role reader_{0};",
@@ -256,76 +221,49 @@ const AWKWARD_COMMENT: &str = "The customer's \"display\" name,\nas typed 🎉";
 
 #[test]
 fn comments_become_descriptions_in_the_catalog_and_the_schema_message() {
-    let db = PgDatabase::new();
     let quoted = AWKWARD_COMMENT.replace('\'', "''");
-    db.client()
-        .batch_execute(&format!(
-            r#"
-            create schema shop;
-            create table shop.notes (id integer primary key, "Display Name" text, body text);
-            comment on table shop.notes is 'Notes taken by support';
-            comment on column shop.notes.id is 'Note number';
-            comment on column shop.notes."Display Name" is '{quoted}';
-            create table shop.plain (id integer primary key, v text);
-            create view shop.note_ids as select id, body from shop.notes;
-            comment on view shop.note_ids is 'Just the ids';
-            comment on column shop.note_ids.body is 'The text';
-            insert into shop.notes values (1, 'a', 'b');
-            "#
-        ))
-        .unwrap();
+    let db = PgDatabase::with_sql(&format!(
+        r#"
+        create schema shop;
+        create table shop.notes (id integer primary key, "Display Name" text, body text);
+        comment on table shop.notes is 'Notes taken by support';
+        comment on column shop.notes.id is 'Note number';
+        comment on column shop.notes."Display Name" is '{quoted}';
+        create table shop.plain (id integer primary key, v text);
+        create view shop.note_ids as select id, body from shop.notes;
+        comment on view shop.note_ids is 'Just the ids';
+        comment on column shop.note_ids.body is 'The text';
+        insert into shop.notes values (1, 'a', 'b');
+        "#
+    ));
 
     let catalog = discover(&db, json!({}));
     let notes = &catalog_entry(&catalog, "shop-notes")["schema"];
-    assert_eq!(notes["description"], "Notes taken by support");
-    assert_eq!(notes["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        notes["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
+    let described = [
+        ("id", Some("Note number")),
+        ("Display Name", Some(AWKWARD_COMMENT)),
+    ];
+    assert_descriptions(notes, Some("Notes taken by support"), &described);
     assert_eq!(
         notes["properties"]["body"],
         json!({"type": ["null", "string"], "x-sql-datatype": "text"}),
         "no comment, no description"
     );
-    assert_eq!(
-        notes["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect::<Vec<_>>(),
-        ["id", "Display Name", "body"]
-    );
+    assert_eq!(property_names(notes), ["id", "Display Name", "body"]);
     let plain = &catalog_entry(&catalog, "shop-plain")["schema"];
-    assert!(plain.get("description").is_none(), "{plain}");
-    assert!(plain["properties"]["v"].get("description").is_none());
+    assert_descriptions(plain, None, &[("v", None)]);
     let view = &catalog_entry(&catalog, "shop-note_ids")["schema"];
-    assert_eq!(view["description"], "Just the ids");
-    assert_eq!(view["properties"]["body"]["description"], "The text");
-    assert!(view["properties"]["id"].get("description").is_none());
+    assert_descriptions(
+        view,
+        Some("Just the ids"),
+        &[("body", Some("The text")), ("id", None)],
+    );
 
     // A sync's SCHEMA message carries them to the target.
-    let dir = TempDir::new().unwrap();
-    let config = write_json(
-        dir.path(),
-        "config.json",
-        &db.connection_config(json!({"select": ["shop.notes"]})),
-    );
-    let output = run_binary("tap-postgres", &["--config", &config], b"");
-    output.assert_success();
-    let schema = output
-        .messages()
-        .into_iter()
-        .find_map(|message| match message {
-            Message::Schema(schema) if schema.stream == "notes" => Some(schema.schema),
-            _ => None,
-        })
-        .expect("a SCHEMA message for notes");
-    assert_eq!(schema["description"], "Notes taken by support");
-    assert_eq!(schema["properties"]["id"]["description"], "Note number");
-    assert_eq!(
-        schema["properties"]["Display Name"]["description"],
-        AWKWARD_COMMENT
-    );
+    let messages = TapRun::postgres(&db, json!({"select": ["shop.notes"]}))
+        .run(None)
+        .messages();
+    let schema = &schema_message(&messages, "notes").schema;
+    assert_descriptions(schema, Some("Notes taken by support"), &described);
     assert!(schema["properties"]["body"].get("description").is_none());
 }

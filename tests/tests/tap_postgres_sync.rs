@@ -5,35 +5,9 @@ use std::collections::BTreeSet;
 
 use common::{Message, State};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{RunOutput, run_binary, write_json};
-use tests::singer::{last_state, records, run_until_killed};
-
-struct Tap {
-    dir: TempDir,
-    config: String,
-}
-
-impl Tap {
-    fn new(db: &PgDatabase, extra: Value) -> Self {
-        let dir = TempDir::new().unwrap();
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        Self { dir, config }
-    }
-
-    fn run(&self, state: Option<&Value>) -> RunOutput {
-        let mut args = vec!["--config".to_owned(), self.config.clone()];
-        if let Some(state) = state {
-            args.push("--state".into());
-            args.push(write_json(self.dir.path(), "state.json", state));
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = run_binary("tap-postgres", &args, b"");
-        output.assert_success();
-        output
-    }
-}
+use tests::bin::write_json;
+use tests::singer::{last_state, record_keys, records};
+use tests::{PgDatabase, TapRun};
 
 fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
     records.iter().map(|r| r["id"].as_i64().unwrap()).collect()
@@ -41,14 +15,11 @@ fn ids(records: &[&serde_json::Map<String, Value>]) -> Vec<i64> {
 
 #[test]
 fn full_table_sends_versioned_rows_between_activate_versions() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table items (id bigint primary key, name text, secret text); \
+    let db = PgDatabase::with_sql(
+        "create table items (id bigint primary key, name text, secret text); \
              insert into items select g, 'n' || g, 's' || g from generate_series(1, 2500) g;",
-        )
-        .unwrap();
-    let tap = Tap::new(
+    );
+    let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.items.*", "!public.items.secret"], "state_every_rows": 1000}),
     );
@@ -137,28 +108,16 @@ fn full_table_sends_versioned_rows_between_activate_versions() {
 
 /// The `(region, seq)` key of every `events` RECORD, in order.
 fn event_keys(messages: &[Message]) -> Vec<(String, i64)> {
-    records(messages)
-        .iter()
-        .map(|r| {
-            (
-                r["region"].as_str().unwrap().to_owned(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect()
+    record_keys(messages, "region", "seq")
 }
 
 #[test]
 fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
-    let db = PgDatabase::new();
-    let mut client = db.client();
-    client
-        .batch_execute(
-            "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
+    let db = PgDatabase::with_sql(
+        "create table events (region text, seq integer, payload numeric, primary key (region, seq)); \
              insert into events select r, g, g * 1.5 from unnest(array['eu', 'us']) r, generate_series(1, 20000) g;",
-        )
-        .unwrap();
-    let tap = Tap::new(
+    );
+    let tap = TapRun::postgres(
         &db,
         json!({"select": ["public.events"], "state_every_rows": 1000}),
     );
@@ -168,9 +127,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
 
     // A real run, killed once it has printed its STATE after 2000 rows; what it printed up to
     // that line is what a target would have committed.
-    let mut command = tests::bin::command("tap-postgres");
-    command.args(["--config", &tap.config]);
-    let before = run_until_killed(command, |m| {
+    let before = tap.run_until_killed(|m| {
         matches!(m, Message::State(s)
             if s.value["bookmarks"]["public-events"]["last_pk_fetched"]["seq"] == json!(2000))
     });
@@ -187,9 +144,7 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
     assert_eq!(interrupted_state["currently_syncing"], "public-events");
 
     // Rows added after the interrupted run started wait for the next full sync.
-    client
-        .batch_execute("insert into events values ('zz', 1, 0)")
-        .unwrap();
+    db.execute("insert into events values ('zz', 1, 0)");
     let resumed = tap.run(Some(&interrupted_state)).messages();
     let sent_first = event_keys(before);
     let sent_after = event_keys(&resumed);
@@ -227,18 +182,14 @@ fn an_interrupted_full_table_sync_resumes_where_it_stopped() {
 
 #[test]
 fn incremental_runs_send_changes_since_the_bookmark() {
-    let db = PgDatabase::new();
-    let mut client = db.client();
-    client
-        .batch_execute(
-            "create table orders (id integer primary key, status text, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table orders (id integer primary key, status text, updated_at timestamptz); \
              create index on orders (updated_at); \
              insert into orders select g, 'new', timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
                  from generate_series(1, 50) g; \
              insert into orders values (51, 'tie', timestamptz '2026-01-01 00:50:00Z');",
-        )
-        .unwrap();
-    let tap = Tap::new(
+    );
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
                            "replication_key": "updated_at"}],
@@ -268,14 +219,10 @@ fn incremental_runs_send_changes_since_the_bookmark() {
     );
 
     // Between runs: an update, an insert, and a row sharing the bookmark value.
-    client
-        .batch_execute(
-            "update orders set status = 'paid', updated_at = '2026-01-02 00:00:00Z' where id = 3; \
+    db.execute("update orders set status = 'paid', updated_at = '2026-01-02 00:00:00Z' where id = 3; \
              insert into orders values (52, 'new', '2026-01-03 00:00:00Z'); \
              insert into orders values (53, 'late tie', '2026-01-01 00:50:00Z'); \
-             update orders set status = 'old change', updated_at = '2025-06-01 00:00:00Z' where id = 4;",
-        )
-        .unwrap();
+             update orders set status = 'old change', updated_at = '2025-06-01 00:00:00Z' where id = 4;");
     let second = tap.run(Some(&state)).messages();
     let rows = records(&second);
     let mut sent = ids(&rows);
@@ -297,7 +244,6 @@ fn incremental_runs_send_changes_since_the_bookmark() {
 #[test]
 fn incremental_keys_of_every_orderable_kind() {
     let db = PgDatabase::new();
-    let mut client = db.client();
     let cases = [
         ("bigint", "10", "20", json!(20)),
         (
@@ -317,13 +263,11 @@ fn incremental_keys_of_every_orderable_kind() {
     ];
     for (index, (sql_type, low, high, expected)) in cases.into_iter().enumerate() {
         let table = format!("k{index}");
-        client
-            .batch_execute(&format!(
-                "create table {table} (id integer primary key, k {sql_type}); \
+        db.execute(&format!(
+            "create table {table} (id integer primary key, k {sql_type}); \
                  insert into {table} values (1, {low}), (2, {high});"
-            ))
-            .unwrap();
-        let tap = Tap::new(
+        ));
+        let tap = TapRun::postgres(
             &db,
             json!({"select": [{"table": format!("public.{table}"), "replication_method": "INCREMENTAL",
                                "replication_key": "k"}]}),
@@ -349,14 +293,11 @@ fn incremental_keys_of_every_orderable_kind() {
 
 #[test]
 fn an_interrupted_stream_is_synced_first_next_time() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table a (id integer primary key); create table b (id integer primary key); \
+    let db = PgDatabase::with_sql(
+        "create table a (id integer primary key); create table b (id integer primary key); \
              insert into a values (1); insert into b values (1);",
-        )
-        .unwrap();
-    let tap = Tap::new(&db, json!({"select": ["public.a", "public.b"]}));
+    );
+    let tap = TapRun::postgres(&db, json!({"select": ["public.a", "public.b"]}));
     let state = json!({"currently_syncing": "public-b", "bookmarks": {}});
     let messages = tap.run(Some(&state)).messages();
     let order: Vec<&str> = messages
@@ -371,23 +312,14 @@ fn an_interrupted_stream_is_synced_first_next_time() {
 
 #[test]
 fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table people (id integer primary key, name text, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table people (id integer primary key, name text, updated_at timestamptz); \
              insert into people values (1, 'ann', now()), (2, 'bob', now()); \
              create view people_names as select id, upper(name) as name from people; \
              create table log (line text); insert into log values ('a'), ('b'), ('c');",
-        )
-        .unwrap();
-    let tap = Tap::new(&db, json!({}));
-    let discovered = run_binary(
-        "tap-postgres",
-        &["--config", &tap.config, "--discover"],
-        b"",
     );
-    discovered.assert_success();
-    let mut catalog: Value = serde_json::from_slice(&discovered.stdout).unwrap();
+    let tap = TapRun::postgres(&db, json!({}));
+    let mut catalog = tap.discover();
     for stream in catalog["streams"].as_array_mut().unwrap() {
         let is_view = stream["tap_stream_id"] == "public-people_names";
         let table = stream["metadata"]
@@ -402,11 +334,7 @@ fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
         }
     }
     let catalog_path = write_json(tap.dir.path(), "catalog.json", &catalog);
-    let output = run_binary(
-        "tap-postgres",
-        &["--config", &tap.config, "--catalog", &catalog_path],
-        b"",
-    );
+    let output = tap.run_with(&["--catalog", &catalog_path]);
     output.assert_success();
     let messages = output.messages();
     let schemas: Vec<(&str, &[String])> = messages
@@ -448,11 +376,10 @@ fn a_discovered_catalog_edited_by_the_user_drives_the_sync() {
 
 #[test]
 fn a_replication_key_without_an_index_is_warned_about() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute("create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');")
-        .unwrap();
-    let tap = Tap::new(
+    let db = PgDatabase::with_sql(
+        "create table t (id integer primary key, changed date); insert into t values (1, '2026-01-01');",
+    );
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.t", "replication_method": "INCREMENTAL", "replication_key": "changed"}]}),
     );
@@ -462,9 +389,7 @@ fn a_replication_key_without_an_index_is_warned_about() {
         "{}",
         output.stderr
     );
-    db.client()
-        .batch_execute("create index on t (changed)")
-        .unwrap();
+    db.execute("create index on t (changed)");
     let output = tap.run(None);
     assert!(!output.stderr.contains("has no index"), "{}", output.stderr);
 }
@@ -474,16 +399,13 @@ fn a_replication_key_without_an_index_is_warned_about() {
 /// each stream resumes from and which bookmarks belong to streams it does not have.
 #[test]
 fn state_in_other_shapes_resumes_and_says_from_where() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create table orders (id integer primary key, updated_at timestamptz); \
+    let db = PgDatabase::with_sql(
+        "create table orders (id integer primary key, updated_at timestamptz); \
              create index on orders (updated_at); \
              insert into orders select g, timestamptz '2026-01-01 00:00:00Z' + g * interval '1 minute' \
                  from generate_series(1, 30) g",
-        )
-        .unwrap();
-    let tap = Tap::new(
+    );
+    let tap = TapRun::postgres(
         &db,
         json!({"select": [{"table": "public.orders", "replication_method": "INCREMENTAL",
                            "replication_key": "updated_at"}]}),
@@ -503,18 +425,11 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
         "{}",
         wrapped.stderr
     );
-    assert!(
-        wrapped
-            .stderr
-            .contains("resuming at updated_at >= \"2026-01-01T00:30:00.000000Z\""),
-        "{}",
-        wrapped.stderr
-    );
-    assert!(
-        wrapped.stderr.contains("not in the catalog") && wrapped.stderr.contains("shop-orders"),
-        "{}",
-        wrapped.stderr
-    );
+    wrapped.assert_stderr_has(&[
+        "resuming at updated_at >= \"2026-01-01T00:30:00.000000Z\"",
+        "not in the catalog",
+        "shop-orders",
+    ]);
     // The foreign bookmark is carried along untouched.
     assert_eq!(
         last_state(&wrapped.messages())["bookmarks"]["shop-orders"]["replication_key_value"],
@@ -527,16 +442,7 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
         format!("{{\"bookmarks\": {{}}}}\n{state}\n"),
     )
     .unwrap();
-    let output = run_binary(
-        "tap-postgres",
-        &[
-            "--config",
-            &tap.config,
-            "--state",
-            target_output.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let output = tap.run_with(&["--state", target_output.to_str().unwrap()]);
     output.assert_success();
     assert_eq!(ids(&records(&output.messages())), [30], "{}", output.stderr);
 }
@@ -545,14 +451,10 @@ fn state_in_other_shapes_resumes_and_says_from_where() {
 /// a sync of fewer columns or tables than the user asked for.
 #[test]
 fn selection_typos_are_errors_naming_the_closest_name() {
-    let db = PgDatabase::new();
-    db.client()
-        .batch_execute("create table users (id integer primary key, email text, doc jsonb)")
-        .unwrap();
+    let db =
+        PgDatabase::with_sql("create table users (id integer primary key, email text, doc jsonb)");
     let fails = |extra: Value, parts: &[&str]| {
-        let dir = TempDir::new().unwrap();
-        let config = write_json(dir.path(), "config.json", &db.connection_config(extra));
-        let output = run_binary("tap-postgres", &["--config", &config], b"");
+        let output = TapRun::postgres(&db, extra).run_with(&[]);
         assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
         assert!(output.stdout.is_empty(), "{}", output.stdout_text());
         for part in parts {

@@ -3,59 +3,29 @@
 //! Each case creates a one-column table, inserts literals, runs the real tap with a config
 //! `select` pattern, and compares every emitted value with the expected JSON text.
 
-use common::Message;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tests::PgDatabase;
-use tests::bin::{run_binary, write_json};
+use tests::tap::{assert_emitted, one_column_table};
+use tests::{PgDatabase, TapRun};
 
-/// Runs the tap over `public.t (id, v <sql_type>)` holding `literals` (SQL, in id order); returns
-/// `v` of each RECORD and the property schema of `v` from the SCHEMA message.
-fn emitted(db: &PgDatabase, sql_type: &str, literals: &[&str]) -> (Vec<Value>, Value) {
-    let mut client = db.client();
-    client
-        .batch_execute(&format!(
-            "drop table if exists t; create table t (id integer primary key, v {sql_type})"
-        ))
-        .unwrap();
-    for (id, literal) in literals.iter().enumerate() {
-        client
-            .batch_execute(&format!("insert into t values ({id}, {literal})"))
-            .unwrap();
-    }
-    let dir = TempDir::new().unwrap();
-    let config = db.connection_config(json!({"select": ["public.t"]}));
-    let config = write_json(dir.path(), "config.json", &config);
-    let output = run_binary("tap-postgres", &["--config", &config], b"");
-    output.assert_success();
-    let mut values = Vec::new();
-    let mut schema = Value::Null;
-    for message in output.messages() {
-        match message {
-            Message::Record(record) => values.push(record.record["v"].clone()),
-            Message::Schema(message) => schema = message.schema["properties"]["v"].clone(),
-            _ => {}
-        }
-    }
-    (values, schema)
+/// Runs the tap over `public.t (id, v <sql_type>)` holding the literals of `cases` (SQL, in id
+/// order) in a database of its own, checks the JSON text emitted for each, and returns the
+/// property schema of `v`.
+fn assert_emits(sql_type: &str, cases: &[(&str, &str)]) -> Value {
+    assert_emits_in(&PgDatabase::new(), sql_type, cases)
 }
 
-/// Asserts the emitted JSON text of each literal.
-fn assert_emits(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
+/// [`assert_emits`] in `db`, whose types and settings the case needs.
+fn assert_emits_in(db: &PgDatabase, sql_type: &str, cases: &[(&str, &str)]) -> Value {
     let literals: Vec<&str> = cases.iter().map(|(literal, _)| *literal).collect();
-    let (values, schema) = emitted(db, sql_type, &literals);
-    assert_eq!(values.len(), cases.len(), "{sql_type}: one record per row");
-    for ((literal, expected), value) in cases.iter().zip(&values) {
-        assert_eq!(value.to_string(), *expected, "{sql_type} {literal}");
-    }
+    db.execute(&one_column_table(sql_type, &literals));
+    let (values, schema) = TapRun::postgres(db, json!({"select": ["public.t"]})).emitted_values();
+    assert_emitted(sql_type, cases, &values);
     schema
 }
 
 #[test]
 fn integers() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "smallint",
         &[
             ("-32768", "-32768"),
@@ -67,12 +37,10 @@ fn integers() {
     assert_eq!(schema["type"], json!(["null", "integer"]));
     assert_eq!(schema["x-sql-datatype"], "smallint");
     assert_emits(
-        &db,
         "integer",
         &[("-2147483648", "-2147483648"), ("2147483647", "2147483647")],
     );
     assert_emits(
-        &db,
         "bigint",
         &[
             ("-9223372036854775808", "-9223372036854775808"),
@@ -83,10 +51,8 @@ fn integers() {
 
 #[test]
 fn numerics_keep_every_digit() {
-    let db = PgDatabase::new();
     let forty = "1234567890123456789012345678901234567890";
     let schema = assert_emits(
-        &db,
         "numeric",
         &[
             (
@@ -106,19 +72,16 @@ fn numerics_keep_every_digit() {
     );
     assert_eq!(schema["type"], json!(["null", "number"]));
     let schema = assert_emits(
-        &db,
         "numeric(12,2)",
         &[("1.1", "1.10"), ("-9999999999.99", "-9999999999.99")],
     );
     assert_eq!(schema["x-sql-datatype"], "numeric(12,2)");
-    assert_emits(&db, "money", &[("1234.56", "1234.56"), ("-0.01", "-0.01")]);
+    assert_emits("money", &[("1234.56", "1234.56"), ("-0.01", "-0.01")]);
 }
 
 #[test]
 fn floats_are_exact_and_nan_is_null() {
-    let db = PgDatabase::new();
     assert_emits(
-        &db,
         "double precision",
         &[
             ("0.1", "0.1"),
@@ -129,18 +92,12 @@ fn floats_are_exact_and_nan_is_null() {
             ("'-Infinity'", "null"),
         ],
     );
-    assert_emits(
-        &db,
-        "real",
-        &[("3.4028235e38", "3.4028235e+38"), ("1.5", "1.5")],
-    );
+    assert_emits("real", &[("3.4028235e38", "3.4028235e+38"), ("1.5", "1.5")]);
 }
 
 #[test]
 fn text_and_booleans() {
-    let db = PgDatabase::new();
     assert_emits(
-        &db,
         "text",
         &[
             ("'Grüße 🦀'", r#""Grüße 🦀""#),
@@ -153,16 +110,14 @@ fn text_and_booleans() {
             ("null", "null"),
         ],
     );
-    assert_emits(&db, "char(3)", &[("'ab'", r#""ab ""#)]);
-    let schema = assert_emits(&db, "varchar(16)", &[("'x'", r#""x""#)]);
+    assert_emits("char(3)", &[("'ab'", r#""ab ""#)]);
+    let schema = assert_emits("varchar(16)", &[("'x'", r#""x""#)]);
     assert_eq!(schema["x-sql-datatype"], "character varying(16)");
     assert_emits(
-        &db,
         "boolean",
         &[("true", "true"), ("false", "false"), ("null", "null")],
     );
     assert_emits(
-        &db,
         "bytea",
         &[(r"'\xdeadbeef'", r#""deadbeef""#), ("''", r#""""#)],
     );
@@ -172,13 +127,11 @@ fn text_and_booleans() {
 fn dates_and_times_in_utc_whatever_the_server_zone() {
     let db = PgDatabase::new();
     // The tap must not depend on the server's or database's time zone.
-    db.client()
-        .batch_execute(&format!(
-            "alter database \"{}\" set timezone = 'Asia/Kolkata'",
-            db.name
-        ))
-        .unwrap();
-    let schema = assert_emits(
+    db.execute(&format!(
+        "alter database \"{}\" set timezone = 'Asia/Kolkata'",
+        db.name
+    ));
+    let schema = assert_emits_in(
         &db,
         "timestamptz",
         &[
@@ -196,7 +149,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
         ],
     );
     assert_eq!(schema["format"], "date-time");
-    assert_emits(
+    assert_emits_in(
         &db,
         "timestamp",
         &[
@@ -210,7 +163,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
             ),
         ],
     );
-    let schema = assert_emits(
+    let schema = assert_emits_in(
         &db,
         "date",
         &[
@@ -219,13 +172,13 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
         ],
     );
     assert_eq!(schema["format"], "date");
-    assert_emits(
+    assert_emits_in(
         &db,
         "time",
         &[("'23:59:59.999999'", r#""23:59:59.999999""#)],
     );
-    assert_emits(&db, "timetz", &[("'10:00:00+02'", r#""10:00:00+02""#)]);
-    assert_emits(
+    assert_emits_in(&db, "timetz", &[("'10:00:00+02'", r#""10:00:00+02""#)]);
+    assert_emits_in(
         &db,
         "interval",
         &[(
@@ -237,9 +190,7 @@ fn dates_and_times_in_utc_whatever_the_server_zone() {
 
 #[test]
 fn json_stays_json() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "jsonb",
         &[
             (
@@ -256,7 +207,6 @@ fn json_stays_json() {
     );
     assert_eq!(schema, json!({"x-sql-datatype": "jsonb"}));
     assert_emits(
-        &db,
         "json",
         &[
             (r#"'{"k": {"deep": true}}'"#, r#"{"k":{"deep":true}}"#),
@@ -268,7 +218,6 @@ fn json_stays_json() {
 
 #[test]
 fn network_uuid_bits_and_other_text_forms() {
-    let db = PgDatabase::new();
     let cases: [(&str, &str, &str); 12] = [
         (
             "uuid",
@@ -293,15 +242,13 @@ fn network_uuid_bits_and_other_text_forms() {
     ];
     for (sql_type, literal, text) in cases {
         let expected = Value::String(text.to_owned()).to_string();
-        assert_emits(&db, sql_type, &[(literal, &expected)]);
+        assert_emits(sql_type, &[(literal, &expected)]);
     }
 }
 
 #[test]
 fn arrays_of_any_shape() {
-    let db = PgDatabase::new();
     let schema = assert_emits(
-        &db,
         "integer[]",
         &[
             ("'{1,NULL,3}'", "[1,null,3]"),
@@ -312,48 +259,40 @@ fn arrays_of_any_shape() {
     assert_eq!(schema["x-sql-datatype"], "integer[]");
     assert_eq!(schema["type"], json!(["null", "array"]));
     assert_emits(
-        &db,
         "text[]",
         &[(
             r#"'{"a,b","c\"d",NULL,"NULL",plain}'"#,
             r#"["a,b","c\"d",null,"NULL","plain"]"#,
         )],
     );
-    assert_emits(&db, "numeric[]", &[("'{1.10,NaN}'", "[1.10,null]")]);
+    assert_emits("numeric[]", &[("'{1.10,NaN}'", "[1.10,null]")]);
     assert_emits(
-        &db,
         "timestamptz[]",
         &[(
             "array['2026-01-01 00:00:00Z'::timestamptz]",
             r#"["2026-01-01T00:00:00.000000Z"]"#,
         )],
     );
-    assert_emits(
-        &db,
-        "jsonb[]",
-        &[(r#"array['{"a":1}'::jsonb]"#, r#"[{"a":1}]"#)],
-    );
+    assert_emits("jsonb[]", &[(r#"array['{"a":1}'::jsonb]"#, r#"[{"a":1}]"#)]);
 }
 
 #[test]
 fn enums_domains_and_composites() {
     let db = PgDatabase::new();
-    db.client()
-        .batch_execute(
-            "create type mood as enum ('sad', 'happy'); \
-             create domain positive as integer check (value > 0); \
-             create type pair as (a integer, b text);",
-        )
-        .unwrap();
-    let schema = assert_emits(&db, "mood", &[("'happy'", r#""happy""#)]);
+    db.execute(
+        "create type mood as enum ('sad', 'happy'); \
+         create domain positive as integer check (value > 0); \
+         create type pair as (a integer, b text);",
+    );
+    let schema = assert_emits_in(&db, "mood", &[("'happy'", r#""happy""#)]);
     assert_eq!(schema["x-sql-datatype"], "mood");
-    let schema = assert_emits(&db, "positive", &[("5", "5")]);
+    let schema = assert_emits_in(&db, "positive", &[("5", "5")]);
     assert_eq!(
         schema["type"],
         json!(["null", "integer"]),
         "a domain is its base type"
     );
     assert_eq!(schema["x-sql-datatype"], "positive");
-    assert_emits(&db, "pair", &[("row(1, 'x y')", r#""(1,\"x y\")""#)]);
-    assert_emits(&db, "mood[]", &[("'{sad,happy}'", r#"["sad","happy"]"#)]);
+    assert_emits_in(&db, "pair", &[("row(1, 'x y')", r#""(1,\"x y\")""#)]);
+    assert_emits_in(&db, "mood[]", &[("'{sad,happy}'", r#"["sad","happy"]"#)]);
 }

@@ -2,10 +2,7 @@
 //! and `nesting: "jsonb"`.
 
 use serde_json::{Value, json};
-use tests::PgDatabase;
-use tests::warehouse::{
-    TargetRun, data_columns, emitted_states, query_rows, record, schema, state, tables,
-};
+use tests::warehouse::{TargetRun, data_columns, query_rows, record, schema, state, tables};
 
 fn order_schema() -> Value {
     schema(
@@ -37,24 +34,19 @@ fn order(id: i64, items: Value) -> Value {
 
 #[test]
 fn the_worked_example_and_shrinking_arrays() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     let items = json!([
         {"sku": "A", "qty": 1, "discounts": [{"code": "X", "pct": 5.5}, {"code": "Y", "pct": 10}]},
         {"sku": "B", "qty": 2, "discounts": []},
         {"sku": "C", "qty": 3}
     ]);
-    let output = target.load(&[
+    let states = target.load_states(&[
         order_schema(),
         order(1, items.clone()),
         order(2, items),
         state(json!({"bookmarks": {"orders": {"n": 1}}})),
     ]);
-    output.assert_success();
-    assert_eq!(
-        emitted_states(&output),
-        [json!({"bookmarks": {"orders": {"n": 1}}})]
-    );
+    assert_eq!(states, [json!({"bookmarks": {"orders": {"n": 1}}})]);
 
     let mut client = db.client();
     assert_eq!(
@@ -134,12 +126,13 @@ fn the_worked_example_and_shrinking_arrays() {
     );
 
     // Order 1 again with one item and no discounts: its old child rows are gone, order 2's stay.
-    let output = target.load(&[
-        order_schema(),
-        order(1, json!([{"sku": "Z", "qty": 9}])),
-        state(json!({"bookmarks": {"orders": {"n": 2}}})),
-    ]);
-    output.assert_success();
+    target
+        .load(&[
+            order_schema(),
+            order(1, json!([{"sku": "Z", "qty": 9}])),
+            state(json!({"bookmarks": {"orders": {"n": 2}}})),
+        ])
+        .assert_success();
     assert_eq!(
         query_rows(
             &mut client,
@@ -170,8 +163,7 @@ fn the_worked_example_and_shrinking_arrays() {
 
 #[test]
 fn the_same_key_twice_in_one_batch_keeps_the_newest() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     target
         .load(&[
             order_schema(),
@@ -195,8 +187,7 @@ fn the_same_key_twice_in_one_batch_keeps_the_newest() {
 
 #[test]
 fn jsonb_nesting_keeps_objects_and_arrays_whole() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"nesting": {"orders": "jsonb"}}));
+    let (db, target) = TargetRun::with_new_database(json!({"nesting": {"orders": "jsonb"}}));
     target
         .load(&[order_schema(), order(1, json!([{"sku": "A", "qty": 1}]))])
         .assert_success();

@@ -41,16 +41,10 @@ fn primary_key(client: &mut Client, table: &str) -> Vec<Vec<String>> {
 // 1. Upsert
 
 fn customer_schema() -> Value {
-    schema(
-        "customers",
-        json!({
-            "id": {"type": "integer"},
-            "name": {"type": ["null", "string"]},
-            "score": {"type": ["null", "number"]},
-            "active": {"type": ["null", "boolean"]}
-        }),
-        &["id"],
-    )
+    let properties = json!({"id": {"type": "integer"}, "name": {"type": ["null", "string"]},
+                            "score": {"type": ["null", "number"]},
+                            "active": {"type": ["null", "boolean"]}});
+    schema("customers", properties, &["id"])
 }
 
 fn customer(id: i64, name: Value, score: Value, active: Value) -> Value {
@@ -62,8 +56,7 @@ fn customer(id: i64, name: Value, score: Value, active: Value) -> Value {
 
 #[test]
 fn a_second_run_updates_existing_keys_and_adds_new_ones() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     target
         .load(&[
             customer_schema(),
@@ -122,15 +115,9 @@ fn a_second_run_updates_existing_keys_and_adds_new_ones() {
 // 2. Append-only
 
 fn event_schema() -> Value {
-    schema(
-        "events",
-        json!({
-            "name": {"type": "string"},
-            "n": {"type": ["null", "integer"]},
-            "tags": {"type": ["null", "array"], "items": {"type": "string"}}
-        }),
-        &[],
-    )
+    let properties = json!({"name": {"type": "string"}, "n": {"type": ["null", "integer"]},
+                            "tags": {"type": ["null", "array"], "items": {"type": "string"}}});
+    schema("events", properties, &[])
 }
 
 fn event(name: &str, n: i64, tags: Value) -> Value {
@@ -139,8 +126,7 @@ fn event(name: &str, n: i64, tags: Value) -> Value {
 
 #[test]
 fn a_stream_without_key_appends_every_record_of_every_run() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     target
         .load(&[
             event_schema(),
@@ -195,8 +181,7 @@ fn a_stream_without_key_appends_every_record_of_every_run() {
 
 #[test]
 fn small_batches_of_two_interleaved_streams_load_everything_and_release_states_in_order() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"batch_size_rows": 3}));
+    let (db, target) = TargetRun::with_new_database(json!({"batch_size_rows": 3}));
     let props = json!({"id": {"type": "integer"}, "v": {"type": "string"}});
     let a = |id: i64, v: &str| record("a", json!({"id": id, "v": v}));
     let b = |id: i64, v: &str| record("b", json!({"id": id, "v": v}));
@@ -273,46 +258,55 @@ fn small_batches_of_two_interleaved_streams_load_everything_and_release_states_i
 // 4. ACTIVATE_VERSION
 
 fn item_schema() -> Value {
-    schema(
-        "items",
-        json!({
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "parts": {"type": ["null", "array"], "items": {"type": "object", "properties": {
-                "sku": {"type": "string"}}}}
-        }),
-        &["id"],
-    )
+    let properties = json!({"id": {"type": "integer"}, "name": {"type": "string"},
+                            "parts": {"type": ["null", "array"], "items": {"type": "object",
+                                      "properties": {"sku": {"type": "string"}}}}});
+    schema("items", properties, &["id"])
 }
 
-fn item(version: u64, id: i64, name: &str, skus: &[&str]) -> Value {
-    let parts: Vec<Value> = skus.iter().map(|sku| json!({"sku": sku})).collect();
-    versioned(
-        "items",
-        version,
-        json!({"id": id, "name": name, "parts": parts}),
-    )
+/// A full-table sync of `version` of `items`, `(id, name, skus of its parts)` each, between two
+/// ACTIVATE_VERSIONs, as a tap sends it.
+fn load_version(target: &TargetRun, version: u64, items: &[(i64, &str, &[&str])]) {
+    let mut input = vec![item_schema(), activate_version("items", version)];
+    for (id, name, skus) in items {
+        let parts: Vec<Value> = skus.iter().map(|sku| json!({"sku": sku})).collect();
+        let item = json!({"id": id, "name": name, "parts": parts});
+        input.push(versioned("items", version, item));
+    }
+    input.push(activate_version("items", version));
+    target.load(&input).assert_success();
+}
+
+/// The rows of `items` and of `items__parts`, with their version and whether they are deleted.
+fn items_and_parts(client: &mut Client) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let items = query_rows(
+        client,
+        "select id, name, _sdc_table_version, _sdc_deleted_at is not null \
+         from warehouse.items order by id",
+    );
+    let parts = query_rows(
+        client,
+        "select _sdc_source_key_id, _sdc_level_0_id, sku, _sdc_table_version, \
+         _sdc_deleted_at is not null from warehouse.items__parts order by 1, 2",
+    );
+    (items, parts)
 }
 
 /// Version 1 with items 1, 2, 3; then version 2 with items 1 and 3 only.
 fn load_two_versions(target: &TargetRun, client: &mut Client) {
-    target
-        .load(&[
-            item_schema(),
-            activate_version("items", 1),
-            item(1, 1, "one", &["1a", "1b"]),
-            item(1, 2, "two", &["2a", "2b"]),
-            item(1, 3, "three", &["3a"]),
-            activate_version("items", 1),
-        ])
-        .assert_success();
+    load_version(
+        target,
+        1,
+        &[
+            (1, "one", &["1a", "1b"]),
+            (2, "two", &["2a", "2b"]),
+            (3, "three", &["3a"]),
+        ],
+    );
     // Nothing older than version 1: nothing deleted.
+    let (items, parts) = items_and_parts(client);
     assert_eq!(
-        query_rows(
-            client,
-            "select id, name, _sdc_table_version, _sdc_deleted_at is not null \
-             from warehouse.items order by id"
-        ),
+        items,
         [
             ["1", "one", "1", "f"],
             ["2", "two", "1", "f"],
@@ -320,11 +314,7 @@ fn load_two_versions(target: &TargetRun, client: &mut Client) {
         ]
     );
     assert_eq!(
-        query_rows(
-            client,
-            "select _sdc_source_key_id, _sdc_level_0_id, sku, _sdc_table_version, \
-             _sdc_deleted_at is not null from warehouse.items__parts order by 1, 2"
-        ),
+        parts,
         [
             ["1", "0", "1a", "1", "f"],
             ["1", "1", "1b", "1", "f"],
@@ -333,29 +323,21 @@ fn load_two_versions(target: &TargetRun, client: &mut Client) {
             ["3", "0", "3a", "1", "f"]
         ]
     );
-    target
-        .load(&[
-            item_schema(),
-            activate_version("items", 2),
-            item(2, 1, "one", &["1a", "1b"]),
-            item(2, 3, "three v2", &["3a", "3b"]),
-            activate_version("items", 2),
-        ])
-        .assert_success();
+    load_version(
+        target,
+        2,
+        &[(1, "one", &["1a", "1b"]), (3, "three v2", &["3a", "3b"])],
+    );
 }
 
 #[test]
 fn activate_version_soft_deletes_rows_only_in_older_versions() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     let mut client = db.client();
     load_two_versions(&target, &mut client);
+    let (items, parts) = items_and_parts(&mut client);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_table_version, _sdc_deleted_at is not null \
-             from warehouse.items order by id"
-        ),
+        items,
         [
             ["1", "one", "2", "f"],
             ["2", "two", "1", "t"],
@@ -363,11 +345,7 @@ fn activate_version_soft_deletes_rows_only_in_older_versions() {
         ]
     );
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select _sdc_source_key_id, _sdc_level_0_id, sku, _sdc_table_version, \
-             _sdc_deleted_at is not null from warehouse.items__parts order by 1, 2"
-        ),
+        parts,
         [
             ["1", "0", "1a", "2", "f"],
             ["1", "1", "1b", "2", "f"],
@@ -381,24 +359,13 @@ fn activate_version_soft_deletes_rows_only_in_older_versions() {
 
 #[test]
 fn activate_version_with_hard_delete_removes_rows_only_in_older_versions() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"hard_delete": true}));
+    let (db, target) = TargetRun::with_new_database(json!({"hard_delete": true}));
     let mut client = db.client();
     load_two_versions(&target, &mut client);
+    let (items, parts) = items_and_parts(&mut client);
+    assert_eq!(items, [["1", "one", "2", "f"], ["3", "three v2", "2", "f"]]);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_table_version, _sdc_deleted_at is not null \
-             from warehouse.items order by id"
-        ),
-        [["1", "one", "2", "f"], ["3", "three v2", "2", "f"]]
-    );
-    assert_eq!(
-        query_rows(
-            &mut client,
-            "select _sdc_source_key_id, _sdc_level_0_id, sku, _sdc_table_version, \
-             _sdc_deleted_at is not null from warehouse.items__parts order by 1, 2"
-        ),
+        parts,
         [
             ["1", "0", "1a", "2", "f"],
             ["1", "1", "1b", "2", "f"],
@@ -412,17 +379,12 @@ fn activate_version_with_hard_delete_removes_rows_only_in_older_versions() {
 // 5. Record deletes
 
 fn user_schema() -> Value {
-    schema(
-        "users",
-        json!({
-            "id": {"type": "integer"},
-            "name": {"type": ["null", "string"]},
-            "roles": {"type": ["null", "array"], "items": {"type": "object", "properties": {
-                "role": {"type": "string"}}}},
-            "_sdc_deleted_at": {"type": ["null", "string"], "format": "date-time"}
-        }),
-        &["id"],
-    )
+    let properties = json!({"id": {"type": "integer"}, "name": {"type": ["null", "string"]},
+                            "roles": {"type": ["null", "array"], "items": {"type": "object",
+                                      "properties": {"role": {"type": "string"}}}},
+                            "_sdc_deleted_at": {"type": ["null", "string"],
+                                                "format": "date-time"}});
+    schema("users", properties, &["id"])
 }
 
 fn user(id: i64, name: &str, roles: &[&str]) -> Value {
@@ -441,13 +403,23 @@ fn load_users(target: &TargetRun) {
         .assert_success();
 }
 
-const ROLES: &str = "select _sdc_source_key_id, _sdc_level_0_id, role from warehouse.users__roles \
-                     order by 1, 2";
+/// The rows of `users` (with when they were deleted) and of `users__roles`.
+fn users_and_roles(client: &mut Client) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let users = query_rows(
+        client,
+        "select id, name, _sdc_deleted_at from warehouse.users order by id",
+    );
+    let roles = query_rows(
+        client,
+        "select _sdc_source_key_id, _sdc_level_0_id, role from warehouse.users__roles \
+         order by 1, 2",
+    );
+    (users, roles)
+}
 
 #[test]
 fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     load_users(&target);
     let mut deleted = user(2, "ben", &["dev", "ops"]);
     deleted["record"]["_sdc_deleted_at"] = json!("2024-05-01T12:30:00.250Z");
@@ -457,11 +429,9 @@ fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
 
     let mut client = utc_client(&db);
     assert_eq!(data_columns(&mut client, "users"), ["id", "name"]);
+    let (users, roles) = users_and_roles(&mut client);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_deleted_at from warehouse.users order by id"
-        ),
+        users,
         [
             ["1", "ann", "NULL"],
             ["2", "ben", "2024-05-01 12:30:00.25+00"],
@@ -469,7 +439,7 @@ fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
         ]
     );
     assert_eq!(
-        query_rows(&mut client, ROLES),
+        roles,
         [
             ["1", "0", "admin"],
             ["1", "1", "dev"],
@@ -483,8 +453,7 @@ fn a_record_with_sdc_deleted_at_is_kept_and_marked_when_soft() {
 
 #[test]
 fn a_record_with_sdc_deleted_at_is_removed_with_its_children_when_hard() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"hard_delete": true}));
+    let (db, target) = TargetRun::with_new_database(json!({"hard_delete": true}));
     load_users(&target);
     // A tap's delete carries the key and the time; the children it had are gone with it.
     target
@@ -498,16 +467,10 @@ fn a_record_with_sdc_deleted_at_is_removed_with_its_children_when_hard() {
         ])
         .assert_success();
 
-    let mut client = db.client();
+    let (users, roles) = users_and_roles(&mut db.client());
+    assert_eq!(users, [["1", "ann", "NULL"], ["3", "cat", "NULL"]]);
     assert_eq!(
-        query_rows(
-            &mut client,
-            "select id, name, _sdc_deleted_at from warehouse.users order by id"
-        ),
-        [["1", "ann", "NULL"], ["3", "cat", "NULL"]]
-    );
-    assert_eq!(
-        query_rows(&mut client, ROLES),
+        roles,
         [
             ["1", "0", "admin"],
             ["1", "1", "dev"],
@@ -535,8 +498,7 @@ fn state_table_rows(client: &mut Client) -> Vec<(String, Value)> {
 
 #[test]
 fn the_state_table_holds_the_last_state_printed() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"state_table": "singer_state"}));
+    let (db, target) = TargetRun::with_new_database(json!({"state_table": "singer_state"}));
     let first = json!({"bookmarks": {"customers": {"id": 1}}});
     let last = json!({"bookmarks": {"customers": {"id": 2, "note": "ünïcode \"quoted\""}},
                       "currently_syncing": null});
@@ -601,8 +563,7 @@ fn tick(id: i64, version: u64, extracted: &str) -> Value {
 
 #[test]
 fn system_columns_carry_version_extraction_time_and_input_order() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (db, target) = TargetRun::with_new_database(json!({}));
     target
         .load(&[
             tick_schema(),
@@ -715,8 +676,7 @@ fn system_columns_carry_version_extraction_time_and_input_order() {
 
 #[test]
 fn without_metadata_columns_only_delete_sequence_and_version_remain() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({"add_metadata_columns": false}));
+    let (db, target) = TargetRun::with_new_database(json!({"add_metadata_columns": false}));
     target
         .load(&[
             tick_schema(),
@@ -753,9 +713,8 @@ fn without_metadata_columns_only_delete_sequence_and_version_remain() {
 
 #[test]
 fn a_state_equal_to_the_last_printed_is_not_printed_again() {
-    let db = PgDatabase::new();
     // Every record commits at once, so each STATE can go as soon as it arrives.
-    let target = TargetRun::new(&db, json!({"batch_size_rows": 1}));
+    let (db, target) = TargetRun::with_new_database(json!({"batch_size_rows": 1}));
     let a = json!({"bookmarks": {"customers": "a"}});
     let b = json!({"bookmarks": {"customers": "b"}});
     let output = target.load(&[
@@ -787,8 +746,7 @@ fn a_state_equal_to_the_last_printed_is_not_printed_again() {
 
 #[test]
 fn identical_states_around_a_record_are_printed_once() {
-    let db = PgDatabase::new();
-    let target = TargetRun::new(&db, json!({}));
+    let (_db, target) = TargetRun::with_new_database(json!({}));
     let only = json!({"bookmarks": {"customers": {"id": 1}}});
     let output = target.load(&[
         customer_schema(),

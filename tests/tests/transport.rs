@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use mysql::prelude::Queryable;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tests::bin::{RunOutput, command, run_binary, write_json};
+use tests::bin::{RunOutput, run_binary, write_json};
 use tests::certs::TestCertificates;
 use tests::sshd::Sshd;
-use tests::warehouse::{SCHEMA, emitted_states, query_text};
-use tests::{MysqlDatabase, PgDatabase, Pipeline};
+use tests::warehouse::{SCHEMA, emitted_states, query_text, target_config};
+use tests::{MysqlDatabase, PgDatabase, TapRun, TargetRun, merged};
 
 /// What no stderr may show: the TLS server's password, the RSA key's passphrase, key text.
 const SECRETS: [&str; 4] = [
@@ -48,6 +48,21 @@ fn discover(program: &str, config: &Value) -> RunOutput {
     run_with_config(program, config, &["--discover"])
 }
 
+/// Discovery with `config` succeeds and finds the table `items`.
+fn assert_discovers_items(program: &str, config: &Value) {
+    let output = discover(program, config);
+    assert!(output.status.success(), "{config}: {}", output.stderr);
+    let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(catalog["streams"][0]["table_name"], "items", "{config}");
+}
+
+/// Discovery with `config` fails, its stderr naming each of `parts`; returns that stderr.
+fn discovery_fails(program: &str, config: &Value, parts: &[&str]) -> String {
+    let output = discover(program, config);
+    output.assert_failure(parts);
+    output.stderr
+}
+
 fn certs() -> &'static TestCertificates {
     TestCertificates::get()
 }
@@ -73,37 +88,13 @@ fn pg_items(db: &PgDatabase, schema: &str) -> Vec<Vec<Option<String>>> {
     )
 }
 
-fn target_config(warehouse: &PgDatabase, extra: Value) -> Value {
-    let mut settings = json!({"default_target_schema": SCHEMA});
-    settings
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    warehouse.connection_config(settings)
-}
-
 /// `tap --config tap | target-postgres --config target`, both configs written from values.
-fn pipeline(tap: &str, tap_config: &Value, target: &Value) -> tests::PipelineOutput {
-    let dir = TempDir::new().unwrap();
-    let tap_path = write_json(dir.path(), "tap.json", tap_config);
-    let target_path = write_json(dir.path(), "target.json", target);
-    let output = Pipeline::new(
-        tap,
-        &["--config", &tap_path],
-        "target-postgres",
-        &["--config", &target_path],
-    )
-    .run();
+fn pipeline(tap: &'static str, tap_config: &Value, target: &Value) -> tests::PipelineOutput {
+    let target = TargetRun::with_config(target.clone());
+    let output = TapRun::with_config(tap, tap_config).run_into(&target, None);
     assert_no_secrets(&output.tap_stderr);
     assert_no_secrets(&output.target.stderr);
     output
-}
-
-fn merged(mut base: Value, extra: Value) -> Value {
-    base.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    base
 }
 
 // --- TLS against PostgreSQL -------------------------------------------------------------------
@@ -111,7 +102,7 @@ fn merged(mut base: Value, extra: Value) -> Value {
 #[test]
 fn every_sslmode_against_a_postgres_that_refuses_plaintext() {
     let db = PgDatabase::new_tls();
-    db.client().batch_execute(PG_ITEMS).unwrap();
+    db.execute(PG_ITEMS);
     let ca = path_text(&certs().ca);
     let other_ca = path_text(&certs().other_ca);
     let config = |extra: Value| db.connection_config(extra);
@@ -136,39 +127,18 @@ fn every_sslmode_against_a_postgres_that_refuses_plaintext() {
         json!({"ssl_mode": "verify-full", "ssl_certificate_authority": certs().pem(&certs().ca),
                "host": "localhost"}),
     ] {
-        let output = discover("tap-postgres", &config(extra.clone()));
-        assert!(output.status.success(), "{extra}: {}", output.stderr);
-        let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(catalog["streams"][0]["table_name"], "items", "{extra}");
+        assert_discovers_items("tap-postgres", &config(extra));
     }
 
-    let wrong_name = discover(
+    discovery_fails(
         "tap-postgres",
         &config(json!({"sslmode": "verify-full", "sslrootcert": ca, "host": "127.0.0.1"})),
+        &["not issued for the host name \"127.0.0.1\"", "verify-ca"],
     );
-    assert!(!wrong_name.status.success());
-    assert!(
-        wrong_name
-            .stderr
-            .contains("not issued for the host name \"127.0.0.1\""),
-        "{}",
-        wrong_name.stderr
-    );
-    assert!(
-        wrong_name.stderr.contains("verify-ca"),
-        "{}",
-        wrong_name.stderr
-    );
-
-    let unknown_ca = discover(
+    discovery_fails(
         "tap-postgres",
         &config(json!({"sslmode": "verify-ca", "sslrootcert": other_ca})),
-    );
-    assert!(!unknown_ca.status.success());
-    assert!(
-        unknown_ca.stderr.contains("unknown CA") && unknown_ca.stderr.contains("sslrootcert"),
-        "{}",
-        unknown_ca.stderr
+        &["unknown CA", "sslrootcert"],
     );
 
     // `require` with a CA verifies the chain, as libpq does.
@@ -190,7 +160,7 @@ fn every_sslmode_against_a_postgres_that_refuses_plaintext() {
 #[test]
 fn postgres_pipeline_over_tls_with_a_client_certificate_warehouse() {
     let source = PgDatabase::new_tls();
-    source.client().batch_execute(PG_ITEMS).unwrap();
+    source.execute(PG_ITEMS);
     let warehouse = PgDatabase::new_tls();
     let tap = source.connection_config(json!({
         "sslmode": "verify-full", "host": "localhost",
@@ -275,12 +245,10 @@ fn every_sslmode_against_a_mariadb_that_refuses_plaintext() {
     let ca = path_text(&certs().ca);
     let config = |extra: Value| db.connection_config(merged(json!({"filter_dbs": db.name}), extra));
 
-    let refused = discover("tap-mysql", &config(json!({"sslmode": "DISABLED"})));
-    assert!(!refused.status.success());
-    assert!(
-        refused.stderr.contains("require_secure_transport"),
-        "{}",
-        refused.stderr
+    discovery_fails(
+        "tap-mysql",
+        &config(json!({"sslmode": "DISABLED"})),
+        &["require_secure_transport"],
     );
 
     for extra in [
@@ -297,31 +265,18 @@ fn every_sslmode_against_a_mariadb_that_refuses_plaintext() {
                "ssl_client_certificate": certs().pem(&certs().client_cert),
                "ssl_client_private_key": certs().pem(&certs().client_key)}),
     ] {
-        let output = discover("tap-mysql", &config(extra.clone()));
-        assert!(output.status.success(), "{extra}: {}", output.stderr);
-        let catalog: Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(catalog["streams"][0]["table_name"], "items", "{extra}");
+        assert_discovers_items("tap-mysql", &config(extra));
     }
 
-    let wrong_name = discover(
+    discovery_fails(
         "tap-mysql",
         &config(json!({"sslmode": "verify-full", "sslrootcert": ca, "host": "127.0.0.1"})),
+        &["not issued for the host name"],
     );
-    assert!(!wrong_name.status.success());
-    assert!(
-        wrong_name.stderr.contains("not issued for the host name"),
-        "{}",
-        wrong_name.stderr
-    );
-    let unknown_ca = discover(
+    discovery_fails(
         "tap-mysql",
         &config(json!({"sslmode": "verify-ca", "sslrootcert": path_text(&certs().other_ca)})),
-    );
-    assert!(!unknown_ca.status.success());
-    assert!(
-        unknown_ca.stderr.contains("unknown CA"),
-        "{}",
-        unknown_ca.stderr
+        &["unknown CA"],
     );
 }
 
@@ -358,7 +313,7 @@ fn tunnel(sshd: &Sshd, extra: Value) -> Value {
 fn pipelines_with_both_sides_through_a_bastion() {
     let sshd = Sshd::start();
     let source = PgDatabase::new();
-    source.client().batch_execute(PG_ITEMS).unwrap();
+    source.execute(PG_ITEMS);
     let warehouse = PgDatabase::new();
 
     // Ed25519 key by path, host key in known_hosts; the database host resolved on the bastion.
@@ -419,19 +374,16 @@ fn tls_through_a_tunnel_still_verifies_the_database_name() {
     let key = tunnel(&sshd, json!({"private_key": path_text(&sshd.ed25519_key)}));
 
     let pg = PgDatabase::new_tls();
-    pg.client().batch_execute(PG_ITEMS).unwrap();
+    pg.execute(PG_ITEMS);
     let config = |host: &str| {
         pg.connection_config(json!({"host": host, "sslmode": "verify-full",
                                     "sslrootcert": ca, "ssh_tunnel": key}))
     };
-    let right = discover("tap-postgres", &config("localhost"));
-    assert!(right.status.success(), "{}", right.stderr);
-    let wrong = discover("tap-postgres", &config("127.0.0.1"));
-    assert!(!wrong.status.success());
-    assert!(
-        wrong.stderr.contains("not issued for the host name"),
-        "{}",
-        wrong.stderr
+    discover("tap-postgres", &config("localhost")).assert_success();
+    discovery_fails(
+        "tap-postgres",
+        &config("127.0.0.1"),
+        &["not issued for the host name"],
     );
 
     let my = MysqlDatabase::new_tls();
@@ -442,14 +394,11 @@ fn tls_through_a_tunnel_still_verifies_the_database_name() {
                                     "ssh_tunnel": key, "filter_dbs": my.name}),
         )
     };
-    let right = discover("tap-mysql", &config("localhost"));
-    assert!(right.status.success(), "{}", right.stderr);
-    let wrong = discover("tap-mysql", &config("127.0.0.1"));
-    assert!(!wrong.status.success());
-    assert!(
-        wrong.stderr.contains("not issued for the host name"),
-        "{}",
-        wrong.stderr
+    discover("tap-mysql", &config("localhost")).assert_success();
+    discovery_fails(
+        "tap-mysql",
+        &config("127.0.0.1"),
+        &["not issued for the host name"],
     );
 }
 
@@ -458,19 +407,13 @@ fn bastion_problems_are_named() {
     let sshd = Sshd::start();
     let db = PgDatabase::new();
     let key = path_text(&sshd.ed25519_key);
+    let bastion = format!("@127.0.0.1:{}", sshd.port);
     let run = |block: Value| {
         let config = db.connection_config(json!({"ssh_tunnel": block}));
         let started = Instant::now();
-        let output = discover("tap-postgres", &config);
-        assert!(!output.status.success(), "{block}");
+        let stderr = discovery_fails("tap-postgres", &config, &["ssh tunnel through ", &bastion]);
         assert!(started.elapsed() < Duration::from_secs(60), "{block}");
-        assert!(
-            output.stderr.contains("ssh tunnel through ")
-                && output.stderr.contains(&format!("@127.0.0.1:{}", sshd.port)),
-            "{}",
-            output.stderr
-        );
-        output.stderr
+        stderr
     };
 
     let pinned = run(tunnel(
@@ -491,12 +434,11 @@ fn bastion_problems_are_named() {
 
     // Key problems are the config's, found before any connection.
     let key_problem = |block: Value| {
-        let output = discover(
+        discovery_fails(
             "tap-postgres",
             &db.connection_config(json!({"ssh_tunnel": block})),
-        );
-        assert!(!output.status.success());
-        output.stderr
+            &[],
+        )
     };
     let locked = key_problem(tunnel(
         &sshd,
@@ -531,41 +473,34 @@ fn bastion_problems_are_named() {
 
 #[test]
 fn a_tunnel_killed_mid_load_is_completed_exactly_by_the_rerun() {
-    let source = PgDatabase::new();
-    source
-        .client()
-        .batch_execute(
-            "create table events (id integer primary key, body text); \
-             insert into events select g, repeat(md5(g::text), 4) from generate_series(1, 200000) g",
-        )
-        .unwrap();
+    let source = PgDatabase::with_sql(
+        "create table events (id integer primary key, body text); \
+         insert into events select g, repeat(md5(g::text), 4) from generate_series(1, 200000) g",
+    );
     let warehouse = PgDatabase::new();
-    let dir = TempDir::new().unwrap();
     let configs = |sshd: &Sshd| {
         let block = tunnel(sshd, json!({"private_key": path_text(&sshd.ed25519_key)}));
-        let tap = source.connection_config(json!({
-            "ssh_tunnel": block, "select": ["public.events"], "state_every_rows": 2000
-        }));
-        let target = target_config(
+        let tap = TapRun::postgres(
+            &source,
+            json!({"ssh_tunnel": block, "select": ["public.events"], "state_every_rows": 2000}),
+        );
+        let target = TargetRun::new(
             &warehouse,
             json!({"ssh_tunnel": block, "batch_size_rows": 5000}),
         );
-        (
-            write_json(dir.path(), "tap.json", &tap),
-            write_json(dir.path(), "target.json", &target),
-        )
+        (tap, target)
     };
 
     let sshd = Sshd::start();
-    let (tap_config, target_config) = configs(&sshd);
-    let mut tap = command("tap-postgres")
-        .args(["--config", &tap_config])
+    let (tap_run, target_run) = configs(&sshd);
+    let mut tap = tap_run
+        .command(&[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut target = command("target-postgres")
-        .args(["--config", &target_config])
+    let mut target = target_run
+        .command()
         .stdin(Stdio::from(tap.stdout.take().unwrap()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -621,15 +556,8 @@ fn a_tunnel_killed_mid_load_is_completed_exactly_by_the_rerun() {
 
     // A new bastion; the rerun from the last state completes the table exactly.
     let sshd = Sshd::start();
-    let (tap_config, target_config) = configs(&sshd);
-    let state_path = write_json(dir.path(), "state.json", &last);
-    let rerun = Pipeline::new(
-        "tap-postgres",
-        &["--config", &tap_config, "--state", &state_path],
-        "target-postgres",
-        &["--config", &target_config],
-    )
-    .run();
+    let (tap, target) = configs(&sshd);
+    let rerun = tap.run_into(&target, Some(&last));
     rerun.assert_success();
     let query = "select id, body from {schema}.events order by id";
     let expected = query_text(&mut source.client(), &query.replace("{schema}", "public"));
@@ -689,6 +617,8 @@ fn a_server_that_accepts_and_never_answers_is_given_up_on() {
     let base = json!({"host": "127.0.0.1", "port": port, "user": "u", "dbname": "d",
                       "connect_timeout": 2});
     let bounded = |program: &str, config: &Value, args: &[&str]| {
+        // The bound is the program's: its first use in a test binary may build the programs.
+        tests::bin::binary_path(program);
         let started = Instant::now();
         let output = run_with_config(program, config, args);
         assert!(!output.status.success());
