@@ -1000,12 +1000,9 @@ fn rejected_values_are_named_never_quoted() {
             holds_secret(&row[3]),
             "the record is kept as it came: {row:?}"
         );
-        assert_stderr_has(
-            &output,
-            &[&format!(
-                "line={line} stream=\"{stream}\" property=\"{property}\""
-            )],
-        );
+        output.assert_stderr_has(&[&format!(
+            "line={line} stream=\"{stream}\" property=\"{property}\""
+        )]);
     }
 }
 
@@ -1067,6 +1064,6 @@ fn a_bad_value_that_stops_the_load_is_named_never_quoted() {
         let output = target.load_text(&input);
         assert!(!output.status.success(), "{input}\n{}", output.stderr);
         assert_no_secret("stderr", &output.stderr);
-        assert_stderr_has(&output, &parts);
+        output.assert_stderr_has(&parts);
     }
 }
