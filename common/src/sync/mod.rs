@@ -232,6 +232,9 @@ pub fn sync_streams<S: Source, W: Write>(
         sync_one(source, settings, selection, &mut state, out)?;
     }
     if !log_based.is_empty() {
+        // What the streams before have finished is said before the log phase can fail.
+        state.currently_syncing = None;
+        out.write_state(&state).map_err(SyncError::from)?;
         log_based::sync_log_based(source, settings, &log_based, &mut state, out)?;
     }
     state.currently_syncing = None;
