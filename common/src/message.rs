@@ -5,7 +5,7 @@
 //! parsed with `arbitrary_precision`, so they keep every digit they were written with.
 
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -81,6 +81,11 @@ pub enum MessageError {
         message_type: String,
         reason: String,
     },
+    #[error(
+        "line {line}: longer than {limit} bytes (max_record_bytes); not read further, nothing \
+         after it is loaded"
+    )]
+    TooLong { line: u64, limit: u64 },
     #[error("line {line}: could not read input")]
     Read {
         line: u64,
@@ -96,6 +101,7 @@ impl MessageError {
             Self::MalformedJson { line, .. }
             | Self::MissingType { line }
             | Self::InvalidMessage { line, .. }
+            | Self::TooLong { line, .. }
             | Self::Read { line, .. } => *line,
         }
     }
@@ -216,13 +222,19 @@ impl Message {
     }
 }
 
+/// The longest line a [`MessageReader`] reads unless told otherwise: a bound on memory that no
+/// real record comes near.
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads messages line by line, numbering lines for errors, skipping blank lines, and warning once
-/// per unknown message type.
+/// per unknown message type. A line longer than its limit is an error, never read whole: hostile
+/// or broken input cannot exhaust memory.
 #[derive(Debug)]
 pub struct MessageReader<R> {
     input: R,
-    buffer: String,
+    buffer: Vec<u8>,
     line: u64,
+    max_line_bytes: u64,
     warned_types: HashSet<String>,
 }
 
@@ -230,10 +242,17 @@ impl<R: BufRead> MessageReader<R> {
     pub fn new(input: R) -> Self {
         Self {
             input,
-            buffer: String::new(),
+            buffer: Vec::new(),
             line: 0,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             warned_types: HashSet::new(),
         }
+    }
+
+    /// Lines longer than `bytes` (newline excluded) stop the reader with [`MessageError::TooLong`].
+    pub fn with_max_line_bytes(mut self, bytes: u64) -> Self {
+        self.max_line_bytes = bytes;
+        self
     }
 
     /// The number of the last line read.
@@ -245,17 +264,42 @@ impl<R: BufRead> MessageReader<R> {
     /// The text is lent until the next call, so a caller can parse it without copying (the
     /// target reads RECORDs borrowed from it).
     pub fn next_line(&mut self) -> Option<Result<(u64, &str), MessageError>> {
-        loop {
+        let (line, text) = loop {
             self.buffer.clear();
             self.line += 1;
             let line = self.line;
-            match self.input.read_line(&mut self.buffer) {
+            // One byte past the limit (and its newline) tells a line that is too long.
+            let limit = self.max_line_bytes.saturating_add(2);
+            match (&mut self.input)
+                .take(limit)
+                .read_until(b'\n', &mut self.buffer)
+            {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(source) => return Some(Err(MessageError::Read { line, source })),
             }
-            if !self.buffer.trim().is_empty() {
-                return Some(Ok((line, self.buffer.trim())));
+            let text = self.buffer.strip_suffix(b"\n").unwrap_or(&self.buffer);
+            if text.strip_suffix(b"\r").unwrap_or(text).len() as u64 > self.max_line_bytes {
+                return Some(Err(MessageError::TooLong {
+                    line,
+                    limit: self.max_line_bytes,
+                }));
+            }
+            // The line without the whitespace around it (JSON's whitespace is ASCII).
+            let start = self.buffer.len() - self.buffer.trim_ascii_start().len();
+            let end = self.buffer.trim_ascii_end().len();
+            if start < end {
+                break (line, start..end);
+            }
+        };
+        match std::str::from_utf8(&self.buffer[text]) {
+            Ok(text) => Some(Ok((line, text))),
+            Err(_) => {
+                let source = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the line is not valid UTF-8",
+                );
+                Some(Err(MessageError::Read { line, source }))
             }
         }
     }
@@ -312,6 +356,47 @@ mod tests {
             ParsedLine::Message(m) => m,
             other => panic!("expected a message, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_an_error_and_is_never_read_whole() {
+        let long = format!(
+            "{{\"type\":\"STATE\",\"value\":\"{}\"}}",
+            "x".repeat(10_000)
+        );
+        let input =
+            format!("\r\n  {{\"type\":\"STATE\",\"value\":1}}  \r\n\n{long}\nnot reached\n");
+        let mut reader = MessageReader::new(input.as_bytes()).with_max_line_bytes(100);
+        let (line, text) = reader.next_line().unwrap().unwrap();
+        assert_eq!((line, text), (2, r#"{"type":"STATE","value":1}"#));
+        let error = reader.next_line().unwrap().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                MessageError::TooLong {
+                    line: 4,
+                    limit: 100
+                }
+            ),
+            "{error}"
+        );
+        assert!(
+            reader.buffer.len() <= 102,
+            "read {} bytes",
+            reader.buffer.len()
+        );
+        // A line of exactly the limit is read, with or without its line break.
+        let exact = "x".repeat(100);
+        for input in [format!("{exact}\r\n"), exact.clone()] {
+            let mut reader = MessageReader::new(input.as_bytes()).with_max_line_bytes(100);
+            assert_eq!(reader.next_line().unwrap().unwrap().1, exact);
+            assert!(reader.next_line().is_none());
+        }
+        let mut reader = MessageReader::new(&b"{\"a\": \"\xff\"}\n"[..]);
+        assert!(matches!(
+            reader.next_line().unwrap().unwrap_err(),
+            MessageError::Read { line: 1, .. }
+        ));
     }
 
     #[test]

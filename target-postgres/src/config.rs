@@ -26,6 +26,10 @@ pub struct TargetConfig {
     /// COPY bytes of one stream buffered before a flush; bounds the target's memory.
     #[serde(default = "default_max_batch_bytes", deserialize_with = "lenient")]
     pub max_batch_bytes: u64,
+    /// The longest input line (one message) read; a longer one stops the load with an error
+    /// before it is read whole, so no input can exhaust memory.
+    #[serde(default = "default_max_record_bytes", deserialize_with = "lenient")]
+    pub max_record_bytes: u64,
     /// Delete rows (ACTIVATE_VERSION, `_sdc_deleted_at`) instead of marking them.
     #[serde(default, deserialize_with = "lenient")]
     pub hard_delete: bool,
@@ -57,7 +61,10 @@ impl ConfigFile for TargetConfig {
         if config.default_target_schema.trim().is_empty() {
             return Err(("default_target_schema".into(), "must not be empty".into()));
         }
-        if config.batch_size_rows == 0 || config.max_batch_bytes == 0 {
+        if config.batch_size_rows == 0
+            || config.max_batch_bytes == 0
+            || config.max_record_bytes == 0
+        {
             return Err((
                 "batch_size_rows".into(),
                 "batch limits must be positive".into(),
@@ -92,6 +99,10 @@ fn default_batch_size_rows() -> u64 {
 
 fn default_max_batch_bytes() -> u64 {
     8 * 1024 * 1024
+}
+
+fn default_max_record_bytes() -> u64 {
+    common::message::DEFAULT_MAX_LINE_BYTES
 }
 
 fn yes() -> bool {

@@ -16,9 +16,14 @@ use crate::Error;
 use crate::json::{Object, Text};
 use crate::target::Target;
 
-/// Hands every message of `input` to `target`, in order; stops at the first error.
-pub fn read_input(input: impl BufRead, target: &mut Target) -> Result<(), Error> {
-    let mut reader = MessageReader::new(input);
+/// Hands every message of `input` to `target`, in order; stops at the first error, or at a line
+/// longer than `max_line_bytes`.
+pub fn read_input(
+    input: impl BufRead,
+    max_line_bytes: u64,
+    target: &mut Target,
+) -> Result<(), Error> {
+    let mut reader = MessageReader::new(input).with_max_line_bytes(max_line_bytes);
     while let Some(next) = reader.next_line() {
         let (line, text) = next?;
         if let Some(message_type) = handle_line(target, line, text)? {

@@ -175,6 +175,12 @@ pub fn about() -> About {
         )
         .default_value(8 * 1024 * 1024),
         Setting::new(
+            "max_record_bytes",
+            "integer",
+            "The longest input line (one message); a longer one stops the load with an error.",
+        )
+        .default_value(common::message::DEFAULT_MAX_LINE_BYTES),
+        Setting::new(
             "hard_delete",
             "boolean",
             "Delete rows instead of setting _sdc_deleted_at.",
@@ -248,8 +254,9 @@ fn check(config: &TargetConfig) -> Result<(), Error> {
 
 /// Loads the messages of `input` as configured.
 pub fn load(config: TargetConfig, input: impl BufRead) -> Result<(), Error> {
+    let max_line_bytes = config.max_record_bytes;
     let (mut target, loader) = startup::start(config)?;
-    let read = input::read_input(input, &mut target);
+    let read = input::read_input(input, max_line_bytes, &mut target);
     // Whatever stopped the input, what was read before it is committed, with its STATEs.
     let sent = target.finish();
     // The loader's failure is the root cause when it stopped first.

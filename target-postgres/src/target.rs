@@ -691,7 +691,7 @@ mod tests {
             record("b", json!(3)),
             state(13), // waits for line 12, sent at the end
         ];
-        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        read_input(lines(&input).as_bytes(), u64::MAX, &mut target).unwrap();
         target.finish().unwrap();
         let steps = run_loader(&commands);
         assert_eq!(printed_states(&input, &steps), [6, 9, 11, 13], "{steps:?}");
@@ -708,7 +708,7 @@ mod tests {
             record("unknown", json!(1)),
             state(6),
         ];
-        let error = read_input(lines(&input).as_bytes(), &mut target).unwrap_err();
+        let error = read_input(lines(&input).as_bytes(), u64::MAX, &mut target).unwrap_err();
         assert!(
             matches!(error, Error::RecordBeforeSchema { line: 5, .. }),
             "{error}"
@@ -737,7 +737,7 @@ mod tests {
             record("a", json!("not an integer")),
             state(6), // waits for line 4 (sent at the end) and the reject of line 5
         ];
-        read_input(lines(&input).as_bytes(), &mut target).unwrap();
+        read_input(lines(&input).as_bytes(), u64::MAX, &mut target).unwrap();
         target.finish().unwrap();
         let steps = run_loader(&commands);
         assert_eq!(printed_states(&input, &steps), [3, 6], "{steps:?}");

@@ -50,7 +50,12 @@ fn t_state(id: i64) -> Value {
 /// a new stream), and checks what every fatal input error must leave: a failed exit naming line 6,
 /// the records of lines 2, 3 and 5 committed, the STATE of line 4 printed, nothing after line 6.
 fn fails_at_line_6(bad: &str) -> RunOutput {
-    let (db, target) = TargetRun::with_new_database(json!({}));
+    fails_at_line_6_with(json!({}), bad)
+}
+
+/// [`fails_at_line_6`] with the target's config keys of `config`.
+fn fails_at_line_6_with(config: Value, bad: &str) -> RunOutput {
+    let (db, target) = TargetRun::with_new_database(config);
     let before = lines(&[
         t_schema(),
         t_record(1),
@@ -94,6 +99,19 @@ fn fails_at_line_6(bad: &str) -> RunOutput {
     );
     assert_eq!(tables(&mut client), ["t"]);
     output
+}
+
+#[test]
+fn a_line_past_max_record_bytes_stops_the_load_before_it_is_read_whole() {
+    // 2 MB of one RECORD against a 4 KiB limit: refused by size, its content never quoted.
+    let bad = record(
+        "t",
+        json!({"id": 9, "name": "secret-value ".repeat(160_000)}),
+    )
+    .to_string();
+    let output = fails_at_line_6_with(json!({"max_record_bytes": 4096}), &bad);
+    output.assert_stderr_has(&["line 6: longer than 4096 bytes (max_record_bytes)"]);
+    assert!(!output.stderr.contains("secret-value"), "{}", output.stderr);
 }
 
 #[test]
