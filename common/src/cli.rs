@@ -112,13 +112,7 @@ pub fn failure_exit_code(err: &(dyn Error + 'static)) -> ExitCode {
         tracing::debug!("stdout closed by the reader; stopping");
         return ExitCode::SUCCESS;
     }
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let mut message = error_chain(err);
     // A dropped tunnel shows up as a lost connection; say where it was lost.
     if let Some(tunnel) = crate::transport::tunnel_failure()
         && !message.contains(&tunnel)
@@ -127,6 +121,18 @@ pub fn failure_exit_code(err: &(dyn Error + 'static)) -> ExitCode {
     }
     tracing::error!("{message}");
     ExitCode::FAILURE
+}
+
+/// An error and its causes, as one line: `a: b: c`.
+pub fn error_chain(err: &(dyn Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// Whether an error was caused by writing to a closed pipe.

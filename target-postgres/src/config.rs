@@ -30,6 +30,10 @@ pub struct TargetConfig {
     /// before it is read whole, so no input can exhaust memory.
     #[serde(default = "default_max_record_bytes", deserialize_with = "lenient")]
     pub max_record_bytes: u64,
+    /// How many times a transaction is replayed, on a new session, after a transient failure of
+    /// the warehouse (a lost connection, a restart, a deadlock); 0 stops at the first.
+    #[serde(default = "default_max_retries", deserialize_with = "lenient")]
+    pub max_retries: u32,
     /// Delete rows (ACTIVATE_VERSION, `_sdc_deleted_at`) instead of marking them.
     #[serde(default, deserialize_with = "lenient")]
     pub hard_delete: bool,
@@ -103,6 +107,10 @@ fn default_max_batch_bytes() -> u64 {
 
 fn default_max_record_bytes() -> u64 {
     common::message::DEFAULT_MAX_LINE_BYTES
+}
+
+fn default_max_retries() -> u32 {
+    5
 }
 
 fn yes() -> bool {

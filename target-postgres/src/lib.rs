@@ -28,7 +28,8 @@ pub mod layout;
 pub mod load;
 pub mod naming;
 pub mod reject;
-pub mod server_error;
+mod retry;
+mod server_error;
 pub mod startup;
 pub mod state;
 pub mod system_column;
@@ -180,6 +181,13 @@ pub fn about() -> About {
             "The longest input line (one message); a longer one stops the load with an error.",
         )
         .default_value(common::message::DEFAULT_MAX_LINE_BYTES),
+        Setting::new(
+            "max_retries",
+            "integer",
+            "Replays of a transaction, on a new session, after a transient failure of the \
+             warehouse (lost connection, restart, deadlock); pauses of 1, 2, 4 … 30 s.",
+        )
+        .default_value(5),
         Setting::new(
             "hard_delete",
             "boolean",

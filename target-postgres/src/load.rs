@@ -23,15 +23,18 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use common::MessageWriter;
+use common::cli::error_chain;
+use common::config::ConnectionConfig;
 use crossbeam_channel::Receiver;
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 use serde_json::Value;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
 use crate::naming::{qualified, quote, quoted_list};
+use crate::retry;
 
 /// What the loader is asked to do.
 #[derive(Debug)]
@@ -91,6 +94,10 @@ pub struct LoaderConfig {
     pub schema: String,
     pub hard_delete: bool,
     pub state_table: Option<String>,
+    /// To open a new session after a transient failure.
+    pub connection: ConnectionConfig,
+    /// How many times a command is replayed after transient failures.
+    pub max_retries: u32,
 }
 
 /// Rows loaded per table, for the run's summary.
@@ -145,27 +152,103 @@ impl Loader {
             .map_err(Error::LoaderSpawn)
     }
 
-    /// Runs commands until the sender hangs up; stops at the first failure.
+    /// Runs commands until the sender hangs up; stops at the first failure that is not transient
+    /// or that outlasts the retries.
     fn run(mut self, commands: Receiver<Command>) -> Result<LoadSummary, Error> {
         for command in commands {
-            match command {
-                Command::Execute { stream, statements } => self.execute(&stream, &statements)?,
-                Command::Load(load) => self.load(load)?,
-                Command::ActivateVersion(activate) => self.activate_version(&activate)?,
-                Command::EmitState(state) => {
-                    if self.config.state_table.is_some() {
-                        let mut transaction = self.client.transaction().map_err(db("begin"))?;
-                        save_state(&mut transaction, &self.config, &state)?;
-                        transaction
-                            .commit()
-                            .map_err(db("commit of the state table"))?;
-                    }
-                    self.out.write_bare_state(&state)?;
-                }
-            }
+            self.apply_with_retries(&command)?;
+            self.done(command)?;
         }
         self.out.flush()?;
         Ok(self.summary)
+    }
+
+    /// Applies `command` in the warehouse; after a transient failure (its transaction rolled
+    /// back), opens a new session and applies it again, with a growing pause between attempts.
+    /// Every command is one transaction that can be replayed: DDL with `if not exists`, a batch
+    /// that is merged by key (or copied into a table known to hold none of its keys), an
+    /// activation, a state row.
+    fn apply_with_retries(&mut self, command: &Command) -> Result<(), Error> {
+        let mut attempt = 0;
+        loop {
+            let error = match self.apply(command) {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            if attempt >= self.config.max_retries
+                || !retry::is_transient(&error)
+                || !may_replay(command, &error)
+            {
+                return Err(error);
+            }
+            attempt += 1;
+            let pause = retry::pause(attempt);
+            warn!(
+                attempt,
+                max_retries = self.config.max_retries,
+                pause_seconds = pause.as_secs(),
+                cause = %error_chain(&error),
+                "transient failure of the warehouse: reconnecting, then the same transaction again"
+            );
+            std::thread::sleep(pause);
+            if let Err(error) = self.reconnect() {
+                debug!(cause = %error_chain(&error), "reconnect failed");
+            }
+        }
+    }
+
+    /// A new session in place of one that was lost.
+    fn reconnect(&mut self) -> Result<(), Error> {
+        self.client = crate::connection::connect(&self.config.connection)?;
+        // Staging tables are named after the session.
+        self.session = None;
+        info!("reconnected to the warehouse");
+        Ok(())
+    }
+
+    /// The warehouse part of a command: one transaction.
+    fn apply(&mut self, command: &Command) -> Result<(), Error> {
+        match command {
+            Command::Execute { stream, statements } => self.execute(stream, statements),
+            Command::Load(load) => self.load(load),
+            Command::ActivateVersion(activate) => self.activate_version(activate),
+            Command::EmitState(state) => match self.config.state_table.is_some() {
+                true => {
+                    let mut transaction = self.client.transaction().map_err(db("begin"))?;
+                    save_state(&mut transaction, &self.config, state)?;
+                    transaction
+                        .commit()
+                        .map_err(db("commit of the state table"))
+                }
+                false => Ok(()),
+            },
+        }
+    }
+
+    /// What follows a command's commit: the summary, the STATE it releases, its buffers back to
+    /// the pool.
+    fn done(&mut self, command: Command) -> Result<(), Error> {
+        match command {
+            Command::Load(load) => {
+                let root = &load.tables[0];
+                for table in &load.tables {
+                    *self.summary.entry(table.table.clone()).or_default() += table.buffer.rows;
+                }
+                self.loaded_versions
+                    .entry(root.table.clone())
+                    .or_default()
+                    .merge(load.versions);
+                if let Some(state) = &load.state {
+                    self.out.write_bare_state(state)?;
+                }
+                for table in load.tables {
+                    self.pool.put(table.buffer);
+                }
+            }
+            Command::EmitState(state) => self.out.write_bare_state(&state)?,
+            Command::Execute { .. } | Command::ActivateVersion(_) => {}
+        }
+        Ok(())
     }
 
     fn execute(&mut self, stream: &str, statements: &[String]) -> Result<(), Error> {
@@ -183,16 +266,16 @@ impl Loader {
         })
     }
 
-    fn load(&mut self, load: Load) -> Result<(), Error> {
+    fn load(&mut self, load: &Load) -> Result<(), Error> {
         let started = Instant::now();
         let root = &load.tables[0];
         let direct = !load.has_key || (!load.has_deletes && self.may_copy_directly(root)?);
         let mode = if direct {
-            match self.load_directly(&load) {
+            match self.load_directly(load) {
                 Err(error) if load.has_key && error.is_unique_violation() => {
                     debug!(stream = load.stream, "existing keys met: merging instead");
                     self.direct.insert(root.table.clone(), false);
-                    self.load_merging(&load)?;
+                    self.load_merging(load)?;
                     "merge"
                 }
                 result => {
@@ -201,29 +284,16 @@ impl Loader {
                 }
             }
         } else {
-            self.load_merging(&load)?;
+            self.load_merging(load)?;
             "merge"
         };
-        for table in &load.tables {
-            *self.summary.entry(table.table.clone()).or_default() += table.buffer.rows;
-        }
-        self.loaded_versions
-            .entry(root.table.clone())
-            .or_default()
-            .merge(load.versions);
         debug!(
             stream = load.stream,
-            rows = load.tables[0].buffer.rows,
+            rows = root.buffer.rows,
             mode,
             ms = started.elapsed().as_millis() as u64,
             "batch committed"
         );
-        if let Some(state) = &load.state {
-            self.out.write_bare_state(state)?;
-        }
-        for table in load.tables {
-            self.pool.put(table.buffer);
-        }
         Ok(())
     }
 
@@ -571,6 +641,14 @@ fn db(what: &'static str) -> impl Fn(postgres::Error) -> Error {
         what: what.into(),
         source: source.into(),
     }
+}
+
+/// Whether a failed `command` may be applied again. A batch copied into a table without a key
+/// whose COMMIT got no answer may have been committed: loading it again would double its rows,
+/// so that one is not replayed.
+fn may_replay(command: &Command, error: &Error) -> bool {
+    let lost_commit = matches!(error, Error::Database { what, .. } if what == "commit");
+    !matches!(command, Command::Load(load) if !load.has_key && lost_commit)
 }
 
 impl Error {

@@ -23,6 +23,11 @@ impl ServerError {
         self.0.code()
     }
 
+    /// Whether the session was lost.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
     /// The server's answer about a row's values, if this is one.
     fn refusal(&self) -> Option<&DbError> {
         self.0

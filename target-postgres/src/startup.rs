@@ -73,6 +73,8 @@ pub fn start(config: TargetConfig) -> Result<(Target, LoaderThread), Error> {
         schema,
         hard_delete: config.hard_delete,
         state_table,
+        connection: config.connection.clone(),
+        max_retries: config.max_retries,
     };
     let (sender, receiver) = bounded(CHANNEL_CAPACITY);
     let target = Target::new(config, warehouse, sender);

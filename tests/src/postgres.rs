@@ -228,6 +228,32 @@ impl Server for Postgres {
 }
 
 impl Postgres {
+    /// Restarts the server as an administrator would (`pg_ctl restart -m fast`: sessions are
+    /// ended, the same port and settings after). Only for a server this harness started; a test
+    /// that restarts its server should be the only test of its binary.
+    pub fn restart(&self) {
+        let data = self
+            .data_dir()
+            .expect("restarting needs a server of the harness's own: unset TEST_PG_URL");
+        let log = data
+            .parent()
+            .expect("the data directory's parent")
+            .join("server.log");
+        let restarted = server_command(&server_bin_dir(), "pg_ctl", running_as_root())
+            .arg("-D")
+            .arg(data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "60", "-m", "fast", "restart"])
+            .output()
+            .expect("cannot run pg_ctl");
+        assert!(
+            restarted.status.success(),
+            "pg_ctl restart failed:\n{}",
+            log_tail(&log)
+        );
+    }
+
     /// The cluster directory, when this harness started the server.
     pub fn data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
