@@ -419,6 +419,13 @@ pub fn tap_settings(dbname_required: bool) -> Vec<Setting> {
             "A log-based run stops after this many seconds even if not caught up.",
         ),
         Setting::new(
+            "max_retries",
+            "integer",
+            "Resumes of a stream from its last checkpoint, on a new session, after a transient \
+             failure of the source (lost connection, restart); pauses of 1, 2, 4 … 30 s.",
+        )
+        .default_value(5),
+        Setting::new(
             "select",
             "array",
             "Selection patterns such as `shop.orders`, `shop.customers.*`, `!shop.customers.ssn`.",

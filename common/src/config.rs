@@ -511,6 +511,9 @@ pub struct TapConfig<O: Default = NoOwnKeys> {
     /// A log-based run stops after this long even if it has not caught up.
     #[serde(default, deserialize_with = "lenient_option")]
     pub max_run_seconds: Option<u64>,
+    /// How many times a stream is resumed, on a new session, after transient failures.
+    #[serde(default = "default_max_retries", deserialize_with = "lenient")]
+    pub max_retries: u32,
     /// Command-line selection shortcut; the catalog wins where both speak.
     #[serde(default)]
     pub select: Vec<SelectPattern>,
@@ -537,6 +540,10 @@ impl<O: DeserializeOwned + Default> ConfigFile for TapConfig<O> {
 
 fn default_batch_size_rows() -> u64 {
     10_000
+}
+
+fn default_max_retries() -> u32 {
+    5
 }
 
 fn default_state_every_rows() -> u64 {

@@ -23,6 +23,7 @@ pub mod output;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod progress;
+pub mod retry;
 pub mod spelling;
 pub mod state;
 pub mod sync;

@@ -291,3 +291,22 @@ fn ssl_request() -> Vec<u8> {
     packet.extend_from_slice(&[0; 23]);
     packet
 }
+
+/// MySQL's "server shutdown in progress", "too many connections", "lock wait timeout" and
+/// "deadlock" answers.
+const TRANSIENT_CODES: [u16; 4] = [1053, 1040, 1205, 1213];
+
+/// Whether `error` is a lost connection, a server shutting down or full, or a transaction
+/// conflict: worth a new session and another try.
+pub fn is_transient(error: &mysql::Error) -> bool {
+    match error {
+        mysql::Error::IoError(error) => crate::retry::is_lost_connection(error),
+        mysql::Error::CodecError(_) => true,
+        mysql::Error::DriverError(error) => matches!(
+            error,
+            DriverError::ConnectTimeout | DriverError::CouldNotConnect(_) | DriverError::Timeout
+        ),
+        mysql::Error::MySqlError(error) => TRANSIENT_CODES.contains(&error.code),
+        _ => false,
+    }
+}

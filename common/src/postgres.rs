@@ -7,11 +7,13 @@
 //! configuration's ([`TlsSettings`](crate::transport::TlsSettings)). Through a tunnel, the TCP
 //! connection goes to the tunnel (`hostaddr`) while TLS still checks the database's host name.
 
+use std::error::Error as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use postgres::Client;
 use postgres::config::SslMode as PgSslMode;
+use postgres::error::SqlState;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{ConnectionConfig, SslMode};
@@ -42,6 +44,53 @@ pub enum ConnectError {
         #[source]
         source: postgres::Error,
     },
+}
+
+/// SQLSTATEs after which the same transaction, on a new session, may well succeed.
+const TRANSIENT_STATES: [SqlState; 6] = [
+    SqlState::ADMIN_SHUTDOWN,
+    SqlState::CRASH_SHUTDOWN,
+    SqlState::CANNOT_CONNECT_NOW,
+    SqlState::T_R_SERIALIZATION_FAILURE,
+    SqlState::T_R_DEADLOCK_DETECTED,
+    SqlState::TOO_MANY_CONNECTIONS,
+];
+
+/// Whether `error` is a lost session, a server shutting down or refusing sessions for now, or a
+/// transaction conflict: worth a new session and another try.
+pub fn is_transient(error: &postgres::Error) -> bool {
+    error.is_closed()
+        || error.code().is_some_and(is_transient_state)
+        || error
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .is_some_and(crate::retry::is_lost_connection)
+}
+
+fn is_transient_state(code: &SqlState) -> bool {
+    TRANSIENT_STATES.contains(code) || code.code().starts_with("08")
+}
+
+/// [`is_transient`] for one cause of an error chain: a `postgres::Error` (also as the payload of
+/// the `io::Error` a COPY reader returns), the server's answer, a lost connection, or a connect
+/// that timed out.
+pub fn is_transient_cause(cause: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(error) = cause.downcast_ref::<postgres::Error>() {
+        return is_transient(error);
+    }
+    if let Some(error) = cause.downcast_ref::<postgres::error::DbError>() {
+        return is_transient_state(error.code());
+    }
+    if let Some(error) = cause.downcast_ref::<ConnectError>() {
+        return matches!(error, ConnectError::Timeout { .. });
+    }
+    cause.downcast_ref::<std::io::Error>().is_some_and(|error| {
+        crate::retry::is_lost_connection(error)
+            || error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+                .is_some_and(is_transient)
+    })
 }
 
 /// Connects as `application_name` and runs `session_setup` (statements separated by `;`).

@@ -96,6 +96,7 @@ impl Tap for MysqlTap {
     fn connect(config: &TapConfig<MysqlKeys>) -> Result<MysqlSource, Error> {
         Ok(MysqlSource {
             conn: common::mysql::connect(&config.connection, &connection::SESSION_SETUP)?,
+            connection: config.connection.clone(),
             tinyint1_as_boolean: config.own.tinyint1_as_boolean,
         })
     }

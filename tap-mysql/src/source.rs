@@ -4,6 +4,7 @@
 //! [`crate::value`] encodes each field from the server's exact text.
 
 use common::catalog::StreamSelection;
+use common::config::ConnectionConfig;
 use common::sync::{NoLogReader, Source, SourceColumn, SourceTable};
 use mysql::Conn;
 use mysql::prelude::Queryable;
@@ -19,6 +20,8 @@ use crate::value::MysqlRow;
 #[derive(Debug)]
 pub struct MysqlSource {
     pub conn: Conn,
+    /// For a new session after a transient failure.
+    pub connection: ConnectionConfig,
     /// `tinyint(1)` columns as booleans.
     pub tinyint1_as_boolean: bool,
 }
@@ -66,6 +69,20 @@ impl Source for MysqlSource {
             columns,
             indexed: relation.indexed.into_iter().collect(),
         }))
+    }
+
+    /// A lost connection, or one that cannot be opened again yet (a restarting server).
+    fn is_transient(error: &Error) -> bool {
+        match error {
+            Error::Query { error, .. } => common::mysql::is_transient(error),
+            Error::Connect(_) => true,
+            _ => false,
+        }
+    }
+
+    fn reconnect(&mut self) -> Result<(), Error> {
+        self.conn = common::mysql::connect(&self.connection, &crate::connection::SESSION_SETUP)?;
+        Ok(())
     }
 
     fn quote_identifier(name: &str) -> String {

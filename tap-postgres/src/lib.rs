@@ -23,7 +23,7 @@ use std::io;
 
 use common::catalog::Catalog;
 use common::cli::Setting;
-use common::config::{NoOwnKeys, TapConfig};
+use common::config::{ConnectionConfig, NoOwnKeys, TapConfig};
 use common::sync::SyncError;
 use common::tap::{Tap, TapError};
 
@@ -77,7 +77,8 @@ impl Tap for PostgresTap {
 
     fn connect(config: &TapConfig) -> Result<PostgresSource, Error> {
         Ok(PostgresSource {
-            client: common::postgres::connect(&config.connection, NAME, connection::SESSION_SETUP)?,
+            client: connect(&config.connection)?,
+            connection: config.connection.clone(),
             database: config.connection.dbname.clone().unwrap_or_default(),
         })
     }
@@ -86,6 +87,15 @@ impl Tap for PostgresTap {
         let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
         discover::discover_catalog(&mut source.client, &source.database, filter)
     }
+}
+
+/// A session set up as the tap reads ([`connection::SESSION_SETUP`]).
+fn connect(config: &ConnectionConfig) -> Result<postgres::Client, Error> {
+    Ok(common::postgres::connect(
+        config,
+        NAME,
+        connection::SESSION_SETUP,
+    )?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 
 use common::catalog::StreamSelection;
+use common::config::ConnectionConfig;
 use common::sync::{KeyBound, NoLogReader, Source, SourceColumn, SourceTable};
 use postgres::Client;
 use serde_json::Value;
@@ -19,6 +20,8 @@ use crate::value::CopyRow;
 /// A PostgreSQL database as the engine reads it.
 pub struct PostgresSource {
     pub client: Client,
+    /// For a new session after a transient failure.
+    pub connection: ConnectionConfig,
     /// The database, for the SCHEMA's source.
     pub database: String,
 }
@@ -71,6 +74,15 @@ impl Source for PostgresSource {
             columns,
             indexed: indexed_columns(&mut self.client, schema, table)?,
         }))
+    }
+
+    fn is_transient(error: &Error) -> bool {
+        common::retry::any_cause(error, common::postgres::is_transient_cause)
+    }
+
+    fn reconnect(&mut self) -> Result<(), Error> {
+        self.client = crate::connect(&self.connection)?;
+        Ok(())
     }
 
     fn quote_identifier(name: &str) -> String {

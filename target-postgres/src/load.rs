@@ -182,7 +182,7 @@ impl Loader {
                 return Err(error);
             }
             attempt += 1;
-            let pause = retry::pause(attempt);
+            let pause = common::retry::pause(attempt);
             warn!(
                 attempt,
                 max_retries = self.config.max_retries,

@@ -23,9 +23,10 @@ impl ServerError {
         self.0.code()
     }
 
-    /// Whether the session was lost.
-    pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
+    /// A lost session, a server going away, a transaction conflict: see
+    /// [`common::postgres::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        common::postgres::is_transient(&self.0)
     }
 
     /// The server's answer about a row's values, if this is one.

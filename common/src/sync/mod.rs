@@ -23,14 +23,16 @@ mod stream;
 use std::io::{self, Write};
 
 use serde_json::Value;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 pub use encode::{InvalidValue, Mismatch, NotText, RowEncoder, SourceRow, ValueEncoding};
 pub use log_based::{LogEvent, LogReader, LogSender, NoLogReader};
 
 use crate::catalog::{Catalog, CatalogError, ReplicationMethod, StreamSelection};
+use crate::cli::error_chain;
 use crate::config::TapConfig;
 use crate::metrics::Timer;
+use crate::retry;
 use crate::state::LogPosition;
 use crate::{MessageWriter, State};
 
@@ -86,6 +88,14 @@ pub trait Source {
     fn read_rows<F>(&mut self, stream: &str, query: &str, each: F) -> Result<(), Self::Error>
     where
         F: FnMut(&Self::Row) -> Result<(), Self::Error>;
+
+    /// Whether `error` is a lost connection or a server going away (not a wrong query, a missing
+    /// grant or a bad value): the stream is then resumed from its last checkpoint on a new
+    /// session.
+    fn is_transient(error: &Self::Error) -> bool;
+
+    /// A new session in place of one that failed.
+    fn reconnect(&mut self) -> Result<(), Self::Error>;
 
     /// The change log's current position, taken before a LOG_BASED stream's snapshot.
     fn log_position(&mut self) -> Result<LogPosition, Self::Error> {
@@ -191,6 +201,8 @@ pub struct SyncSettings {
     pub state_every_rows: u64,
     /// A LOG_BASED run stops after this long even if it has not caught up.
     pub max_run_seconds: Option<u64>,
+    /// How many times a stream is resumed on a new session after transient failures.
+    pub max_retries: u32,
 }
 
 impl<O: Default> From<&TapConfig<O>> for SyncSettings {
@@ -199,6 +211,7 @@ impl<O: Default> From<&TapConfig<O>> for SyncSettings {
             default_replication_method: config.default_replication_method,
             state_every_rows: config.state_every_rows.max(1),
             max_run_seconds: config.max_run_seconds,
+            max_retries: config.max_retries,
         }
     }
 }
@@ -264,13 +277,36 @@ fn sync_one<S: Source, W: Write>(
     state.currently_syncing = Some(selection.tap_stream_id.clone());
     out.write_state(state).map_err(SyncError::from)?;
     let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
-    let result =
-        stream::StreamSync::open(source, settings, selection, state, out).and_then(|mut stream| {
-            match selection.replication_method {
+    let mut attempt = 0;
+    let result = loop {
+        let result = stream::StreamSync::open(source, settings, selection, state, out).and_then(
+            |mut stream| match selection.replication_method {
                 ReplicationMethod::Incremental => stream.sync_incremental(),
                 _ => stream.sync_full_table(),
+            },
+        );
+        match result {
+            Err(error) if attempt < settings.max_retries && S::is_transient(&error) => {
+                attempt += 1;
+                let pause = retry::pause(attempt);
+                warn!(
+                    stream = %selection.stream,
+                    attempt,
+                    max_retries = settings.max_retries,
+                    pause_seconds = pause.as_secs(),
+                    cause = %error_chain(&error),
+                    "transient failure of the source: reconnecting, then resuming the stream \
+                     from its last checkpoint"
+                );
+                std::thread::sleep(pause);
+                if let Err(error) = source.reconnect() {
+                    // The next attempt fails on the lost session and counts as a retry.
+                    debug!(cause = %error_chain(&error), "reconnect failed");
+                }
             }
-        });
+            other => break other,
+        }
+    };
     let seconds = timer.elapsed().as_secs_f64();
     timer.finish(result.is_ok()).emit();
     let rows = result?;
