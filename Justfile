@@ -74,6 +74,16 @@ demo-clean:
 bench rows="1000000": deps release
     bash tests/bench/bench.sh {{rows}}
 
+# Fuzz the target's input path for MINUTES (nightly + cargo-fuzz, installed when missing); new finds land in fuzz/corpus, replayed by `cargo test`.
+fuzz minutes="30":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+    cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz
+    cd fuzz
+    cargo +nightly fuzz run target_input corpus/target_input -- \
+        -max_total_time=$(({{minutes}} * 60)) -max_len=65536 -rss_limit_mb=1024 -timeout=10
+
 # Formatting and clippy, warnings as errors.
 lint:
     cargo fmt --all -- --check

@@ -27,6 +27,7 @@ pub mod json;
 pub mod layout;
 pub mod load;
 pub mod naming;
+pub mod offline;
 pub mod reject;
 mod retry;
 mod server_error;

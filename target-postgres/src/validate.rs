@@ -73,7 +73,15 @@ impl RecordValidator {
                     message: failure.message,
                 })
             }
-            Self::General(validator) => check_value(validator, &record.to_value()),
+            Self::General(validator) => match record.to_value() {
+                Ok(value) => check_value(validator, &value),
+                // serde_json's words ("unexpected end of hex escape", "recursion limit
+                // exceeded") name no value.
+                Err(error) => Err(Violation {
+                    path: String::new(),
+                    message: format!("a value JSON text cannot hold here: {error}"),
+                }),
+            },
         }
     }
 }
