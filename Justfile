@@ -58,6 +58,10 @@ release:
 test: deps interop-deps build
     cargo test --workspace
 
+# Random kill/resume campaign on throwaway servers: SIGKILL tap or target mid-sync, resume, check every row (SOAK_SEED replays).
+soak trials="100": deps build
+    SOAK_TRIALS={{trials}} cargo test -p tests --test soak -- --nocapture
+
 # Throwaway MariaDB + PostgreSQL under .local/demo, a shop in both, both taps into the target, a summary.
 demo: deps release
     bash tests/demo/demo.sh

@@ -216,17 +216,52 @@ impl Pipeline {
         Self { tap, target }
     }
 
-    pub fn run(mut self) -> PipelineOutput {
+    pub fn run(self) -> PipelineOutput {
+        self.start().finish()
+    }
+
+    /// Starts both sides and returns at once; the caller may read `target.stdout` as it comes,
+    /// or signal either side, before [`RunningPipeline::finish`].
+    pub fn start(mut self) -> RunningPipeline {
         let mut tap = spawn(&mut self.tap, Stdio::null());
         let pipe = tap.stdout.take().expect("stdout is piped");
         let mut target = spawn(&mut self.target, Stdio::from(pipe));
-        let tap_stderr = read_in_background(tap.stderr.take());
-        let target = wait_for_output(&mut target);
-        let tap_status = tap.wait().expect("cannot wait for the tap");
+        RunningPipeline {
+            tap_stderr: read_in_background(tap.stderr.take()),
+            target_stderr: read_in_background(target.stderr.take()),
+            tap,
+            target,
+        }
+    }
+}
+
+/// A started pipe: both programs running, their stderr read in the background.
+#[derive(Debug)]
+pub struct RunningPipeline {
+    pub tap: Child,
+    pub target: Child,
+    tap_stderr: JoinHandle<Vec<u8>>,
+    target_stderr: JoinHandle<Vec<u8>>,
+}
+
+impl RunningPipeline {
+    /// Reads what is left of the target's stdout (nothing when the caller took it), and waits
+    /// for both sides.
+    pub fn finish(mut self) -> PipelineOutput {
+        let mut stdout = Vec::new();
+        if let Some(mut source) = self.target.stdout.take() {
+            source.read_to_end(&mut stdout).expect("cannot read stdout");
+        }
+        let status = self.target.wait().expect("cannot wait for the target");
+        let tap_status = self.tap.wait().expect("cannot wait for the tap");
         PipelineOutput {
             tap_status,
-            tap_stderr: join_text(tap_stderr),
-            target,
+            tap_stderr: join_text(self.tap_stderr),
+            target: RunOutput {
+                status,
+                stdout,
+                stderr: join_text(self.target_stderr),
+            },
         }
     }
 }

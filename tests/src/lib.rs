@@ -38,7 +38,7 @@ pub mod sshd;
 pub mod tap;
 pub mod warehouse;
 
-pub use bin::{Pipeline, PipelineOutput, RunOutput, run_binary};
+pub use bin::{Pipeline, PipelineOutput, RunOutput, RunningPipeline, run_binary};
 pub use certs::TestCertificates;
 pub use database::{Database, Server};
 pub use mariadb::{MariaDb, MysqlDatabase};

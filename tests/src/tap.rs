@@ -79,9 +79,13 @@ impl TapRun {
 
     /// `tap | target-postgres`, from `state` when there is one; does not check the exit codes.
     pub fn run_into(&self, target: &TargetRun, state: Option<&Value>) -> PipelineOutput {
+        Pipeline::of(self.sync_command(state), target.command()).run()
+    }
+
+    /// The tap syncing from `state` when there is one, to run as the caller likes.
+    pub fn sync_command(&self, state: Option<&Value>) -> Command {
         let state = self.state_args(state);
-        let tap = self.command(&state.iter().map(String::as_str).collect::<Vec<_>>());
-        Pipeline::of(tap, target.command()).run()
+        self.command(&state.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// Syncs the table of [`one_column_table`]: `v` of each RECORD, and the schema of `v`.
