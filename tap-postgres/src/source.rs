@@ -76,8 +76,15 @@ impl Source for PostgresSource {
         }))
     }
 
+    /// Only the database's errors: a closed stdout (the target stopped) is a broken pipe too,
+    /// and is never worth a retry.
     fn is_transient(error: &Error) -> bool {
-        common::retry::any_cause(error, common::postgres::is_transient_cause)
+        match error {
+            Error::Connect(_) | Error::Query { .. } | Error::Read { .. } => {
+                common::retry::any_cause(error, common::postgres::is_transient_cause)
+            }
+            Error::Tap(_) | Error::Sync(_) => false,
+        }
     }
 
     fn reconnect(&mut self) -> Result<(), Error> {
@@ -139,5 +146,25 @@ impl Source for PostgresSource {
             row.parse(&line);
             each(&row)?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn a_lost_session_is_transient_and_a_closed_stdout_is_not() {
+        let reset = Error::Read {
+            stream: "s".into(),
+            source: io::ErrorKind::ConnectionReset.into(),
+        };
+        assert!(PostgresSource::is_transient(&reset));
+        let stdout_closed = Error::Sync(common::sync::SyncError::Output(
+            io::ErrorKind::BrokenPipe.into(),
+        ));
+        assert!(!PostgresSource::is_transient(&stdout_closed));
     }
 }

@@ -91,11 +91,9 @@ impl Source {
             Method::ById => ("INCREMENTAL", json!("id")),
         };
         let extra = |table: String| {
-            // No retries: a tap whose target was killed fails on its closed stdout, which it
-            // would otherwise retry, with growing pauses, as a transient failure.
             json!({"select": [{"table": table, "replication_method": method,
                                "replication_key": key}],
-                   "state_every_rows": state_every_rows, "max_retries": 0})
+                   "state_every_rows": state_every_rows})
         };
         match self {
             Source::Postgres(db) => TapRun::postgres(db, extra("public.t".into())),
