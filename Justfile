@@ -78,7 +78,7 @@ demo-clean:
 bench rows="1000000": deps release
     bash tests/bench/bench.sh {{rows}}
 
-# Fuzz the target's input path for MINUTES (nightly + cargo-fuzz, installed when missing); new finds land in fuzz/corpus, replayed by `cargo test`.
+# Fuzz the target's input path for MINUTES (nightly + cargo-fuzz, installed when missing); crashes land in fuzz/artifacts: add them to fuzz/corpus/target_input, which `cargo test` replays.
 fuzz minutes="30":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -87,7 +87,9 @@ fuzz minutes="30":
     cd fuzz
     # detect_leaks=0: LeakSanitizer reports the thread-local destructors a worker thread registers
     # (__cxa_thread_atexit_impl) as leaks; memory is bounded by rss_limit_mb instead.
-    cargo +nightly fuzz run target_input corpus/target_input -- \
+    # New inputs grow .local/fuzz/corpus; the committed seeds are read, never written.
+    mkdir -p ../.local/fuzz/corpus
+    cargo +nightly fuzz run target_input ../.local/fuzz/corpus corpus/target_input -- \
         -max_total_time=$(({{minutes}} * 60)) -max_len=65536 -rss_limit_mb=1024 -timeout=10 \
         -detect_leaks=0
 
