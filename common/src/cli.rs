@@ -137,17 +137,11 @@ pub fn error_chain(err: &(dyn Error + 'static)) -> String {
 
 /// Whether an error was caused by writing to a closed pipe.
 pub fn is_broken_pipe(err: &(dyn Error + 'static)) -> bool {
-    let mut current = Some(err);
-    while let Some(err) = current {
-        if err
+    crate::retry::any_cause(err, |cause| {
+        cause
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-        {
-            return true;
-        }
-        current = err.source();
-    }
-    false
+    })
 }
 
 /// One config key, as `--about` lists it.
