@@ -270,6 +270,31 @@ impl Bookmark {
         }))
     }
 
+    /// Where a LOG_BASED stream stands. Its snapshot is a full-table sync that starts from a log
+    /// position taken first: while it runs, the bookmark says FULL_TABLE and holds that position
+    /// (an interrupted snapshot resumes with it); once done, LOG_BASED.
+    pub fn log_stage(&self) -> LogStage {
+        match (self.last_replication_method.as_deref(), self.log_position()) {
+            (Some("FULL_TABLE"), Some(position)) => LogStage::Snapshot(position),
+            // A bookmark with a position and no method is another tap's log bookmark.
+            (Some("LOG_BASED") | None, Some(position)) => LogStage::Log(position),
+            _ => LogStage::New,
+        }
+    }
+
+    /// A new snapshot of a LOG_BASED stream whose changes are read from `position` on.
+    pub fn start_snapshot(&mut self, position: LogPosition) {
+        *self = Self::default();
+        self.set_log_position(position);
+        self.last_replication_method = Some(ReplicationMethod::FullTable.as_str().to_owned());
+    }
+
+    /// The snapshot is complete: the stream follows the log from its position.
+    pub fn finish_snapshot(&mut self) {
+        self.finish_full_table();
+        self.last_replication_method = Some(ReplicationMethod::LogBased.as_str().to_owned());
+    }
+
     pub fn set_log_position(&mut self, position: LogPosition) {
         match position {
             LogPosition::Wal(lsn) => self.lsn = Some(lsn.0),
@@ -278,6 +303,26 @@ impl Bookmark {
                 self.log_pos = Some(position.position);
                 self.gtid = position.gtid;
             }
+        }
+    }
+}
+
+/// Where a LOG_BASED stream stands, from its bookmark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogStage {
+    /// No position: a snapshot is needed.
+    New,
+    /// A snapshot was interrupted; its changes start at this position.
+    Snapshot(LogPosition),
+    /// Snapshot done: changes after this position are next.
+    Log(LogPosition),
+}
+
+impl LogStage {
+    pub fn position(&self) -> Option<&LogPosition> {
+        match self {
+            Self::New => None,
+            Self::Snapshot(position) | Self::Log(position) => Some(position),
         }
     }
 }

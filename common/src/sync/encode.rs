@@ -13,6 +13,25 @@ pub trait SourceRow {
     /// The bytes of field `index` as the server's text; `Ok(None)` for NULL (and for a field the
     /// row does not have).
     fn field(&self, index: usize) -> Result<Option<&[u8]>, NotText>;
+
+    /// Whether field `index` is not known at all (a value the change log leaves out because it
+    /// did not change): its property is left out of the record, which tells the target to keep
+    /// the warehouse's value. Never the case for a row read by a query.
+    fn is_absent(&self, _index: usize) -> bool {
+        false
+    }
+}
+
+/// Appends `"name":json` to a record the encoder wrote.
+pub fn append_property(record: &mut Vec<u8>, name: &str, json: &[u8]) {
+    let empty = record.as_slice() == b"{}";
+    record.pop();
+    if !empty {
+        record.push(b',');
+    }
+    record.extend_from_slice(&object_key(name));
+    record.extend_from_slice(json);
+    record.push(b'}');
 }
 
 /// A field that did not arrive as text (a driver handing over a binary-protocol value).
@@ -72,8 +91,12 @@ impl<K: ValueEncoding> RowEncoder<K> {
     pub fn encode(&mut self, row: &impl SourceRow, out: &mut Vec<u8>) -> Result<(), InvalidValue> {
         out.clear();
         out.push(b'{');
+        let mut first = true;
         for (index, column) in self.columns.iter_mut().enumerate() {
-            if index > 0 {
+            if row.is_absent(index) {
+                continue;
+            }
+            if !std::mem::take(&mut first) {
                 out.push(b',');
             }
             out.extend_from_slice(&column.key);
@@ -104,13 +127,38 @@ impl<K: ValueEncoding> RowEncoder<K> {
 mod tests {
     use super::*;
 
-    /// Fields as text, `None` for NULL.
+    /// Fields as text, `None` for NULL, `Some("?")` for a value the row does not know.
     struct Row(Vec<Option<&'static str>>);
 
     impl SourceRow for Row {
         fn field(&self, index: usize) -> Result<Option<&[u8]>, NotText> {
             Ok(self.0.get(index).copied().flatten().map(str::as_bytes))
         }
+
+        fn is_absent(&self, index: usize) -> bool {
+            self.0.get(index) == Some(&Some("?"))
+        }
+    }
+
+    #[test]
+    fn absent_values_leave_their_property_out() {
+        let mut encoder = RowEncoder::new([
+            ("a".to_owned(), Digits),
+            ("b".to_owned(), Digits),
+            ("c".to_owned(), Digits),
+        ]);
+        let mut out = Vec::new();
+        encoder
+            .encode(&Row(vec![Some("?"), Some("2"), Some("?")]), &mut out)
+            .unwrap();
+        assert_eq!(out, br#"{"b":2}"#);
+        append_property(&mut out, "_sdc_lsn", b"7");
+        assert_eq!(out, br#"{"b":2,"_sdc_lsn":7}"#);
+        encoder
+            .encode(&Row(vec![Some("?"), Some("?"), Some("?")]), &mut out)
+            .unwrap();
+        append_property(&mut out, "_sdc_lsn", b"8");
+        assert_eq!(out, br#"{"_sdc_lsn":8}"#);
     }
 
     /// Digits as numbers, `NaN` as a lossy null, anything else a mismatch.

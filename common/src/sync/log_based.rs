@@ -16,12 +16,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use crossbeam_channel::{Receiver, Sender};
+use serde_json::{Value, json};
+use tracing::{info, warn};
 
 use super::{Source, SyncError, SyncSettings};
 use crate::catalog::StreamSelection;
 use crate::message::SchemaMessage;
 use crate::metrics::RecordCounter;
-use crate::state::LogPosition;
+use crate::state::{LogPosition, LogStage, new_version};
 use crate::{MessageWriter, State};
 
 /// How many events the reader may be ahead of the writer.
@@ -32,12 +34,15 @@ const EVENTS_IN_FLIGHT: usize = 4096;
 pub enum LogEvent {
     /// A stream's columns changed: its new SCHEMA, before the first record that carries them.
     Schema(SchemaMessage),
-    /// A changed row, as a RECORD's JSON object (`_sdc_deleted_at` set for a delete).
+    /// A changed row, as a RECORD's JSON object (`_sdc_deleted_at` set for a delete). It carries
+    /// the stream's table version, as the snapshot's records do.
     Record {
         stream: String,
         record: Vec<u8>,
         time_extracted: Option<String>,
     },
+    /// A table was emptied (TRUNCATE): its warehouse rows are marked deleted.
+    Truncate { stream: String },
     /// A transaction committed: everything before it may be bookmarked at `position`.
     Commit(LogPosition),
 }
@@ -75,15 +80,52 @@ impl<E> LogReader<E> for NoLogReader {
     }
 }
 
-/// Runs the log phase for `streams`, every LOG_BASED stream selected.
+/// Runs the log phase for `streams`, every LOG_BASED stream selected: readies the log, takes the
+/// snapshot of each stream that needs one (from a position taken first), then reads the log for
+/// all of them together.
 pub(super) fn sync_log_based<S: Source, W: Write>(
     source: &mut S,
-    _settings: &SyncSettings,
+    settings: &SyncSettings,
     streams: &[StreamSelection],
     state: &mut State,
     out: &mut MessageWriter<W>,
 ) -> Result<(), S::Error> {
-    let reader = source.log_reader(streams, state)?;
+    source.prepare_log(streams)?;
+    for selection in streams {
+        let id = &selection.tap_stream_id;
+        let mut stage = state.bookmark(id).map_or(LogStage::New, |b| b.log_stage());
+        if let Some(position) = stage.position()
+            && !source.log_position_available(position)?
+        {
+            warn!(
+                stream = %selection.stream,
+                %position,
+                "the change log no longer holds this stream's position (slot lost or dropped, \
+                 log purged): taking a new snapshot"
+            );
+            stage = LogStage::New;
+        }
+        match stage {
+            LogStage::Log(_) => continue,
+            LogStage::Snapshot(position) => {
+                info!(stream = %selection.stream, %position, "resuming the interrupted snapshot");
+            }
+            LogStage::New => {
+                let position = source.log_position()?;
+                info!(
+                    stream = %selection.stream,
+                    %position,
+                    "snapshot first; changes from this log position follow it"
+                );
+                state.bookmark_mut(id).start_snapshot(position);
+            }
+        }
+        super::sync_one(source, settings, selection, state, out)?;
+        state.bookmark_mut(id).finish_snapshot();
+        state.currently_syncing = None;
+        out.write_state(state).map_err(SyncError::from)?;
+    }
+    let reader = source.log_reader(streams, state, settings)?;
     run_reader(reader, streams, state, out)
 }
 
@@ -120,6 +162,13 @@ fn write_events<W: Write>(
     state: &mut State,
     out: &mut MessageWriter<W>,
 ) -> Result<(), SyncError> {
+    let tap_stream_ids: BTreeMap<&str, &str> = streams
+        .iter()
+        .map(|s| (s.stream.as_str(), s.tap_stream_id.as_str()))
+        .collect();
+    fn id_of<'a>(ids: &BTreeMap<&'a str, &'a str>, stream: &'a str) -> &'a str {
+        ids.get(stream).copied().unwrap_or(stream)
+    }
     let mut counters: BTreeMap<String, RecordCounter> = BTreeMap::new();
     for event in events {
         match event {
@@ -129,13 +178,23 @@ fn write_events<W: Write>(
                 record,
                 time_extracted,
             } => {
-                out.write_record_json(&stream, &record, None, time_extracted.as_deref())?;
+                let version = state.bookmark(id_of(&tap_stream_ids, &stream)).and_then(|b| b.version);
+                out.write_record_json(&stream, &record, version, time_extracted.as_deref())?;
                 let counter = counters
                     .entry(stream)
                     .or_insert_with_key(|stream| RecordCounter::new(stream));
                 if let Some(metric) = counter.add(1) {
                     metric.emit();
                 }
+            }
+            LogEvent::Truncate { stream } => {
+                // A new version with no rows: activating it retires every row of the older ones.
+                let bookmark = state.bookmark_mut(id_of(&tap_stream_ids, &stream));
+                let version = new_version().max(bookmark.version.map_or(0, |v| v + 1));
+                bookmark.version = Some(version);
+                info!(stream, version, "table truncated at the source: its rows are retired");
+                out.write_activate_version(&stream, version)?;
+                out.write_activate_version(&stream, version)?;
             }
             LogEvent::Commit(position) => {
                 for stream in streams {
@@ -152,6 +211,25 @@ fn write_events<W: Write>(
     }
     Ok(())
 }
+
+/// A LOG_BASED stream's JSON Schema: its columns, `_sdc_deleted_at` (set on deletes) and the
+/// source's log-sequence property (`_sdc_lsn`) when it has one.
+pub fn log_based_schema(schema: &Value, sequence_property: Option<&str>) -> Value {
+    let mut schema = schema.clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.insert(
+            DELETED_AT.to_owned(),
+            json!({"type": ["null", "string"], "format": "date-time"}),
+        );
+        if let Some(name) = sequence_property {
+            properties.insert(name.to_owned(), json!({"type": ["null", "integer"]}));
+        }
+    }
+    schema
+}
+
+/// The property that marks a deleted row.
+pub const DELETED_AT: &str = "_sdc_deleted_at";
 
 #[cfg(test)]
 mod tests {

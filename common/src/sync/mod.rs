@@ -25,8 +25,12 @@ use std::io::{self, Write};
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
-pub use encode::{InvalidValue, Mismatch, NotText, RowEncoder, SourceRow, ValueEncoding};
-pub use log_based::{LogEvent, LogReader, LogSender, NoLogReader};
+pub use encode::{
+    InvalidValue, Mismatch, NotText, RowEncoder, SourceRow, ValueEncoding, append_property,
+};
+pub use log_based::{
+    DELETED_AT, LogEvent, LogReader, LogSender, NoLogReader, WriterGone, log_based_schema,
+};
 
 use crate::catalog::{Catalog, CatalogError, ReplicationMethod, StreamSelection};
 use crate::cli::error_chain;
@@ -97,18 +101,40 @@ pub trait Source {
     /// A new session in place of one that failed.
     fn reconnect(&mut self) -> Result<(), Self::Error>;
 
-    /// The change log's current position, taken before a LOG_BASED stream's snapshot.
+    /// The property every LOG_BASED record of this source carries with its change's position
+    /// in the log (`_sdc_lsn`), if any.
+    const LOG_SEQUENCE_PROPERTY: Option<&'static str> = None;
+
+    /// Readies the change log for `streams` (every LOG_BASED stream), before any snapshot:
+    /// checks the server's settings and the user's rights, creates what the reader needs.
+    fn prepare_log(&mut self, streams: &[StreamSelection]) -> Result<(), Self::Error> {
+        let _ = streams;
+        Err(SyncError::LogBasedUnavailable.into())
+    }
+
+    /// Whether the log still holds every change after `position`: when a slot was lost or a
+    /// binlog purged, the stream takes a new snapshot.
+    fn log_position_available(&mut self, position: &LogPosition) -> Result<bool, Self::Error> {
+        let _ = position;
+        Ok(true)
+    }
+
+    /// A position of the change log at or before now, taken before a LOG_BASED stream's
+    /// snapshot: the changes after it are read once the snapshot is done.
     fn log_position(&mut self) -> Result<LogPosition, Self::Error> {
         Err(SyncError::LogBasedUnavailable.into())
     }
 
-    /// A reader of the change log for `streams` (every LOG_BASED stream), from their bookmarks.
+    /// A reader of the change log for `streams` (every LOG_BASED stream, snapshots done), each
+    /// from its bookmark, until caught up with the log's position when it starts (or
+    /// `settings.max_run_seconds`).
     fn log_reader(
         &mut self,
         streams: &[StreamSelection],
         state: &State,
+        settings: &SyncSettings,
     ) -> Result<Self::LogReader, Self::Error> {
-        let _ = (streams, state);
+        let _ = (streams, state, settings);
         Err(SyncError::LogBasedUnavailable.into())
     }
 }
@@ -256,8 +282,9 @@ pub fn sync_streams<S: Source, W: Write>(
     Ok(state)
 }
 
-/// One FULL_TABLE or INCREMENTAL stream, announced, timed and logged.
-fn sync_one<S: Source, W: Write>(
+/// One FULL_TABLE or INCREMENTAL stream (or a LOG_BASED stream's snapshot), announced, timed
+/// and logged.
+pub(super) fn sync_one<S: Source, W: Write>(
     source: &mut S,
     settings: &SyncSettings,
     selection: &StreamSelection,
@@ -267,10 +294,12 @@ fn sync_one<S: Source, W: Write>(
     let resume = state.bookmark(&selection.tap_stream_id).map_or_else(
         || "no bookmark: full sync".to_owned(),
         |bookmark| {
-            bookmark.resume_point(
-                selection.replication_method,
-                selection.replication_key.as_deref(),
-            )
+            // A LOG_BASED stream gets here for its snapshot, a full-table sync.
+            let method = match selection.replication_method {
+                ReplicationMethod::LogBased => ReplicationMethod::FullTable,
+                method => method,
+            };
+            bookmark.resume_point(method, selection.replication_key.as_deref())
         },
     );
     info!(stream = %selection.stream, method = %selection.replication_method, "{resume}");

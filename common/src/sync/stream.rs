@@ -5,7 +5,8 @@ use std::io::Write;
 use serde_json::{Map, Value};
 
 use super::{Source, SourceColumn, SourceTable, SyncError, SyncSettings};
-use crate::catalog::StreamSelection;
+use super::log_based_schema;
+use crate::catalog::{ReplicationMethod, StreamSelection};
 use crate::json_schema::with_source;
 use crate::message::SchemaMessage;
 use crate::metrics::RecordCounter;
@@ -75,9 +76,13 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
         &mut self,
         bookmark_properties: Option<Vec<String>>,
     ) -> Result<(), SyncError> {
+        let mut schema = with_source(&self.selection.schema, S::PROGRAM, &self.table.database);
+        if self.selection.replication_method == ReplicationMethod::LogBased {
+            schema = log_based_schema(&schema, S::LOG_SEQUENCE_PROPERTY);
+        }
         Ok(self.out.write_schema(&SchemaMessage {
             stream: self.selection.stream.clone(),
-            schema: with_source(&self.selection.schema, S::PROGRAM, &self.table.database),
+            schema,
             key_properties: self.selection.key_properties.clone(),
             bookmark_properties,
         })?)
