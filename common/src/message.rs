@@ -333,9 +333,18 @@ impl<R: BufRead> Iterator for MessageReader<R> {
 
 /// Now, as Singer writes `time_extracted`: RFC 3339 in UTC with microseconds.
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    rfc3339(chrono::Utc::now())
+}
+
+/// A time given in microseconds since 2000-01-01 UTC (PostgreSQL's epoch), as RFC 3339.
+pub fn rfc3339_from_postgres_micros(micros: i64) -> String {
+    const POSTGRES_EPOCH_UNIX_SECONDS: i64 = 946_684_800;
+    let unix = micros.saturating_add(POSTGRES_EPOCH_UNIX_SECONDS * 1_000_000);
+    rfc3339(chrono::DateTime::from_timestamp_micros(unix).unwrap_or_default())
+}
+
+fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>

@@ -15,6 +15,7 @@
 pub mod column_type;
 pub mod connection;
 pub mod discover;
+pub mod replication;
 pub mod source;
 pub mod sql;
 pub mod value;
@@ -23,10 +24,11 @@ use std::io;
 
 use common::catalog::Catalog;
 use common::cli::Setting;
-use common::config::{ConnectionConfig, NoOwnKeys, TapConfig};
+use common::config::{ConnectionConfig, TapConfig};
 use common::sync::SyncError;
 use common::tap::{Tap, TapError};
 
+use crate::replication::{LogError, LogKeys, LogNames};
 use crate::source::PostgresSource;
 
 pub const NAME: &str = "tap-postgres";
@@ -46,6 +48,8 @@ pub enum Error {
         #[source]
         source: postgres::Error,
     },
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("stream {stream}: reading rows failed")]
     Read {
         stream: String,
@@ -63,27 +67,46 @@ impl Tap for PostgresTap {
     const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
     const DBNAME_REQUIRED: bool = true;
     const NAMESPACE_FILTER_KEY: &'static str = "filter_schemas";
-    type OwnKeys = NoOwnKeys;
+    type OwnKeys = LogKeys;
     type Source = PostgresSource;
 
     fn own_settings() -> Vec<Setting> {
-        vec![Setting::new(
-            "filter_schemas",
-            "array",
-            "Schemas to discover (all readable schemas when absent); a list or a comma-separated \
-             string (alias `filter_dbs`).",
-        )]
+        vec![
+            Setting::new(
+                "filter_schemas",
+                "array",
+                "Schemas to discover (all readable schemas when absent); a list or a \
+                 comma-separated string (alias `filter_dbs`).",
+            ),
+            Setting::new(
+                "replication_slot",
+                "string",
+                "LOG_BASED: the logical replication slot (pgoutput), created when missing; \
+                 default singer_<dbname>.",
+            ),
+            Setting::new(
+                "publication",
+                "string",
+                "LOG_BASED: the publication of the LOG_BASED tables, created or extended when \
+                 needed; default the slot's name.",
+            ),
+        ]
     }
 
-    fn connect(config: &TapConfig) -> Result<PostgresSource, Error> {
+    fn connect(config: &TapConfig<LogKeys>) -> Result<PostgresSource, Error> {
+        let database = config.connection.dbname.clone().unwrap_or_default();
         Ok(PostgresSource {
             client: connect(&config.connection)?,
             connection: config.connection.clone(),
-            database: config.connection.dbname.clone().unwrap_or_default(),
+            log_names: LogNames::new(&config.own, &database),
+            database,
         })
     }
 
-    fn discover(source: &mut PostgresSource, config: &TapConfig) -> Result<Catalog, Error> {
+    fn discover(
+        source: &mut PostgresSource,
+        config: &TapConfig<LogKeys>,
+    ) -> Result<Catalog, Error> {
         let filter = config.namespaces.as_ref().map(|list| list.0.as_slice());
         discover::discover_catalog(&mut source.client, &source.database, filter)
     }

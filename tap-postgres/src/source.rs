@@ -5,15 +5,19 @@
 
 use std::io::{BufRead, BufReader};
 
+use common::State;
 use common::catalog::StreamSelection;
 use common::config::ConnectionConfig;
-use common::sync::{KeyBound, NoLogReader, Source, SourceColumn, SourceTable};
+use common::state::{LogPosition, Lsn};
+use common::sync::{KeyBound, Source, SourceColumn, SourceTable, SyncSettings};
 use postgres::Client;
 use serde_json::Value;
 
 use crate::Error;
 use crate::column_type::ValueKind;
 use crate::discover::{indexed_columns, table_columns};
+use crate::replication::reader::{LSN_PROPERTY, WalReader};
+use crate::replication::{LogNames, confirmed_position};
 use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
 use crate::value::CopyRow;
 
@@ -24,6 +28,8 @@ pub struct PostgresSource {
     pub connection: ConnectionConfig,
     /// The database, for the SCHEMA's source.
     pub database: String,
+    /// The slot and publication of LOG_BASED streams.
+    pub log_names: LogNames,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -39,7 +45,8 @@ impl Source for PostgresSource {
     type Kind = ValueKind;
     type Row = CopyRow;
     type Error = Error;
-    type LogReader = NoLogReader;
+    type LogReader = WalReader;
+    const LOG_SEQUENCE_PROPERTY: Option<&'static str> = Some(LSN_PROPERTY);
 
     fn open_table(
         &mut self,
@@ -83,8 +90,39 @@ impl Source for PostgresSource {
             Error::Connect(_) | Error::Query { .. } | Error::Read { .. } => {
                 common::retry::any_cause(error, common::postgres::is_transient_cause)
             }
-            Error::Tap(_) | Error::Sync(_) => false,
+            Error::Log(crate::replication::LogError::Wire(error)) => error.is_transient(),
+            Error::Tap(_) | Error::Sync(_) | Error::Log(_) => false,
         }
+    }
+
+    fn prepare_log(&mut self, streams: &[StreamSelection]) -> Result<(), Error> {
+        let user = self.connection.user.clone();
+        crate::replication::prepare(&mut self.client, &self.log_names, &user, streams)
+    }
+
+    /// Changes after `position` are still in the WAL while the slot's confirmed position is not
+    /// past it.
+    fn log_position_available(&mut self, position: &LogPosition) -> Result<bool, Error> {
+        let confirmed = confirmed_position(&mut self.client, &self.log_names.slot)?;
+        Ok(match position {
+            LogPosition::Wal(lsn) => confirmed.is_some_and(|confirmed| *lsn >= confirmed),
+            LogPosition::Binlog(_) => false,
+        })
+    }
+
+    /// The slot's confirmed position: a snapshot taken after it misses nothing the slot has.
+    fn log_position(&mut self) -> Result<LogPosition, Error> {
+        let confirmed = confirmed_position(&mut self.client, &self.log_names.slot)?;
+        Ok(LogPosition::Wal(confirmed.unwrap_or(Lsn(0))))
+    }
+
+    fn log_reader(
+        &mut self,
+        streams: &[StreamSelection],
+        state: &State,
+        settings: &SyncSettings,
+    ) -> Result<WalReader, Error> {
+        WalReader::open(self, streams, state, settings)
     }
 
     fn reconnect(&mut self) -> Result<(), Error> {

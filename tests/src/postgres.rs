@@ -152,7 +152,7 @@ impl Server for Postgres {
             let settings = format!(
                 "\n# test harness\nlisten_addresses = '127.0.0.1'\nport = {port}\n\
                  unix_socket_directories = '{dir_text}'\nwal_level = logical\n\
-                 max_replication_slots = 20\nmax_wal_senders = 20\nmax_connections = 200\n\
+                 max_replication_slots = 50\nmax_wal_senders = 50\nmax_connections = 200\n\
                  fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
                  shared_buffers = 128MB\n{tls_settings}"
             );
@@ -214,8 +214,33 @@ impl Server for Postgres {
             .unwrap_or_else(|err| panic!("cannot create test database {name}: {err}"));
     }
 
+    /// Drops the database's replication slots first: a database with one cannot be dropped.
     fn drop_database(&self, name: &str) -> Result<(), String> {
-        self.admin_client()
+        let mut admin = self.admin_client();
+        let literal = name.replace('\'', "''");
+        let drop_slots = format!(
+            "select pg_terminate_backend(active_pid) from pg_replication_slots \
+             where database = '{literal}' and active_pid is not null; \
+             select pg_drop_replication_slot(slot_name) from pg_replication_slots \
+             where database = '{literal}' and not active"
+        );
+        for _ in 0..50 {
+            admin
+                .batch_execute(&drop_slots)
+                .map_err(|err| err.to_string())?;
+            let left: i64 = admin
+                .query_one(
+                    "select count(*) from pg_replication_slots where database = $1",
+                    &[&name],
+                )
+                .map_err(|err| err.to_string())?
+                .get(0);
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        admin
             .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
             .map_err(|err| err.to_string())
     }

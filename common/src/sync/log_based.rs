@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, Sender};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
-use super::{Source, SyncError, SyncSettings};
+use super::{Source, SyncError, SyncSettings, schema_message};
 use crate::catalog::StreamSelection;
 use crate::message::SchemaMessage;
 use crate::metrics::RecordCounter;
@@ -125,6 +125,16 @@ pub(super) fn sync_log_based<S: Source, W: Write>(
         state.currently_syncing = None;
         out.write_state(state).map_err(SyncError::from)?;
     }
+    // Every stream's SCHEMA before its first change (the reader announces columns added later).
+    for selection in streams {
+        let table = source
+            .open_table(selection)?
+            .ok_or_else(|| SyncError::MissingTable {
+                stream: selection.tap_stream_id.clone(),
+            })?;
+        out.write_schema(&schema_message::<S>(selection, &table.database))
+            .map_err(SyncError::from)?;
+    }
     let reader = source.log_reader(streams, state, settings)?;
     run_reader(reader, streams, state, out)
 }
@@ -178,7 +188,9 @@ fn write_events<W: Write>(
                 record,
                 time_extracted,
             } => {
-                let version = state.bookmark(id_of(&tap_stream_ids, &stream)).and_then(|b| b.version);
+                let version = state
+                    .bookmark(id_of(&tap_stream_ids, &stream))
+                    .and_then(|b| b.version);
                 out.write_record_json(&stream, &record, version, time_extracted.as_deref())?;
                 let counter = counters
                     .entry(stream)
@@ -192,7 +204,10 @@ fn write_events<W: Write>(
                 let bookmark = state.bookmark_mut(id_of(&tap_stream_ids, &stream));
                 let version = new_version().max(bookmark.version.map_or(0, |v| v + 1));
                 bookmark.version = Some(version);
-                info!(stream, version, "table truncated at the source: its rows are retired");
+                info!(
+                    stream,
+                    version, "table truncated at the source: its rows are retired"
+                );
                 out.write_activate_version(&stream, version)?;
                 out.write_activate_version(&stream, version)?;
             }

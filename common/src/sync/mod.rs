@@ -20,6 +20,8 @@ mod incremental;
 mod log_based;
 mod stream;
 
+pub use stream::schema_message;
+
 use std::io::{self, Write};
 
 use serde_json::Value;

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::{Source, SourceColumn, SourceTable, SyncError, SyncSettings};
 use super::log_based_schema;
+use super::{Source, SourceColumn, SourceTable, SyncError, SyncSettings};
 use crate::catalog::{ReplicationMethod, StreamSelection};
 use crate::json_schema::with_source;
 use crate::message::SchemaMessage;
@@ -34,25 +34,12 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
         state: &'a mut State,
         out: &'a mut MessageWriter<W>,
     ) -> Result<Self, S::Error> {
-        let stream = || selection.tap_stream_id.clone();
         let mut table = source
             .open_table(selection)?
-            .ok_or_else(|| SyncError::MissingTable { stream: stream() })?;
-        let mut columns = std::mem::take(&mut table.columns);
-        table.columns = selection
-            .columns
-            .iter()
-            .map(|name| {
-                let position = columns
-                    .iter()
-                    .position(|column| &column.name == name)
-                    .ok_or_else(|| SyncError::MissingColumn {
-                        stream: stream(),
-                        column: name.clone(),
-                    })?;
-                Ok(columns.swap_remove(position))
-            })
-            .collect::<Result<_, SyncError>>()?;
+            .ok_or_else(|| SyncError::MissingTable {
+                stream: selection.tap_stream_id.clone(),
+            })?;
+        table.keep_selected(selection)?;
         Ok(Self {
             source,
             selection,
@@ -76,16 +63,9 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
         &mut self,
         bookmark_properties: Option<Vec<String>>,
     ) -> Result<(), SyncError> {
-        let mut schema = with_source(&self.selection.schema, S::PROGRAM, &self.table.database);
-        if self.selection.replication_method == ReplicationMethod::LogBased {
-            schema = log_based_schema(&schema, S::LOG_SEQUENCE_PROPERTY);
-        }
-        Ok(self.out.write_schema(&SchemaMessage {
-            stream: self.selection.stream.clone(),
-            schema,
-            key_properties: self.selection.key_properties.clone(),
-            bookmark_properties,
-        })?)
+        let mut message = schema_message::<S>(self.selection, &self.table.database);
+        message.bookmark_properties = bookmark_properties;
+        Ok(self.out.write_schema(&message)?)
     }
 
     pub(super) fn column(&self, name: &str) -> &SourceColumn<S::Kind> {
@@ -208,6 +188,43 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
             Ok(())
         })?;
         Ok(first)
+    }
+}
+
+/// A stream's SCHEMA: the catalog's JSON Schema with its source, and for a LOG_BASED stream the
+/// properties its changes carry ([`log_based_schema`]).
+pub fn schema_message<S: Source>(selection: &StreamSelection, database: &str) -> SchemaMessage {
+    let mut schema = with_source(&selection.schema, S::PROGRAM, database);
+    if selection.replication_method == ReplicationMethod::LogBased {
+        schema = log_based_schema(&schema, S::LOG_SEQUENCE_PROPERTY);
+    }
+    SchemaMessage {
+        stream: selection.stream.clone(),
+        schema,
+        key_properties: selection.key_properties.clone(),
+        bookmark_properties: None,
+    }
+}
+
+impl<K> SourceTable<K> {
+    /// Keeps only the selected columns, in selection order.
+    pub fn keep_selected(&mut self, selection: &StreamSelection) -> Result<(), SyncError> {
+        let mut columns = std::mem::take(&mut self.columns);
+        self.columns = selection
+            .columns
+            .iter()
+            .map(|name| {
+                let position = columns
+                    .iter()
+                    .position(|column| &column.name == name)
+                    .ok_or_else(|| SyncError::MissingColumn {
+                        stream: selection.tap_stream_id.clone(),
+                        column: name.clone(),
+                    })?;
+                Ok(columns.swap_remove(position))
+            })
+            .collect::<Result<_, SyncError>>()?;
+        Ok(())
     }
 }
 

@@ -1,0 +1,571 @@
+//! Reads the slot's changes for every LOG_BASED stream and hands them to the engine as events.
+//!
+//! A transaction's changes become RECORDs as they arrive (nothing of a transaction is held), its
+//! COMMIT becomes the position the engine writes in STATE. The run ends when the stream has passed
+//! the WAL position read at the start (a commit or a keepalive at or beyond it, outside a
+//! transaction), or at `max_run_seconds`. Standby status updates keep the walsender alive and
+//! confirm only the position the run started from.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::State;
+use common::catalog::StreamSelection;
+use common::message::rfc3339_from_postgres_micros;
+use common::state::{LogPosition, Lsn};
+use common::sync::{
+    DELETED_AT, LogEvent, LogReader, LogSender, NotText, RowEncoder, Source, SourceRow,
+    SyncSettings, append_property, schema_message,
+};
+use postgres::Client;
+use serde_json::Value;
+use tracing::{debug, info, warn};
+
+use super::pgoutput::{Field, OldValues, PgOutput, Relation, StreamMessage, Tuple};
+use super::wire::ReplicationConnection;
+use super::{LogError, LogNames, current_position, literal};
+use crate::Error;
+use crate::column_type::ValueKind;
+use crate::discover::table_columns;
+use crate::source::PostgresSource;
+use crate::sql::quote_identifier;
+
+/// The property with each change's WAL position.
+pub const LSN_PROPERTY: &str = "_sdc_lsn";
+/// How often the walsender hears from an idle reader (each update makes it report its position).
+const IDLE_STATUS_EVERY: Duration = Duration::from_secs(1);
+/// How often it hears from a busy one (well within `wal_sender_timeout`).
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+/// A transaction with nothing for these streams is bookmarked at most this often.
+const EMPTY_COMMITS_EVERY: Duration = Duration::from_secs(1);
+
+/// The reader of one run: the replication connection and what it decodes into.
+#[derive(Debug)]
+pub struct WalReader {
+    connection: ReplicationConnection,
+    names: LogNames,
+    /// Where reading starts: the oldest stream position.
+    start: Lsn,
+    decoder: Decoder,
+    deadline: Option<Instant>,
+}
+
+/// What turns pgoutput messages into events.
+struct Decoder {
+    /// For re-reading a table whose columns changed.
+    catalog: Client,
+    database: String,
+    streams: Vec<LogStream>,
+    /// Relation id → the stream it is, if selected.
+    relations: HashMap<u32, Option<usize>>,
+    transaction: Option<Transaction>,
+    /// Every change before this position has been sent.
+    reached: Lsn,
+    /// The last position sent as a commit.
+    committed: Lsn,
+    last_commit: Instant,
+    /// The WAL's end when the run started: caught up once past it.
+    end: Lsn,
+    record: Vec<u8>,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("reached", &self.reached)
+            .field("end", &self.end)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Transaction {
+    final_lsn: Lsn,
+    commit_time: String,
+    /// Whether it had changes of the streams.
+    has_changes: bool,
+}
+
+struct LogStream {
+    selection: StreamSelection,
+    /// Its changes up to here are in the warehouse already.
+    position: Lsn,
+    /// The selected columns, in record order.
+    columns: Vec<(String, ValueKind)>,
+    encoder: RowEncoder<ValueKind>,
+    /// Per column of `columns`: its index in the relation as pgoutput last described it.
+    in_relation: Vec<Option<usize>>,
+    /// Per relation column: part of the replica identity.
+    relation_keys: Vec<bool>,
+    /// Per column of `columns`: a primary-key column.
+    is_key: Vec<bool>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    /// Caught up.
+    Done,
+    /// The writer stopped: nothing more is wanted.
+    WriterGone,
+}
+
+impl WalReader {
+    /// Opens the replication connection and a catalog connection, for `streams` each from its
+    /// bookmark.
+    pub fn open(
+        source: &mut PostgresSource,
+        streams: &[StreamSelection],
+        state: &State,
+        settings: &SyncSettings,
+    ) -> Result<Self, Error> {
+        let mut log_streams = Vec::new();
+        for selection in streams {
+            let position = match state
+                .bookmark(&selection.tap_stream_id)
+                .and_then(|bookmark| bookmark.log_position())
+            {
+                Some(LogPosition::Wal(lsn)) => lsn,
+                _ => {
+                    return Err(common::sync::SyncError::BadBookmark {
+                        stream: selection.tap_stream_id.clone(),
+                        reason: "no WAL position (lsn) after the snapshot".into(),
+                    }
+                    .into());
+                }
+            };
+            let mut table = source.open_table(selection)?.ok_or_else(|| {
+                common::sync::SyncError::MissingTable {
+                    stream: selection.tap_stream_id.clone(),
+                }
+            })?;
+            table.keep_selected(selection)?;
+            let columns: Vec<(String, ValueKind)> = table
+                .columns
+                .into_iter()
+                .map(|column| (column.name, column.kind))
+                .collect();
+            log_streams.push(LogStream {
+                is_key: columns
+                    .iter()
+                    .map(|(name, _)| selection.key_properties.contains(name))
+                    .collect(),
+                encoder: RowEncoder::new(columns.clone()),
+                in_relation: vec![None; columns.len()],
+                relation_keys: Vec::new(),
+                columns,
+                selection: selection.clone(),
+                position,
+            });
+        }
+        let start = log_streams
+            .iter()
+            .map(|stream| stream.position)
+            .min()
+            .unwrap_or(Lsn(0));
+        let end = current_position(&mut source.client)?;
+        let connection = ReplicationConnection::connect(&source.connection, crate::NAME)
+            .map_err(LogError::from)?;
+        let catalog = crate::connect(&source.connection)?;
+        info!(
+            slot = %source.log_names.slot,
+            from = %start,
+            to = %end,
+            "reading the WAL"
+        );
+        Ok(Self {
+            connection,
+            names: source.log_names.clone(),
+            start,
+            decoder: Decoder {
+                catalog,
+                database: source.database.clone(),
+                streams: log_streams,
+                relations: HashMap::new(),
+                transaction: None,
+                reached: start,
+                committed: start,
+                last_commit: Instant::now(),
+                end,
+                record: Vec::new(),
+            },
+            deadline: settings
+                .max_run_seconds
+                .map(|seconds| Instant::now() + Duration::from_secs(seconds)),
+        })
+    }
+
+    fn stream(mut self, events: &LogSender) -> Result<(), Error> {
+        let command = format!(
+            "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
+            quote_identifier(&self.names.slot),
+            self.start,
+            literal(&quote_identifier(&self.names.publication)),
+        );
+        self.connection
+            .start_replication(&command)
+            .map_err(LogError::from)?;
+        // Confirms the position the run started from: the warehouse has everything before it.
+        let confirmed = self.start.0;
+        let status = |connection: &mut ReplicationConnection| {
+            connection
+                .send_status(confirmed, confirmed, confirmed)
+                .map_err(LogError::from)
+        };
+        status(&mut self.connection)?;
+        let mut last_status = Instant::now();
+        let decoder = &mut self.decoder;
+        loop {
+            if self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+                && decoder.transaction.is_none()
+            {
+                info!(reached = %decoder.reached, "max_run_seconds reached: stopping");
+                break;
+            }
+            let mut reply = false;
+            let flow = match self.connection.next_copy_data().map_err(LogError::from)? {
+                None => Flow::Continue,
+                Some(payload) => {
+                    match StreamMessage::parse(payload).map_err(|source| LogError::Decode {
+                        position: decoder.reached,
+                        source,
+                    })? {
+                        StreamMessage::Keepalive {
+                            wal_end,
+                            reply: asked,
+                        } => {
+                            reply = asked;
+                            decoder.keepalive(Lsn(wal_end))
+                        }
+                        StreamMessage::XLogData { wal_start, data } => {
+                            decoder.handle(Lsn(wal_start), data, events)?
+                        }
+                    }
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Done => break,
+                Flow::WriterGone => return Ok(()),
+            }
+            let due = if decoder.transaction.is_none() {
+                IDLE_STATUS_EVERY
+            } else {
+                STATUS_EVERY
+            };
+            if reply || last_status.elapsed() >= due {
+                status(&mut self.connection)?;
+                last_status = Instant::now();
+            }
+        }
+        if decoder.finish(events) == Flow::WriterGone {
+            return Ok(());
+        }
+        self.connection.close();
+        Ok(())
+    }
+}
+
+impl LogReader<Error> for WalReader {
+    fn read(self, events: LogSender) -> Result<(), Error> {
+        if self.decoder.end <= self.start {
+            info!("no WAL written since the last run: nothing to read");
+            return Ok(());
+        }
+        self.stream(&events)
+    }
+}
+
+impl Decoder {
+    fn keepalive(&mut self, wal_end: Lsn) -> Flow {
+        if self.transaction.is_some() {
+            return Flow::Continue;
+        }
+        // Outside a transaction, every commit before the server's position has been sent.
+        self.reached = self.reached.max(wal_end);
+        if wal_end >= self.end {
+            Flow::Done
+        } else {
+            Flow::Continue
+        }
+    }
+
+    /// Caught up or stopped: the position reached is bookmarked if no commit said it yet.
+    fn finish(&mut self, events: &LogSender) -> Flow {
+        if self.transaction.is_none() && self.reached > self.committed {
+            return self.commit(self.reached, events);
+        }
+        Flow::Continue
+    }
+
+    fn commit(&mut self, position: Lsn, events: &LogSender) -> Flow {
+        self.committed = position;
+        self.last_commit = Instant::now();
+        sent(events.send(LogEvent::Commit(LogPosition::Wal(position))))
+    }
+
+    fn handle(&mut self, lsn: Lsn, data: &[u8], events: &LogSender) -> Result<Flow, Error> {
+        let message = PgOutput::parse(data).map_err(|source| LogError::Decode {
+            position: lsn,
+            source,
+        })?;
+        match message {
+            PgOutput::Begin {
+                final_lsn,
+                commit_time,
+            } => {
+                self.transaction = Some(Transaction {
+                    final_lsn: Lsn(final_lsn),
+                    commit_time: rfc3339_from_postgres_micros(commit_time),
+                    has_changes: false,
+                });
+                Ok(Flow::Continue)
+            }
+            PgOutput::Commit { end_lsn } => {
+                let end_lsn = Lsn(end_lsn);
+                let had_changes = self
+                    .transaction
+                    .take()
+                    .is_some_and(|transaction| transaction.has_changes);
+                self.reached = self.reached.max(end_lsn);
+                let caught_up = end_lsn >= self.end;
+                if had_changes || caught_up || self.last_commit.elapsed() >= EMPTY_COMMITS_EVERY {
+                    if self.commit(end_lsn, events) == Flow::WriterGone {
+                        return Ok(Flow::WriterGone);
+                    }
+                }
+                Ok(if caught_up {
+                    Flow::Done
+                } else {
+                    Flow::Continue
+                })
+            }
+            PgOutput::Relation(relation) => self.relation(relation, events),
+            PgOutput::Insert { relation, new } => {
+                let Some(index) = self.changed_stream(relation) else {
+                    return Ok(Flow::Continue);
+                };
+                self.send_row(index, lsn, data, &new, None, events)
+            }
+            PgOutput::Update { relation, old, new } => {
+                let Some(index) = self.changed_stream(relation) else {
+                    return Ok(Flow::Continue);
+                };
+                // A changed key: the row under the old key is gone.
+                if let Some((kind, old)) = &old
+                    && self.streams[index].key_changed(data, old, &new)
+                {
+                    let flow = self.send_row(index, lsn, data, old, Some(*kind), events)?;
+                    if flow != Flow::Continue {
+                        return Ok(flow);
+                    }
+                }
+                self.send_row(index, lsn, data, &new, None, events)
+            }
+            PgOutput::Delete {
+                relation,
+                old: (kind, old),
+            } => {
+                let Some(index) = self.changed_stream(relation) else {
+                    return Ok(Flow::Continue);
+                };
+                self.send_row(index, lsn, data, &old, Some(kind), events)
+            }
+            PgOutput::Truncate { relations } => {
+                for relation in relations {
+                    let Some(index) = self.changed_stream(relation) else {
+                        continue;
+                    };
+                    let stream = self.streams[index].selection.stream.clone();
+                    if sent(events.send(LogEvent::Truncate { stream })) == Flow::WriterGone {
+                        return Ok(Flow::WriterGone);
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            PgOutput::Other => Ok(Flow::Continue),
+        }
+    }
+
+    /// The stream a change of `relation` belongs to, unless the stream already has the
+    /// transaction (its snapshot or bookmark is past it).
+    fn changed_stream(&mut self, relation: u32) -> Option<usize> {
+        let index = match self.relations.get(&relation) {
+            Some(index) => (*index)?,
+            None => {
+                warn!(
+                    relation,
+                    "a change of a table pgoutput did not describe: skipped"
+                );
+                return None;
+            }
+        };
+        let transaction = self.transaction.as_mut()?;
+        if transaction.final_lsn < self.streams[index].position {
+            return None;
+        }
+        transaction.has_changes = true;
+        Some(index)
+    }
+
+    /// Sends one row: the new row, or (`deleted`) the old values of a deleted row.
+    fn send_row(
+        &mut self,
+        index: usize,
+        lsn: Lsn,
+        data: &[u8],
+        tuple: &Tuple,
+        deleted: Option<OldValues>,
+        events: &LogSender,
+    ) -> Result<Flow, Error> {
+        let stream = &mut self.streams[index];
+        let row = WalRow {
+            data,
+            tuple,
+            in_relation: &stream.in_relation,
+            // A key-only old row has nulls for every other column: they are not known.
+            relation_keys: (deleted == Some(OldValues::Key)).then_some(&stream.relation_keys),
+        };
+        stream
+            .encoder
+            .encode(&row, &mut self.record)
+            .map_err(|source| LogError::Value {
+                stream: stream.selection.tap_stream_id.clone(),
+                position: lsn,
+                source,
+            })?;
+        append_property(&mut self.record, LSN_PROPERTY, lsn.0.to_string().as_bytes());
+        let transaction = self.transaction.as_ref();
+        let time = transaction.map(|t| t.commit_time.clone());
+        if deleted.is_some() {
+            let at = serde_json::to_vec(&time.clone().unwrap_or_default()).unwrap_or_default();
+            append_property(&mut self.record, DELETED_AT, &at);
+        }
+        Ok(sent(events.send(LogEvent::Record {
+            stream: stream.selection.stream.clone(),
+            record: std::mem::take(&mut self.record),
+            time_extracted: time,
+        })))
+    }
+
+    /// pgoutput describes a table before its first change and again after its columns change:
+    /// maps its columns, and announces columns added at the source with a new SCHEMA.
+    fn relation(&mut self, relation: Relation, events: &LogSender) -> Result<Flow, Error> {
+        let index = self.streams.iter().position(|stream| {
+            stream.selection.namespace.as_deref().unwrap_or("public") == relation.namespace
+                && stream.selection.table_name == relation.name
+        });
+        self.relations.insert(relation.id, index);
+        let Some(index) = index else {
+            return Ok(Flow::Continue);
+        };
+        let stream = &mut self.streams[index];
+        let known = stream
+            .selection
+            .schema
+            .get("properties")
+            .and_then(Value::as_object);
+        let added: Vec<&str> = relation
+            .columns
+            .iter()
+            .map(|column| column.name.as_str())
+            .filter(|name| known.is_none_or(|known| !known.contains_key(*name)))
+            .collect();
+        let mut flow = Flow::Continue;
+        if !added.is_empty() {
+            let types = table_columns(&mut self.catalog, &relation.namespace, &relation.name)?;
+            let mut announced = Vec::new();
+            for name in added {
+                let Some((_, pg_type)) = types.iter().find(|(column, _)| column == name) else {
+                    continue;
+                };
+                if let Some(Value::Object(properties)) =
+                    stream.selection.schema.get_mut("properties")
+                {
+                    properties.insert(name.to_owned(), pg_type.json_schema(true));
+                }
+                stream.selection.columns.push(name.to_owned());
+                stream.columns.push((name.to_owned(), pg_type.value_kind()));
+                stream.is_key.push(false);
+                announced.push(name);
+            }
+            if !announced.is_empty() {
+                info!(
+                    stream = %stream.selection.stream,
+                    columns = %announced.join(", "),
+                    "columns added at the source: a new SCHEMA"
+                );
+                stream.encoder = RowEncoder::new(stream.columns.clone());
+                let schema = schema_message::<PostgresSource>(&stream.selection, &self.database);
+                flow = sent(events.send(LogEvent::Schema(schema)));
+            }
+        }
+        stream.in_relation = stream
+            .columns
+            .iter()
+            .map(|(name, _)| relation.columns.iter().position(|c| &c.name == name))
+            .collect();
+        stream.relation_keys = relation.columns.iter().map(|c| c.is_key).collect();
+        debug!(stream = %stream.selection.stream, "relation mapped");
+        Ok(flow)
+    }
+}
+
+impl LogStream {
+    /// Whether an update's old key differs from its new one.
+    fn key_changed(&self, data: &[u8], old: &Tuple, new: &Tuple) -> bool {
+        self.in_relation
+            .iter()
+            .zip(&self.is_key)
+            .filter(|(_, is_key)| **is_key)
+            .filter_map(|(at, _)| *at)
+            .any(|at| match (old.fields.get(at), new.fields.get(at)) {
+                (Some(Field::Text(old)), Some(Field::Text(new))) => {
+                    data[old.clone()] != data[new.clone()]
+                }
+                _ => false,
+            })
+    }
+}
+
+fn sent(result: Result<(), common::sync::WriterGone>) -> Flow {
+    match result {
+        Ok(()) => Flow::Continue,
+        Err(_) => Flow::WriterGone,
+    }
+}
+
+/// A pgoutput row as the engine's encoder reads it.
+struct WalRow<'a> {
+    data: &'a [u8],
+    tuple: &'a Tuple,
+    in_relation: &'a [Option<usize>],
+    /// For a key-only old row: which relation columns it holds.
+    relation_keys: Option<&'a Vec<bool>>,
+}
+
+impl WalRow<'_> {
+    fn field_of(&self, index: usize) -> Option<(usize, &Field)> {
+        let at = (*self.in_relation.get(index)?)?;
+        Some((at, self.tuple.fields.get(at)?))
+    }
+}
+
+impl SourceRow for WalRow<'_> {
+    fn field(&self, index: usize) -> Result<Option<&[u8]>, NotText> {
+        Ok(match self.field_of(index) {
+            Some((_, Field::Text(range))) => Some(&self.data[range.clone()]),
+            _ => None,
+        })
+    }
+
+    fn is_absent(&self, index: usize) -> bool {
+        match self.field_of(index) {
+            None | Some((_, Field::Unchanged)) => true,
+            Some((at, _)) => self
+                .relation_keys
+                .is_some_and(|keys| !keys.get(at).copied().unwrap_or(false)),
+        }
+    }
+}
