@@ -62,6 +62,10 @@ pub struct Bookmark {
     /// MySQL/MariaDB GTID set, where GTIDs are used instead of file + offset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtid: Option<String>,
+    /// LOG_BASED: the columns the warehouse has every row's value of. A column selected later
+    /// (or added at the source with a default) is not in the log's past changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }
@@ -289,9 +293,10 @@ impl Bookmark {
         self.last_replication_method = Some(ReplicationMethod::FullTable.as_str().to_owned());
     }
 
-    /// The snapshot is complete: the stream follows the log from its position.
-    pub fn finish_snapshot(&mut self) {
+    /// The snapshot of `columns` is complete: the stream follows the log from its position.
+    pub fn finish_snapshot(&mut self, columns: &[String]) {
         self.finish_full_table();
+        self.columns = Some(columns.to_vec());
         self.last_replication_method = Some(ReplicationMethod::LogBased.as_str().to_owned());
     }
 

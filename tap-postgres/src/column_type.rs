@@ -21,6 +21,9 @@ pub enum ValueKind {
     Numeric,
     /// `real`, `double precision`: shortest exact digits; `NaN`/`±Infinity` become null.
     Float,
+    /// `money` as the replication stream prints it (`-$1,234.56`, `lc_monetary = C`): its
+    /// digits, as `Numeric`. Queries read money as numeric instead.
+    Money,
     Boolean,
     /// Anything read as its PostgreSQL text: character types, uuid, inet, xml, ranges, …
     Text,
@@ -142,7 +145,7 @@ fn kind_schema(kind: &ValueKind, nullable: bool) -> Value {
             schema["maximum"] = (*maximum).into();
             schema
         }
-        ValueKind::Numeric | ValueKind::Float => typed("number"),
+        ValueKind::Numeric | ValueKind::Float | ValueKind::Money => typed("number"),
         ValueKind::Boolean => typed("boolean"),
         ValueKind::Text | ValueKind::TimeTz => typed("string"),
         // Schemaless: any JSON value, stored whole by the target.

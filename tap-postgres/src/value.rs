@@ -109,6 +109,10 @@ fn encode_value(kind: &ValueKind, text: &str, out: &mut Vec<u8>) -> Result<bool,
             }
             number(text, out)?;
         }
+        ValueKind::Money => {
+            let digits: String = text.chars().filter(|c| !matches!(c, '$' | ',')).collect();
+            number(&digits, out)?;
+        }
         ValueKind::Boolean => out.extend_from_slice(match text {
             "t" => b"true",
             "f" => b"false",
@@ -305,6 +309,8 @@ mod tests {
         assert_eq!(encode_value(&ValueKind::Float, "NaN", &mut out), Ok(false));
         assert_eq!(out, b"null");
         assert!(encode_value(&ValueKind::Numeric, "12abc", &mut Vec::new()).is_err());
+        assert_eq!(encode(ValueKind::Money, "-$1,234,567.89"), "-1234567.89");
+        assert!(encode_value(&ValueKind::Money, "12 EUR", &mut Vec::new()).is_err());
     }
 
     #[test]

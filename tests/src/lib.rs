@@ -30,6 +30,7 @@
 pub mod bin;
 pub mod certs;
 pub mod database;
+pub mod fixtures;
 mod lifecycle;
 pub mod mariadb;
 pub mod postgres;

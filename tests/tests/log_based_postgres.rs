@@ -1,7 +1,11 @@
 //! LOG_BASED from PostgreSQL: a snapshot, then the changes the slot holds (pgoutput), loaded by
 //! target-postgres; the warehouse compared with the source value for value after every run.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use tests::fixtures::{PG_KINDS_ROWS, PG_KINDS_TABLE};
+use tests::singer::records;
 use tests::warehouse::{SCHEMA, emitted_states, query_rows};
 use tests::{PgDatabase, PipelineOutput, TapRun, TargetRun};
 
@@ -39,6 +43,7 @@ impl Cdc {
         let output = self.tap.run_into(&self.target, self.state.as_ref());
         output.assert_success();
         eprintln!("--- tap stderr\n{}", output.tap_stderr);
+        eprintln!("--- target stdout\n{}", output.target.stdout_text());
         if let Some(state) = emitted_states(&output.target).pop() {
             self.state = Some(state);
         }
@@ -122,4 +127,186 @@ fn a_snapshot_then_changes_then_nothing() {
     cdc.run();
     assert!(cdc.lsn("public-items") >= after_changes);
     cdc.assert_same("items", "id, name, price");
+}
+
+/// The records a tap run sent, by id (the last one of each id), without `_sdc_lsn`.
+fn records_by_id(output: &tests::RunOutput) -> BTreeMap<i64, Map<String, Value>> {
+    let messages = output.messages();
+    records(&messages)
+        .into_iter()
+        .map(|record| {
+            let mut record = record.clone();
+            record.remove("_sdc_lsn");
+            (record["id"].as_i64().expect("an integer id"), record)
+        })
+        .collect()
+}
+
+fn last_tap_state(output: &tests::RunOutput) -> Value {
+    tests::singer::last_state(&output.messages())
+}
+
+#[test]
+fn every_type_family_arrives_through_the_wal_as_the_full_table_path_sends_it() {
+    let source = PgDatabase::with_sql(PG_KINDS_TABLE);
+    let log = TapRun::postgres(
+        &source,
+        json!({"select": [{"table": "public.kinds", "replication_method": "LOG_BASED"}]}),
+    );
+    let snapshot = log.run(None);
+    assert!(records_by_id(&snapshot).is_empty(), "the table is empty");
+    let state = last_tap_state(&snapshot);
+    // Inserted, and updated in place, after the snapshot: both through the WAL.
+    source.execute(PG_KINDS_ROWS);
+    source.execute("update kinds set label = label where id = 2");
+    let changes = records_by_id(&log.run(Some(&state)));
+    let full_table = TapRun::postgres(&source, json!({"select": ["public.kinds"]})).run(None);
+    let expected = records_by_id(&full_table);
+    assert_eq!(expected.len(), 3);
+    for (id, record) in &expected {
+        assert_eq!(
+            changes.get(id).map(|r| Value::Object(r.clone())),
+            Some(Value::Object(record.clone())),
+            "row {id}: the WAL's record differs from the query's"
+        );
+    }
+}
+
+#[test]
+fn added_columns_truncates_and_a_stream_selected_later() {
+    let mut cdc = Cdc::new(SHOP, &["items"], json!({}));
+    cdc.run();
+    cdc.source.execute(
+        "alter table items add column stock integer default 7; \
+         insert into items values (6, 'lime', 0.50, 12); \
+         update items set stock = 1 where id = 1",
+    );
+    // The default filled every older row without a change in the log: a new snapshot.
+    let output = cdc.run();
+    assert!(
+        output.tap_stderr.contains("taking a new snapshot"),
+        "{}",
+        output.tap_stderr
+    );
+    cdc.assert_same("items", "id, name, price, stock");
+    // A column added without a default is empty in every older row, as in the warehouse: its
+    // values arrive with the changes that set them.
+    cdc.source.execute("alter table items add column note text");
+    let output = cdc.run();
+    cdc.source
+        .execute("update items set note = 'n' where id = 6");
+    let output_after = cdc.run();
+    for run in [&output, &output_after] {
+        assert!(
+            !run.tap_stderr.contains("new snapshot"),
+            "{}",
+            run.tap_stderr
+        );
+    }
+    cdc.assert_same("items", "id, name, price, stock, note");
+
+    // notes joins the slot: its snapshot, then its changes with the others'.
+    cdc.tap = TapRun::postgres(
+        &cdc.source,
+        json!({"select": [
+            {"table": "public.items", "replication_method": "LOG_BASED"},
+            {"table": "public.notes", "replication_method": "LOG_BASED"}]}),
+    );
+    cdc.source
+        .execute("insert into notes values (12, 'before the snapshot')");
+    cdc.run();
+    cdc.assert_same("notes", "id, body");
+    cdc.source.execute(
+        "insert into notes values (13, 'after'); truncate items; \
+         insert into items values (100, 'new', 1.00, 0)",
+    );
+    cdc.run();
+    cdc.assert_same("notes", "id, body");
+    cdc.assert_same("items", "id, name, price, stock");
+    let retired = query_rows(
+        &mut cdc.warehouse.client(),
+        &format!("select count(*) from {SCHEMA}.items where _sdc_deleted_at is not null"),
+    );
+    assert_eq!(retired, [["5"]], "the truncated rows are marked deleted");
+}
+
+#[test]
+fn a_dropped_slot_means_a_new_snapshot_with_a_warning() {
+    let mut cdc = Cdc::new(SHOP, &["items"], json!({}));
+    cdc.run();
+    let slot = format!("singer_{}", cdc.source.name);
+    cdc.source.execute(&format!(
+        "select pg_drop_replication_slot('{slot}'); delete from items where id = 3; \
+         insert into items values (7, 'date', 4.00)"
+    ));
+    let output = cdc.run();
+    assert!(
+        output
+            .tap_stderr
+            .contains("no longer holds this stream's position"),
+        "{}",
+        output.tap_stderr
+    );
+    cdc.assert_same("items", "id, name, price");
+    let slots = query_rows(
+        &mut cdc.source.client(),
+        &format!("select count(*) from pg_replication_slots where slot_name = '{slot}'"),
+    );
+    assert_eq!(slots, [["1"]], "the slot is there again");
+}
+
+#[test]
+fn traffic_of_another_database_still_lets_the_run_finish_and_advance() {
+    let mut cdc = Cdc::new(SHOP, &["items"], json!({}));
+    cdc.run();
+    let before = cdc.lsn("public-items");
+    let busy = PgDatabase::with_sql(
+        "create table churn (id integer, v text); \
+         insert into churn select g, repeat('x', 100) from generate_series(1, 20000) g",
+    );
+    busy.execute("update churn set v = v || 'y'");
+    cdc.run();
+    assert!(
+        cdc.lsn("public-items") > before,
+        "the bookmark moves past WAL that holds nothing for it"
+    );
+    // The next run confirms that position: the slot releases the other database's WAL.
+    cdc.run();
+    let confirmed = query_rows(
+        &mut cdc.source.client(),
+        &format!(
+            "select (confirmed_flush_lsn - '0/0')::text from pg_replication_slots \
+             where slot_name = 'singer_{}'",
+            cdc.source.name
+        ),
+    );
+    assert!(
+        confirmed
+            .iter()
+            .any(|row| row[0].parse::<u64>().unwrap() > before),
+        "{confirmed:?}"
+    );
+}
+
+#[test]
+fn missing_rights_are_answered_with_the_sql_to_run() {
+    let source = PgDatabase::with_sql(&format!(
+        "{SHOP}; create role limited login password 'pw'; grant select on items to limited"
+    ));
+    let tap = TapRun::postgres(
+        &source,
+        json!({"user": "limited", "password": "pw",
+               "select": [{"table": "public.items", "replication_method": "LOG_BASED"}]}),
+    );
+    let output = tap.run_with(&[]);
+    output.assert_failure(&["create publication", "for table \"public\".\"items\""]);
+    source.execute(&format!(
+        "create publication \"singer_{0}\" for table items",
+        source.name
+    ));
+    let output = tap.run_with(&[]);
+    output.assert_failure(&[
+        "alter role \"limited\" replication",
+        "pg_create_logical_replication_slot",
+    ]);
 }

@@ -12,7 +12,7 @@
 //! Each tap's reader (pgoutput, binlog) implements [`LogReader`]; until it has one, the tap keeps
 //! [`NoLogReader`] and a LOG_BASED stream stops the run with a clear error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -24,7 +24,7 @@ use crate::catalog::StreamSelection;
 use crate::message::SchemaMessage;
 use crate::metrics::RecordCounter;
 use crate::state::{LogPosition, LogStage, new_version};
-use crate::{MessageWriter, State};
+use crate::{Bookmark, MessageWriter, State};
 
 /// How many events the reader may be ahead of the writer.
 const EVENTS_IN_FLIGHT: usize = 4096;
@@ -43,6 +43,10 @@ pub enum LogEvent {
     },
     /// A table was emptied (TRUNCATE): its warehouse rows are marked deleted.
     Truncate { stream: String },
+    /// The stream's rows changed in a way the log does not show row by row (a column added with
+    /// a default fills every existing row): its bookmark is dropped, so the next run takes a new
+    /// snapshot. `reason` is said in the log.
+    Resnapshot { stream: String, reason: String },
     /// A transaction committed: everything before it may be bookmarked at `position`.
     Commit(LogPosition),
 }
@@ -105,6 +109,11 @@ pub(super) fn sync_log_based<S: Source, W: Write>(
             );
             stage = LogStage::New;
         }
+        if let LogStage::Log(_) = stage
+            && has_values_the_log_lacks(source, selection, state)?
+        {
+            stage = LogStage::New;
+        }
         match stage {
             LogStage::Log(_) => continue,
             LogStage::Snapshot(position) => {
@@ -121,7 +130,7 @@ pub(super) fn sync_log_based<S: Source, W: Write>(
             }
         }
         super::sync_one(source, settings, selection, state, out)?;
-        state.bookmark_mut(id).finish_snapshot();
+        state.bookmark_mut(id).finish_snapshot(&selection.columns);
         state.currently_syncing = None;
         out.write_state(state).map_err(SyncError::from)?;
     }
@@ -137,6 +146,58 @@ pub(super) fn sync_log_based<S: Source, W: Write>(
     }
     let reader = source.log_reader(streams, state, settings)?;
     run_reader(reader, streams, state, out)
+}
+
+/// Whether columns selected since the stream's snapshot (selected later, or added at the source
+/// since) hold values in rows the log will not send again: then only a new snapshot makes the
+/// warehouse exact. A column added without a default is empty in every older row, as in the
+/// warehouse.
+fn has_values_the_log_lacks<S: Source>(
+    source: &mut S,
+    selection: &StreamSelection,
+    state: &State,
+) -> Result<bool, S::Error> {
+    let Some(known) = state
+        .bookmark(&selection.tap_stream_id)
+        .and_then(|bookmark| bookmark.columns.as_ref())
+    else {
+        return Ok(false);
+    };
+    let new: Vec<&String> = selection
+        .columns
+        .iter()
+        .filter(|column| !known.contains(column))
+        .collect();
+    if new.is_empty() {
+        return Ok(false);
+    }
+    let Some(table) = source.open_table(selection)? else {
+        return Ok(false);
+    };
+    let filled: Vec<String> = new
+        .iter()
+        .map(|column| format!("{} is not null", S::quote_identifier(column)))
+        .collect();
+    let query = format!(
+        "select 1 from {} where {} limit 1",
+        table.from,
+        filled.join(" or ")
+    );
+    let mut rows = 0;
+    source.read_rows(&selection.tap_stream_id, &query, |_| {
+        rows += 1;
+        Ok(())
+    })?;
+    if rows > 0 {
+        let names: Vec<&str> = new.iter().map(|name| name.as_str()).collect();
+        warn!(
+            stream = %selection.stream,
+            columns = %names.join(", "),
+            "columns new to this stream hold values in rows the log will not send again: taking a \
+             new snapshot"
+        );
+    }
+    Ok(rows > 0)
 }
 
 /// The reader on its own thread, the writer on this one, a bounded channel between them.
@@ -180,9 +241,24 @@ fn write_events<W: Write>(
         ids.get(stream).copied().unwrap_or(stream)
     }
     let mut counters: BTreeMap<String, RecordCounter> = BTreeMap::new();
+    // Streams whose bookmark was dropped: no commit moves it again in this run.
+    let mut resnapshot: BTreeSet<String> = BTreeSet::new();
+    // The columns each stream's records carry, as a commit bookmarks them.
+    let mut columns: BTreeMap<&str, Vec<String>> = streams
+        .iter()
+        .map(|s| (s.tap_stream_id.as_str(), s.columns.clone()))
+        .collect();
     for event in events {
         match event {
-            LogEvent::Schema(schema) => out.write_schema(&schema)?,
+            LogEvent::Schema(schema) => {
+                if let Some(id) = tap_stream_ids.get(schema.stream.as_str())
+                    && let Some(Value::Object(properties)) = schema.schema.get("properties")
+                {
+                    let names = properties.keys().filter(|name| !name.starts_with("_sdc_"));
+                    columns.insert(id, names.cloned().collect());
+                }
+                out.write_schema(&schema)?;
+            }
             LogEvent::Record {
                 stream,
                 record,
@@ -211,11 +287,20 @@ fn write_events<W: Write>(
                 out.write_activate_version(&stream, version)?;
                 out.write_activate_version(&stream, version)?;
             }
+            LogEvent::Resnapshot { stream, reason } => {
+                let id = id_of(&tap_stream_ids, &stream);
+                warn!(stream, "{reason}: the next run takes a new snapshot of it");
+                *state.bookmark_mut(id) = Bookmark::default();
+                resnapshot.insert(id.to_owned());
+            }
             LogEvent::Commit(position) => {
                 for stream in streams {
-                    state
-                        .bookmark_mut(&stream.tap_stream_id)
-                        .set_log_position(position.clone());
+                    if resnapshot.contains(&stream.tap_stream_id) {
+                        continue;
+                    }
+                    let bookmark = state.bookmark_mut(&stream.tap_stream_id);
+                    bookmark.set_log_position(position.clone());
+                    bookmark.columns = columns.get(stream.tap_stream_id.as_str()).cloned();
                 }
                 out.write_state(state)?;
             }

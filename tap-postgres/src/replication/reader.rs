@@ -28,10 +28,17 @@ use crate::Error;
 use crate::column_type::ValueKind;
 use crate::discover::table_columns;
 use crate::source::PostgresSource;
-use crate::sql::quote_identifier;
+use crate::sql::{qualified_table, quote_identifier};
 
 /// The property with each change's WAL position.
 pub const LSN_PROPERTY: &str = "_sdc_lsn";
+/// Whether any of the columns `$2` of table `$1` has a default (existing rows were given it).
+const FILLED_BY_DEFAULT: &str = "select exists (select from pg_attribute a \
+     where a.attrelid = $1::text::regclass and a.attname = any($2) \
+     and (a.atthasmissing or a.atthasdef))";
+/// The type oids of `money` and `money[]`.
+const MONEY: u32 = 790;
+const MONEY_ARRAY: u32 = 791;
 /// How often the walsender hears from an idle reader (each update makes it report its position).
 const IDLE_STATUS_EVERY: Duration = Duration::from_secs(1);
 /// How often it hears from a busy one (well within `wal_sender_timeout`).
@@ -212,6 +219,11 @@ impl WalReader {
                 .map_err(LogError::from)
         };
         status(&mut self.connection)?;
+        if self.decoder.end <= self.start {
+            info!("no WAL written since the last run: nothing to read");
+            self.connection.close();
+            return Ok(());
+        }
         let mut last_status = Instant::now();
         let decoder = &mut self.decoder;
         loop {
@@ -269,16 +281,13 @@ impl WalReader {
 
 impl LogReader<Error> for WalReader {
     fn read(self, events: LogSender) -> Result<(), Error> {
-        if self.decoder.end <= self.start {
-            info!("no WAL written since the last run: nothing to read");
-            return Ok(());
-        }
         self.stream(&events)
     }
 }
 
 impl Decoder {
     fn keepalive(&mut self, wal_end: Lsn) -> Flow {
+        debug!(%wal_end, in_transaction = self.transaction.is_some(), "keepalive");
         if self.transaction.is_some() {
             return Flow::Continue;
         }
@@ -310,6 +319,7 @@ impl Decoder {
             position: lsn,
             source,
         })?;
+        debug!(%lsn, kind = %char::from(data[0]), "pgoutput");
         match message {
             PgOutput::Begin {
                 final_lsn,
@@ -499,6 +509,27 @@ impl Decoder {
                 stream.encoder = RowEncoder::new(stream.columns.clone());
                 let schema = schema_message::<PostgresSource>(&stream.selection, &self.database);
                 flow = sent(events.send(LogEvent::Schema(schema)));
+                let table = qualified_table(&relation.namespace, &relation.name);
+                let names: Vec<String> = announced.iter().map(|name| (*name).to_owned()).collect();
+                let filled: bool = self
+                    .catalog
+                    .query_one(FILLED_BY_DEFAULT, &[&table, &names])
+                    .map_err(|source| Error::Query {
+                        what: "reading the added columns' defaults".into(),
+                        source,
+                    })?
+                    .get(0);
+                if filled && flow == Flow::Continue {
+                    let reason = format!(
+                        "columns {} were added with a default, which fills every existing row \
+                         without a change in the log",
+                        announced.join(", ")
+                    );
+                    flow = sent(events.send(LogEvent::Resnapshot {
+                        stream: stream.selection.stream.clone(),
+                        reason,
+                    }));
+                }
             }
         }
         stream.in_relation = stream
@@ -506,6 +537,21 @@ impl Decoder {
             .iter()
             .map(|(name, _)| relation.columns.iter().position(|c| &c.name == name))
             .collect();
+        // money arrives as text with its currency sign, not as the numeric queries read.
+        let mut money = false;
+        for ((_, kind), at) in stream.columns.iter_mut().zip(&stream.in_relation) {
+            let oid = at.map(|at| relation.columns[at].type_oid);
+            let money_kind = match oid {
+                Some(MONEY) => ValueKind::Money,
+                Some(MONEY_ARRAY) => ValueKind::Array(Box::new(ValueKind::Money)),
+                _ => continue,
+            };
+            money |= *kind != money_kind;
+            *kind = money_kind;
+        }
+        if money {
+            stream.encoder = RowEncoder::new(stream.columns.clone());
+        }
         stream.relation_keys = relation.columns.iter().map(|c| c.is_key).collect();
         debug!(stream = %stream.selection.stream, "relation mapped");
         Ok(flow)
