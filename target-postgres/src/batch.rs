@@ -2,12 +2,14 @@
 //!
 //! A record is de-nested into the buffers of its stream's tables (`denest::record`) all or
 //! nothing: if any of its values cannot be stored, every buffer is cut back to where the record
-//! began, so a rejected record leaves no orphan child rows behind.
+//! began, so a rejected record leaves no orphan child rows behind. A record that lacks some of
+//! its stream's properties is noted in the batch's `absent` rows (see `partial`).
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
 use crate::json::Object;
+use crate::partial::AbsentRows;
 
 /// One table's buffered rows.
 #[derive(Debug, Default)]
@@ -58,6 +60,8 @@ pub struct StreamBatch {
     /// Some record marks a deletion.
     pub has_deletes: bool,
     pub versions: Versions,
+    /// The records that lack some of the stream's properties.
+    pub absent: AbsentRows,
     marks: Vec<(usize, u64)>,
 }
 
@@ -112,12 +116,14 @@ impl StreamBatch {
         self.tables.iter().map(|t| t.data.len()).sum()
     }
 
-    /// Encodes `record` into the buffers, or leaves them as they were.
+    /// Encodes `record`, which lacks the properties `absent` (see `partial::Omittable`), into the
+    /// buffers, or leaves them as they were.
     pub fn add_record(
         &mut self,
         writer: &RecordWriter<'_>,
         record: &Object<'_>,
         meta: &RecordMeta<'_>,
+        absent: &[u32],
     ) -> Result<(), EncodeError> {
         self.marks.clear();
         self.marks.extend(self.tables.iter().map(TableBuffer::mark));
@@ -128,6 +134,7 @@ impl StreamBatch {
                 self.first_line.get_or_insert(meta.line);
                 self.has_deletes |= meta.deleted_at.is_some();
                 self.versions.add(meta.version);
+                self.absent.add(meta.line, meta.sequence, absent);
                 Ok(())
             }
             Err(error) => {
@@ -178,11 +185,10 @@ impl BufferPool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Nesting;
+    use crate::ddl::planned_orders;
     use crate::denest::StreamShape;
     use crate::encode::InvalidValue;
     use crate::layout::StreamLayout;
-    use crate::warehouse::Warehouse;
     use serde_json::{Value, json};
 
     fn meta(line: u64) -> RecordMeta<'static> {
@@ -196,16 +202,7 @@ mod tests {
     }
 
     fn setup(schema: Value, keys: &[&str]) -> (StreamShape, StreamLayout, Vec<String>) {
-        let shape = StreamShape::from_schema(&schema, Nesting::Denest);
-        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let mut warehouse = Warehouse {
-            schema: "s".into(),
-            ..Warehouse::default()
-        };
-        let (layout, _) = warehouse
-            .plan_stream("orders", &shape, &keys, false, None)
-            .unwrap();
-        (shape, layout, keys)
+        planned_orders(&schema, keys)
     }
 
     /// Adds `record` as the target reads it: from its JSON text.
@@ -222,7 +219,7 @@ mod tests {
             layout,
             key_properties: keys,
         };
-        batch.add_record(&writer, &object, meta)
+        batch.add_record(&writer, &object, meta, &[])
     }
 
     fn text(buffer: &TableBuffer) -> String {

@@ -673,6 +673,24 @@ fn column_definition(column: &LayoutColumn) -> String {
     )
 }
 
+/// For tests: stream `orders` with `schema` (de-nested) and `keys`, planned into an empty schema.
+#[cfg(test)]
+pub(crate) fn planned_orders(
+    schema: &serde_json::Value,
+    keys: &[&str],
+) -> (StreamShape, StreamLayout, Vec<String>) {
+    let shape = StreamShape::from_schema(schema, crate::config::Nesting::Denest);
+    let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    let mut warehouse = Warehouse {
+        schema: "s".into(),
+        ..Warehouse::default()
+    };
+    let (layout, _) = warehouse
+        .plan_stream("orders", &shape, &keys, false, None)
+        .expect("a plannable schema");
+    (shape, layout, keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@ pub mod layout;
 pub mod load;
 pub mod naming;
 pub mod offline;
+pub mod partial;
 pub mod reject;
 mod retry;
 mod server_error;

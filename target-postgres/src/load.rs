@@ -11,10 +11,12 @@
 //! COPY when nothing in them can conflict (a table this run created, or one that was empty);
 //! otherwise it is copied into a staging table and merged: an upsert on the key that keeps the
 //! newest row per key (`_sdc_sequence`), then the child rows of every upserted parent are
-//! replaced. Staging tables are unlogged tables in the target's own schema, created and dropped
-//! inside the merge's transaction: no other session ever sees them, and loading needs no right
-//! beyond the schema the target owns (hardened databases revoke `TEMP` from `PUBLIC`). If a straight COPY meets an existing key after all, the transaction is rolled back and
-//! the batch merged instead.
+//! replaced; a batch with records that lack properties adds the steps `partial` describes, so
+//! that an absent property is left unchanged. Staging tables are unlogged tables in the target's
+//! own schema, created and dropped inside the merge's transaction: no other session ever sees
+//! them, and loading needs no right beyond the schema the target owns (hardened databases revoke
+//! `TEMP` from `PUBLIC`). If a straight COPY meets an existing key after all, the transaction is
+//! rolled back and the batch merged instead.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -34,6 +36,7 @@ use tracing::{debug, info, warn};
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
 use crate::naming::{qualified, quote, quoted_list};
+use crate::partial::{Absent, AbsentProperty, absent_columns};
 use crate::retry;
 
 /// What the loader is asked to do.
@@ -56,6 +59,8 @@ pub struct Load {
     pub stream: String,
     /// The root table first.
     pub tables: Vec<TableLoad>,
+    /// The records that lack some of the stream's properties, if any (see `partial`).
+    pub absent: Option<Absent>,
     pub has_key: bool,
     pub has_deletes: bool,
     pub versions: Versions,
@@ -320,7 +325,7 @@ impl Loader {
         let mut transaction = self.client.transaction().map_err(db("begin"))?;
         for table in &load.tables {
             let target = qualified(&self.config.schema, &table.table);
-            copy_rows(&mut transaction, &load.stream, &target, table)?;
+            copy_rows(&mut transaction, &load.stream, &target, table.into())?;
         }
         if let Some(state) = &load.state {
             save_state(&mut transaction, &self.config, state)?;
@@ -340,22 +345,39 @@ impl Loader {
                 *self.session.insert(row.get(0))
             }
         };
-        let staging: Vec<String> = (0..load.tables.len())
-            .map(|index| staging_table(&schema, session, index))
+        let mut staging: Vec<String> = (0..load.tables.len())
+            .map(|index| staging_table(&schema, session, &index.to_string()))
             .collect();
         let mut transaction = self.client.transaction().map_err(db("begin"))?;
-        for (table, staging) in load.tables.iter().zip(&staging) {
-            let sql = format!(
-                "create unlogged table {staging} (like {target} including defaults)",
-                target = qualified(&schema, &table.table),
-            );
+        let create_staging = |transaction: &mut Transaction<'_>, sql: String| {
             transaction
                 .batch_execute(&sql)
                 .map_err(|source| Error::Database {
                     what: format!("stream {}: creating a staging table", load.stream),
                     source: source.into(),
-                })?;
-            copy_rows(&mut transaction, &load.stream, staging, table)?;
+                })
+        };
+        for (table, staging) in load.tables.iter().zip(&staging) {
+            let sql = format!(
+                "create unlogged table {staging} (like {target} including defaults)",
+                target = qualified(&schema, &table.table),
+            );
+            create_staging(&mut transaction, sql)?;
+            copy_rows(&mut transaction, &load.stream, staging, table.into())?;
+        }
+        if let Some(absent) = &load.absent {
+            // Last: `merge_statements` finds it there.
+            let table = staging_table(&schema, session, "absent");
+            let sql =
+                format!("create unlogged table {table} (_sdc_sequence bigint, absent integer[])");
+            create_staging(&mut transaction, sql)?;
+            let rows = Rows {
+                table: "(absent properties)",
+                columns: &absent_columns(),
+                buffer: &absent.rows,
+            };
+            copy_rows(&mut transaction, &load.stream, &table, rows)?;
+            staging.push(table);
         }
         let merging = |what: &str| {
             let what = format!("merging stream {} ({what})", load.stream);
@@ -471,13 +493,13 @@ pub fn retry_creation_race<T>(
     }
 }
 
-/// The staging table of the `index`-th table of a batch, for one session.
-fn staging_table(schema: &str, session: i32, index: usize) -> String {
+/// A staging table of one session: `index` of a batch's tables, or `absent`.
+fn staging_table(schema: &str, session: i32, index: &str) -> String {
     qualified(schema, &format!("_sdc_staging_{session}_{index}"))
 }
 
-/// The statements that merge a staged batch (`staging`: one table per table of the batch) into
-/// its tables.
+/// The statements that merge a staged batch (`staging`: one table per table of the batch, then
+/// the `absent` rows of a batch with partial records) into its tables.
 fn merge_statements(
     schema: &str,
     load: &Load,
@@ -486,23 +508,39 @@ fn merge_statements(
 ) -> Vec<String> {
     let root = &load.tables[0];
     let target = qualified(schema, &root.table);
-    let staging_of_children = &staging[1..];
+    let staging_of_children = &staging[1..load.tables.len()];
+    let partial = load.absent.as_ref().map(|absent| Partial {
+        absent,
+        staging: &staging[load.tables.len()],
+    });
     let staging = &staging[0];
     let keys = quoted_list(&root.primary_key);
     let columns = quoted_list(&root.columns);
+    let mut statements: Vec<String> = partial
+        .iter()
+        .flat_map(|partial| partial.folds(root, staging, staging_of_children))
+        .collect();
     let updates: Vec<String> = root
         .columns
         .iter()
         .chain(&root.filled_by_database)
         .filter(|c| !root.primary_key.contains(c))
-        .map(|c| format!("{0} = excluded.{0}", quote(c)))
+        .map(|c| match partial.as_ref().and_then(|p| p.lacking_column(c)) {
+            // Absent means unchanged: the existing row's value (see `partial`).
+            Some(lacking) => format!(
+                "{0} = case when excluded._sdc_sequence in {lacking} then t.{0} else excluded.{0} end",
+                quote(c)
+            ),
+            None => format!("{0} = excluded.{0}", quote(c)),
+        })
         .collect();
-    let mut statements = vec![format!(
-        "insert into {target} ({columns}) \
+    let alias = if partial.is_some() { " as t" } else { "" };
+    statements.push(format!(
+        "insert into {target}{alias} ({columns}) \
          select distinct on ({keys}) {columns} from {staging} order by {keys}, _sdc_sequence desc \
          on conflict ({keys}) do update set {}",
         updates.join(", ")
-    )];
+    ));
     if hard_delete && load.has_deletes {
         statements.push(format!(
             "delete from {target} t using (select distinct {keys} from {staging}) s \
@@ -510,27 +548,135 @@ fn merge_statements(
             join_condition("t", &root.primary_key, "s", &root.primary_key)
         ));
     }
-    for (child, child_staging) in load.tables[1..].iter().zip(staging_of_children) {
+    for (position, (child, child_staging)) in
+        load.tables[1..].iter().zip(staging_of_children).enumerate()
+    {
         let child_target = qualified(schema, &child.table);
         let child_columns = quoted_list(&child.columns);
         let link = join_condition("c", &child.root_link, "s", &root.primary_key);
+        // A key whose records all lack the child's property keeps its child rows.
+        let parents = match partial.as_ref().and_then(|p| p.lacking_table(position + 1)) {
+            Some(lacking) => format!(
+                "(select distinct {} from {staging} s left join {lacking} l \
+                 on l._sdc_sequence = s._sdc_sequence where l._sdc_sequence is null)",
+                prefixed("s", &root.primary_key)
+            ),
+            None => format!("(select distinct {keys} from {staging})"),
+        };
         statements.push(format!(
-            "delete from {child_target} c using (select distinct {keys} from {staging}) s where {link}"
+            "delete from {child_target} c using {parents} s where {link}"
         ));
         // Only the rows of the record that won its key (and was not hard-deleted).
         let winner = join_condition("c", &child.root_link, "t", &root.primary_key);
-        let prefixed: Vec<String> = child
-            .columns
-            .iter()
-            .map(|c| format!("c.{}", quote(c)))
-            .collect();
         statements.push(format!(
             "insert into {child_target} ({child_columns}) select {} from {child_staging} c \
              where exists (select from {target} t where {winner} and t._sdc_sequence = c._sdc_sequence)",
-            prefixed.join(", ")
+            prefixed("c", &child.columns)
         ));
     }
     statements
+}
+
+/// The SQL of a batch with partial records (see `partial`).
+struct Partial<'a> {
+    absent: &'a Absent,
+    /// The staging table of the `absent` rows.
+    staging: &'a str,
+}
+
+impl Partial<'_> {
+    /// `(select …)`: the `_sdc_sequence` of every record of the batch that lacks `property`. Used
+    /// as `in (select …)`, PostgreSQL hashes it once (an uncorrelated subquery).
+    fn lacking(&self, property: &AbsentProperty) -> String {
+        format!(
+            "(select a._sdc_sequence from {} a where {} = any(a.absent))",
+            self.staging, property.index
+        )
+    }
+
+    /// [`Self::lacking`] the property that fills root column `column`, if some record lacks it.
+    fn lacking_column(&self, column: &str) -> Option<String> {
+        let property = self
+            .absent
+            .properties
+            .iter()
+            .find(|p| p.columns.iter().any(|c| c == column))?;
+        Some(self.lacking(property))
+    }
+
+    /// [`Self::lacking`] the property that fills the batch's `table`-th table, if some record
+    /// lacks it.
+    fn lacking_table(&self, table: usize) -> Option<String> {
+        let property = self
+            .absent
+            .properties
+            .iter()
+            .find(|p| p.tables.contains(&table))?;
+        Some(self.lacking(property))
+    }
+
+    /// Per property some record lacks: where the newest record of a key lacks it and an older one
+    /// of the batch has it, the newest takes that one's values and child rows (which then carry
+    /// the newest's `_sdc_sequence`) and no longer lacks it, as if both had been applied in order.
+    fn folds(
+        &self,
+        root: &TableLoad,
+        staging: &str,
+        staging_of_children: &[String],
+    ) -> Vec<String> {
+        let keys = prefixed("s", &root.primary_key);
+        self.absent
+            .properties
+            .iter()
+            .map(|property| {
+                let lacking = self.lacking(property);
+                let mut steps = vec![
+                    format!(
+                        "m as (select max(s._sdc_sequence) as last, \
+                         max(s._sdc_sequence) filter (where l._sdc_sequence is null) as src \
+                         from {staging} s left join {lacking} l on l._sdc_sequence = s._sdc_sequence \
+                         group by {keys})"
+                    ),
+                    "f as (select last, src from m where src < last)".to_owned(),
+                ];
+                if !property.columns.is_empty() {
+                    let copied: Vec<String> = property
+                        .columns
+                        .iter()
+                        .map(|c| format!("{0} = p.{0}", quote(c)))
+                        .collect();
+                    steps.push(format!(
+                        "w as (update {staging} w set {} from f, {staging} p \
+                         where w._sdc_sequence = f.last and p._sdc_sequence = f.src)",
+                        copied.join(", ")
+                    ));
+                }
+                for &table in &property.tables {
+                    steps.push(format!(
+                        "c{table} as (update {} c set _sdc_sequence = f.last from f \
+                         where c._sdc_sequence = f.src)",
+                        staging_of_children[table - 1]
+                    ));
+                }
+                format!(
+                    "with {} update {} a set absent = array_remove(a.absent, {}) from f \
+                     where a._sdc_sequence = f.last",
+                    steps.join(", "),
+                    self.staging,
+                    property.index
+                )
+            })
+            .collect()
+    }
+}
+
+/// `a."x", a."y", …`.
+fn prefixed(table: &str, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("{table}.{}", quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `a."x" = b."y" and …`, pairing the two column lists.
@@ -551,17 +697,36 @@ fn join_condition(
 /// How much of a batch is handed to the COPY writer at a time.
 const COPY_CHUNK_BYTES: usize = 1 << 16;
 
+/// Buffered COPY rows for one table.
+#[derive(Debug, Clone, Copy)]
+struct Rows<'a> {
+    /// For errors.
+    table: &'a str,
+    columns: &'a [String],
+    buffer: &'a TableBuffer,
+}
+
+impl<'a> From<&'a TableLoad> for Rows<'a> {
+    fn from(table: &'a TableLoad) -> Self {
+        Self {
+            table: &table.table,
+            columns: &table.columns,
+            buffer: &table.buffer,
+        }
+    }
+}
+
 /// COPYs one table's buffered rows into `target`. A refused row is named by its input line.
 fn copy_rows(
     transaction: &mut Transaction<'_>,
     stream: &str,
     target: &str,
-    table: &TableLoad,
+    table: Rows<'_>,
 ) -> Result<(), Error> {
     if table.buffer.rows == 0 {
         return Ok(());
     }
-    let sql = format!("copy {target} ({}) from stdin", quoted_list(&table.columns));
+    let sql = format!("copy {target} ({}) from stdin", quoted_list(table.columns));
     let copy_error = |source: postgres::Error| {
         // Only the server's own answer is about a row; a lost connection is not.
         if source.as_db_error().is_none() {
@@ -578,7 +743,7 @@ fn copy_rows(
             .copied();
         Error::Copy {
             stream: stream.to_owned(),
-            table: table.table.clone(),
+            table: table.table.to_owned(),
             line,
             source: source.into(),
         }
@@ -593,7 +758,7 @@ fn copy_rows(
     let finished = writer.finish().map_err(copy_error)?;
     written.map_err(|source| Error::CopySend {
         stream: stream.to_owned(),
-        table: table.table.clone(),
+        table: table.table.to_owned(),
         source,
     })?;
     debug_assert_eq!(finished, table.buffer.rows);
@@ -696,6 +861,7 @@ mod tests {
                     &["_sdc_source_key_id"],
                 ),
             ],
+            absent: None,
             has_key: true,
             has_deletes: true,
             versions: Versions::default(),
@@ -718,5 +884,61 @@ mod tests {
         assert!(statements[3].ends_with(
             r#"where exists (select from "s"."orders" t where c."_sdc_source_key_id" = t."id" and t._sdc_sequence = c._sdc_sequence)"#
         ));
+
+        // Some records lack `name` (property 0), some `items` (property 1).
+        let load = Load {
+            absent: Some(Absent {
+                rows: TableBuffer::default(),
+                properties: vec![
+                    AbsentProperty {
+                        index: 0,
+                        columns: vec!["name".into()],
+                        tables: Vec::new(),
+                    },
+                    AbsentProperty {
+                        index: 1,
+                        columns: Vec::new(),
+                        tables: vec![1],
+                    },
+                ],
+            }),
+            ..load
+        };
+        let staging = [
+            staging[0].clone(),
+            staging[1].clone(),
+            "\"s\".\"_sdc_staging_7_absent\"".to_owned(),
+        ];
+        let statements = merge_statements("s", &load, &staging, false);
+        let lacking = |index: u32| {
+            format!(
+                r#"(select a._sdc_sequence from "s"."_sdc_staging_7_absent" a where {index} = any(a.absent))"#
+            )
+        };
+        assert_eq!(
+            statements[0],
+            format!(
+                r#"with m as (select max(s._sdc_sequence) as last, max(s._sdc_sequence) filter (where l._sdc_sequence is null) as src from "s"."_sdc_staging_7_0" s left join {} l on l._sdc_sequence = s._sdc_sequence group by s."id"), f as (select last, src from m where src < last), w as (update "s"."_sdc_staging_7_0" w set "name" = p."name" from f, "s"."_sdc_staging_7_0" p where w._sdc_sequence = f.last and p._sdc_sequence = f.src) update "s"."_sdc_staging_7_absent" a set absent = array_remove(a.absent, 0) from f where a._sdc_sequence = f.last"#,
+                lacking(0)
+            )
+        );
+        assert!(statements[1].contains(
+            r#"c1 as (update "s"."_sdc_staging_7_1" c set _sdc_sequence = f.last from f where c._sdc_sequence = f.src) update "s"."_sdc_staging_7_absent" a set absent = array_remove(a.absent, 1)"#
+        ));
+        assert_eq!(
+            statements[2],
+            format!(
+                r#"insert into "s"."orders" as t ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = case when excluded._sdc_sequence in {} then t."name" else excluded."name" end, "_sdc_sequence" = excluded."_sdc_sequence""#,
+                lacking(0)
+            )
+        );
+        assert_eq!(
+            statements[3],
+            format!(
+                r#"delete from "s"."orders__items" c using (select distinct s."id" from "s"."_sdc_staging_7_0" s left join {} l on l._sdc_sequence = s._sdc_sequence where l._sdc_sequence is null) s where c."_sdc_source_key_id" = s."id""#,
+                lacking(1)
+            )
+        );
+        assert_eq!(statements.len(), 5);
     }
 }

@@ -87,6 +87,7 @@ impl Rejects {
                 created_now: false,
                 buffer: rejects.buffer,
             }],
+            absent: None,
             has_key: false,
             has_deletes: false,
             versions: Versions::default(),

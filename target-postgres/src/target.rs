@@ -31,6 +31,7 @@ use crate::encode::check_timestamp;
 use crate::json::{Kind, Object};
 use crate::layout::StreamLayout;
 use crate::load::{ActivateVersion, Command, Load, LoadSummary, TableLoad};
+use crate::partial::{Absent, Omittable};
 use crate::reject::{REJECTED_TABLE, Rejects};
 use crate::state::PendingStates;
 use crate::system_column::DELETED_AT;
@@ -72,6 +73,10 @@ struct Stream {
     /// mostly have the same, and comparing is cheaper than looking each one up.
     last_names: Vec<String>,
     last_names_distinct: bool,
+    /// The properties a record may leave out, and those the last record checked lacks (the same
+    /// for the same names).
+    omittable: Omittable,
+    last_absent: Vec<u32>,
     /// The last `time_extracted` found valid: taps repeat it for many records.
     last_extracted: String,
     progress: Progress,
@@ -88,6 +93,7 @@ impl Stream {
         if !same {
             self.last_names = names.iter().map(|(name, _)| name.to_string()).collect();
             self.last_names_distinct = record.has_distinct_names();
+            self.omittable.absent_from(record, &mut self.last_absent);
             self.warn_undeclared(record, line, name);
         }
         record.set_distinct(self.last_names_distinct);
@@ -171,6 +177,7 @@ impl Target {
             .map(str::to_owned);
         let layout = self.plan(line, &name, &shape, &key_properties, source.as_deref())?;
         let tables = shape.tables.len();
+        let omittable = Omittable::of(&shape, &key_properties);
         let (records, undeclared, progress) = match self.streams.remove(&name) {
             Some(old) => (old.records, old.undeclared, old.progress),
             None => (0, HashSet::new(), Progress::new(&name, "records", None)),
@@ -188,6 +195,9 @@ impl Target {
                 undeclared,
                 last_names: Vec::new(),
                 last_names_distinct: false,
+                // What a record of no names lacks, as `last_names` says.
+                last_absent: omittable.all(),
+                omittable,
                 last_extracted: String::new(),
                 progress,
             },
@@ -278,6 +288,10 @@ impl Target {
             }
         });
         let sequence = self.clock.tick();
+        // Under `hard_delete` a delete takes the row and its child rows whatever the record
+        // holds: it counts as complete, so a later record of its key in the batch starts from
+        // nothing, as it does at the source.
+        let hard_delete = deleted_at.is_some() && self.config.hard_delete;
         loop {
             let stream = self.streams.get_mut(name).expect("checked above");
             let meta = RecordMeta {
@@ -292,7 +306,13 @@ impl Target {
                 layout: &stream.layout,
                 key_properties: &stream.key_properties,
             };
-            let added = stream.batch.add_record(&writer, record, &meta);
+            // A stream without a key only appends: nothing to leave unchanged.
+            let absent = if hard_delete || !stream.layout.has_key {
+                &[][..]
+            } else {
+                &stream.last_absent
+            };
+            let added = stream.batch.add_record(&writer, record, &meta, absent);
             match added {
                 Ok(()) => {
                     stream.records += 1;
@@ -503,9 +523,19 @@ impl Target {
                 buffer,
             })
             .collect();
+        let absent = (!batch.absent.is_empty()).then(|| Absent {
+            properties: batch
+                .absent
+                .indices
+                .iter()
+                .map(|&index| stream.omittable.fills(index, &stream.shape, &stream.layout))
+                .collect(),
+            rows: batch.absent.rows,
+        });
         Some(Load {
             stream: name.to_owned(),
             tables,
+            absent,
             has_key: stream.layout.has_key,
             has_deletes: batch.has_deletes,
             versions: batch.versions,
