@@ -187,6 +187,7 @@ impl Source for MysqlSource {
             connection: self.connection.clone(),
             server_id: self.server_id,
             flavor,
+            checksums: position::writes_checksums(&mut self.conn)?,
             tinyint1_as_boolean: self.tinyint1_as_boolean,
             deadline: self
                 .max_run_seconds

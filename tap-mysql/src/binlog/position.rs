@@ -145,6 +145,14 @@ pub fn current_position(conn: &mut Conn, flavor: Flavor) -> Result<BinlogPositio
     }
 }
 
+/// Whether the server writes a checksum after each event (`binlog_checksum` other than `NONE`).
+pub fn writes_checksums(conn: &mut Conn) -> Result<bool, Error> {
+    let setting: Option<String> = conn
+        .query_first("select @@global.binlog_checksum")
+        .map_err(query("reading @@binlog_checksum"))?;
+    Ok(setting.is_some_and(|setting| !setting.eq_ignore_ascii_case("NONE")))
+}
+
 /// The binlog files the server still has, with their sizes (`SHOW BINARY LOGS`).
 pub fn binary_logs(conn: &mut Conn) -> Result<Vec<(String, u64)>, Error> {
     let rows: Vec<mysql::Row> = conn

@@ -51,6 +51,8 @@ pub struct BinlogReader {
     pub(crate) connection: ConnectionConfig,
     pub(crate) server_id: u32,
     pub(crate) flavor: Flavor,
+    /// The server writes event checksums (`binlog_checksum` is not `NONE`).
+    pub(crate) checksums: bool,
     pub(crate) tinyint1_as_boolean: bool,
     pub(crate) deadline: Option<Instant>,
     /// The earliest bookmark: where reading starts.
@@ -144,6 +146,8 @@ struct Run {
     table_ids: HashMap<u64, (String, String)>,
     /// A connection for re-reading table definitions, opened when first needed.
     metadata: Option<Conn>,
+    /// A FORMAT_DESCRIPTION event was read: the driver strips checksums from now on.
+    format_seen: bool,
     row: TextRow,
     record: Vec<u8>,
     records: u64,
@@ -168,6 +172,7 @@ impl Run {
             last_commit: None,
             table_ids: HashMap::new(),
             metadata: None,
+            format_seen: false,
             row: TextRow::default(),
             record: Vec::new(),
             records: 0,
@@ -316,7 +321,13 @@ impl Run {
         let data = event.read_data().map_err(|e| self.decode_error(e))?;
         match data {
             Some(EventData::RotateEvent(rotate)) => {
-                let file = rotate.name().into_owned();
+                let mut name = rotate.name_raw();
+                if !self.format_seen && self.reader.checksums {
+                    // The first (artificial) ROTATE comes before the FORMAT_DESCRIPTION that
+                    // tells the driver about checksums: its last 4 bytes are the checksum.
+                    name = &name[..name.len().saturating_sub(4)];
+                }
+                let file = String::from_utf8_lossy(name).into_owned();
                 if !file.is_empty() {
                     self.at = FilePosition {
                         file,
@@ -324,7 +335,7 @@ impl Run {
                     };
                 }
             }
-            Some(EventData::FormatDescriptionEvent(_)) => {}
+            Some(EventData::FormatDescriptionEvent(_)) => self.format_seen = true,
             Some(EventData::TableMapEvent(table_map)) => {
                 self.advance(ends_at);
                 self.map_table(&table_map, events)?;
