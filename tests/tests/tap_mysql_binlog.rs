@@ -295,7 +295,7 @@ fn a_column_added_during_the_run_is_announced_before_its_first_record() {
         [
             "schema:id,v",
             "record:id,v",
-            "schema:id,n,note,v",
+            "schema:id,v,note,n",
             "record:id,v,note,n",
             "record:id,v,note,n"
         ]

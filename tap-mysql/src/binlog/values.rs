@@ -130,6 +130,12 @@ impl BinlogColumn {
             (Shape::Integer { unsigned: true }, Value::Int(signed)) => {
                 write_display(out, self.unsigned(*signed));
             }
+            (Shape::Integer { unsigned: false }, Value::Int(number))
+                if self.sql.data_type == "mediumint" =>
+            {
+                // The driver reads a 3-byte integer without extending its sign.
+                write_display(out, (((*number as u32) << 8) as i32) >> 8);
+            }
             (Shape::Timestamp, Value::Int(number)) => {
                 write_timestamp(out, *number, 0)?;
             }
@@ -337,7 +343,18 @@ pub fn float_text(value: f32) -> String {
 
 /// A DOUBLE as the server prints it: the shortest digits that read back the same.
 pub fn double_text(value: f64) -> String {
-    real_text(&format!("{value:e}"))
+    let shortest = format!("{value:e}");
+    // Of the shortest forms, the server prints the one nearest the exact value (ties to even);
+    // Rust's may be the other one when two round-trip (1968780416481613.25 → …613.2, not .3).
+    let digits = shortest.split('e').next().map_or(1, |mantissa| {
+        mantissa.bytes().filter(u8::is_ascii_digit).count()
+    });
+    let nearest = format!("{value:.*e}", digits.saturating_sub(1));
+    if nearest.parse::<f64>() == Ok(value) {
+        real_text(&nearest)
+    } else {
+        real_text(&shortest)
+    }
 }
 
 /// Rust's scientific form (`-1.2345e-7`) → the server's choice of positional or exponent form.
@@ -471,6 +488,7 @@ mod tests {
             (123456789.01234567, "123456789.01234567"),
             (0.0, "0"),
             (-0.0, "0"),
+            (1968780416481613.25, "1968780416481613.2"),
         ];
         for (value, server) in cases {
             assert_eq!(double_text(value), server, "{value:e}");
@@ -515,6 +533,10 @@ mod tests {
             "16777215"
         );
         assert_eq!(text(&column("int", "int(11)"), Value::Int(-5)), "-5");
+        let medium = column("mediumint", "mediumint(9)");
+        assert_eq!(text(&medium, Value::Int(8_388_608)), "-8388608");
+        assert_eq!(text(&medium, Value::Int(-1)), "-1");
+        assert_eq!(text(&medium, Value::Int(8_388_607)), "8388607");
     }
 
     #[test]
