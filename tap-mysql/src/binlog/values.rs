@@ -468,6 +468,7 @@ mod tests {
     /// Each pair was read from MariaDB 10.11 (`select` of the stored value over the text
     /// protocol).
     #[test]
+    #[allow(clippy::excessive_precision)] // The values as they were written to the server.
     fn doubles_print_as_the_server_prints_them() {
         let cases = [
             (0.1, "0.1"),
@@ -496,6 +497,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // The values as they were written to the server.
     fn floats_print_with_six_digits_as_the_server_prints_them() {
         let cases: [(f32, &str); 11] = [
             (123456789.0, "123457000"),
