@@ -6,6 +6,7 @@
 //! after creating its table, makes its changes, and gives the tap a state with that position.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::Message;
 use mysql::prelude::Queryable;
@@ -15,8 +16,12 @@ use tests::singer::{last_state, records, schema_message};
 use tests::warehouse::{SCHEMA, emitted_states, query_text};
 use tests::{MysqlDatabase, PgDatabase, TapRun, TargetRun};
 
-/// `<db>.<table>` selected LOG_BASED (all columns), with the keys of `extra`.
+/// `<db>.<table>` selected LOG_BASED (all columns), with the keys of `extra`, and a `server_id`
+/// of its own: two readers with one id would cut each other off.
 fn log_based(db: &MysqlDatabase, tables: &[&str], extra: Value) -> TapRun {
+    static NEXT_SERVER_ID: AtomicU32 = AtomicU32::new(100);
+    let server_id = NEXT_SERVER_ID.fetch_add(1, Ordering::Relaxed);
+    let extra = tests::merged(json!({"server_id": server_id}), extra);
     let select: Vec<Value> = tables
         .iter()
         .map(|table| json!({"table": format!("{}.{table}", db.name), "replication_method": "LOG_BASED"}))
@@ -26,13 +31,7 @@ fn log_based(db: &MysqlDatabase, tables: &[&str], extra: Value) -> TapRun {
 
 /// The binlog's current end, as a bookmark.
 fn binlog_position(db: &MysqlDatabase) -> Value {
-    let row: mysql::Row = db
-        .conn()
-        .query_first("show master status")
-        .unwrap()
-        .expect("the test server has a binlog");
-    let file: String = row.get(0).unwrap();
-    let position: u64 = row.get(1).unwrap();
+    let (file, position) = db.binlog_end();
     json!({"log_file": file, "log_pos": position})
 }
 

@@ -15,13 +15,7 @@ fn log_based(db: &MysqlDatabase, extra: Value) -> TapRun {
 }
 
 fn state_at_log_end(db: &MysqlDatabase) -> Value {
-    let row: mysql::Row = db
-        .conn()
-        .query_first("show master status")
-        .unwrap()
-        .expect("the test server has a binlog");
-    let file: String = row.get(0).unwrap();
-    let position: u64 = row.get(1).unwrap();
+    let (file, position) = db.binlog_end();
     json!({"bookmarks": {format!("{}-t", db.name): {"log_file": file, "log_pos": position}}})
 }
 

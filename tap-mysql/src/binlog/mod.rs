@@ -68,6 +68,12 @@ pub enum BinlogError {
         stream: String,
         position: BinlogPosition,
     },
+    #[error(
+        "another replica (or another tap run) reading the binary log has server_id {server_id}: \
+         give each run that reads the binlog at the same time its own `server_id` in the tap's \
+         config"
+    )]
+    DuplicateServerId { server_id: u32 },
     #[error("the server cannot send the binary log from {position}: {reason}")]
     Unreadable { position: String, reason: String },
     #[error(

@@ -43,6 +43,8 @@ const MARIADB_COMPRESSED: std::ops::RangeInclusive<u8> = 0xa4..=0xa9;
 /// MySQL's "access denied; you need the … privilege" and MariaDB's equivalent.
 const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
 const ER_ACCESS_DENIED: u16 = 1045;
+/// MariaDB's "a slave with the same server_uuid/server_id is already connected".
+const ER_SLAVE_SAME_ID: u16 = 4052;
 /// The server cannot read the binlog from the requested position.
 const ER_MASTER_FATAL_ERROR_READING_BINLOG: u16 = 1236;
 
@@ -247,6 +249,15 @@ impl Run {
                 BinlogError::DumpRefused {
                     user: self.reader.connection.user.clone(),
                     reason: common::mysql::describe(&error),
+                }
+                .into()
+            }
+            mysql::Error::MySqlError(server)
+                if server.code == ER_SLAVE_SAME_ID
+                    || server.message.contains("same server_uuid/server_id") =>
+            {
+                BinlogError::DuplicateServerId {
+                    server_id: self.reader.server_id,
                 }
                 .into()
             }
