@@ -40,6 +40,17 @@ pub enum ConnectError {
 
 /// Connects and runs `session_setup`, each statement as the connection's init commands.
 pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn, ConnectError> {
+    connect_with_read_timeout(config, session_setup, None)
+}
+
+/// As [`connect`], with every later read from the server bounded by `read_timeout` (and every
+/// write too): for a connection that streams (a binlog reader), where a silent server must end
+/// the read rather than hang it.
+pub fn connect_with_read_timeout(
+    config: &ConnectionConfig,
+    session_setup: &[&str],
+    read_timeout: Option<std::time::Duration>,
+) -> Result<Conn, ConnectError> {
     let endpoint = Endpoint::open(config, 3306)?;
     let fail = |reason: String| ConnectError::Connect {
         target: config.to_string(),
@@ -55,6 +66,8 @@ pub fn connect(config: &ConnectionConfig, session_setup: &[&str]) -> Result<Conn
         .prefer_socket(false)
         .tcp_connect_timeout(Some(endpoint.connect_timeout))
         .tcp_keepalive_time_ms(Some(60_000))
+        .read_timeout(read_timeout)
+        .write_timeout(read_timeout)
         .init(session_setup.to_vec());
     let secure = plain.clone().ssl_opts(files.ssl_opts(&endpoint));
     if endpoint.tls.mode == SslMode::VerifyFull && endpoint.tunnel.is_some() {

@@ -12,6 +12,7 @@
 //! ([`source`]) and encoded straight into JSON ([`value`]), so decimals keep every digit and no
 //! row is held longer than it takes to write it.
 
+pub mod binlog;
 pub mod column_type;
 pub mod connection;
 pub mod discover;
@@ -36,14 +37,25 @@ pub struct MysqlKeys {
     /// `tinyint(1)` columns as booleans (the MySQL convention) rather than integers.
     #[serde(default = "yes")]
     pub tinyint1_as_boolean: bool,
+    /// The replica id LOG_BASED runs register with; distinct from every real replica's.
+    #[serde(default = "default_server_id")]
+    pub server_id: u32,
 }
 
 impl Default for MysqlKeys {
     fn default() -> Self {
         Self {
             tinyint1_as_boolean: yes(),
+            server_id: default_server_id(),
         }
     }
+}
+
+/// A replica id far from the small numbers servers are usually given ("SING" in ASCII).
+pub const DEFAULT_SERVER_ID: u32 = 0x5349_4e47;
+
+fn default_server_id() -> u32 {
+    DEFAULT_SERVER_ID
 }
 
 fn yes() -> bool {
@@ -59,6 +71,8 @@ pub enum Error {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Connect(#[from] common::mysql::ConnectError),
+    #[error(transparent)]
+    Binlog(#[from] binlog::BinlogError),
     /// The driver's error is shown as a sentence (its own `Display` is a debug form).
     #[error("{what} failed: {}", common::mysql::describe(error))]
     Query { what: String, error: mysql::Error },
@@ -90,6 +104,13 @@ impl Tap for MysqlTap {
                 "Read tinyint(1) columns as booleans; false keeps them integers.",
             )
             .default_value(true),
+            Setting::new(
+                "server_id",
+                "integer",
+                "The replica id a LOG_BASED run registers with to read the binlog; must differ \
+                 from the server's and every other replica's.",
+            )
+            .default_value(DEFAULT_SERVER_ID),
         ]
     }
 
@@ -98,6 +119,8 @@ impl Tap for MysqlTap {
             conn: common::mysql::connect(&config.connection, &connection::SESSION_SETUP)?,
             connection: config.connection.clone(),
             tinyint1_as_boolean: config.own.tinyint1_as_boolean,
+            server_id: config.own.server_id,
+            max_run_seconds: config.max_run_seconds,
         })
     }
 

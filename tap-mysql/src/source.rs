@@ -1,16 +1,24 @@
 //! What the sync engine needs from MySQL or MariaDB: the table, its literals, and its rows.
 //!
 //! Rows are read with one unbuffered text-protocol query per stream: the server streams them and
-//! [`crate::value`] encodes each field from the server's exact text.
+//! [`crate::value`] encodes each field from the server's exact text. LOG_BASED streams are read
+//! from the binlog by [`crate::binlog`].
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::State;
 use common::catalog::StreamSelection;
 use common::config::ConnectionConfig;
-use common::sync::{NoLogReader, Source, SourceColumn, SourceTable};
+use common::state::LogPosition;
+use common::sync::{Source, SourceColumn, SourceTable, SyncError};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 use serde_json::Value;
 
 use crate::Error;
+use crate::binlog::position::{self, FilePosition, Flavor};
+use crate::binlog::{BinlogError, BinlogReader, checks};
 use crate::column_type::ValueKind;
 use crate::discover::read_relations;
 use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
@@ -24,6 +32,23 @@ pub struct MysqlSource {
     pub connection: ConnectionConfig,
     /// `tinyint(1)` columns as booleans.
     pub tinyint1_as_boolean: bool,
+    /// The replica id the binlog reader registers with.
+    pub server_id: u32,
+    /// A LOG_BASED run stops reading the binlog after this long.
+    pub max_run_seconds: Option<u64>,
+}
+
+impl MysqlSource {
+    /// Whether the server still has the binlog from `position`: `false` when its file was
+    /// purged (or the position is from another server, or is not a binlog position), and the
+    /// stream holding it needs a new snapshot.
+    pub fn position_available(&mut self, position: &LogPosition) -> Result<bool, Error> {
+        let LogPosition::Binlog(position) = position else {
+            return Ok(false);
+        };
+        let logs = position::binary_logs(&mut self.conn)?;
+        Ok(position::is_available(&logs, position))
+    }
 }
 
 impl Source for MysqlSource {
@@ -31,7 +56,7 @@ impl Source for MysqlSource {
     type Kind = ValueKind;
     type Row = MysqlRow;
     type Error = Error;
-    type LogReader = NoLogReader;
+    type LogReader = BinlogReader;
 
     fn open_table(
         &mut self,
@@ -87,6 +112,90 @@ impl Source for MysqlSource {
 
     fn quote_identifier(name: &str) -> String {
         quote_identifier(name)
+    }
+
+    /// The binlog's current file and offset, with the GTID position where GTIDs are on, after
+    /// checking that the server can serve LOG_BASED replication at all.
+    fn log_position(&mut self) -> Result<LogPosition, Error> {
+        let flavor = Flavor::of(&mut self.conn)?;
+        checks::check_server(&mut self.conn, flavor)?;
+        Ok(LogPosition::Binlog(position::current_position(
+            &mut self.conn,
+            flavor,
+        )?))
+    }
+
+    /// A reader from the earliest of the streams' bookmarks to the binlog's end as it is now.
+    /// Every stream must have a binlog position the server still has
+    /// ([`BinlogError::Purged`] otherwise: see [`MysqlSource::position_available`]).
+    fn log_reader(
+        &mut self,
+        streams: &[StreamSelection],
+        state: &State,
+    ) -> Result<BinlogReader, Error> {
+        let flavor = Flavor::of(&mut self.conn)?;
+        checks::check_server(&mut self.conn, flavor)?;
+        let logs = position::binary_logs(&mut self.conn)?;
+        let mut start: Option<common::state::BinlogPosition> = None;
+        let mut tables = HashMap::new();
+        for selection in streams {
+            let stream = || selection.tap_stream_id.clone();
+            let bookmark = match state
+                .bookmark(&selection.tap_stream_id)
+                .and_then(common::Bookmark::log_position)
+            {
+                Some(LogPosition::Binlog(bookmark)) => bookmark,
+                _ => return Err(BinlogError::NoBookmark { stream: stream() }.into()),
+            };
+            if !position::is_available(&logs, &bookmark) {
+                return Err(BinlogError::Purged {
+                    stream: stream(),
+                    position: bookmark,
+                }
+                .into());
+            }
+            let (database, columns) =
+                BinlogReader::read_table(&mut self.conn, selection, self.tinyint1_as_boolean)?
+                    .ok_or_else(|| SyncError::MissingTable { stream: stream() })?;
+            if let Some(missing) = selection
+                .columns
+                .iter()
+                .find(|name| !columns.iter().any(|column| &column.name == *name))
+            {
+                return Err(SyncError::MissingColumn {
+                    stream: stream(),
+                    column: missing.clone(),
+                }
+                .into());
+            }
+            let earlier = start
+                .as_ref()
+                .is_none_or(|start| FilePosition::of(&bookmark) < FilePosition::of(start));
+            let table = crate::binlog::TrackedTable::new(
+                selection.clone(),
+                database.clone(),
+                FilePosition::of(&bookmark),
+                columns,
+            )?;
+            if earlier {
+                start = Some(bookmark);
+            }
+            tables.insert((database, selection.table_name.clone()), table);
+        }
+        let start = start.ok_or(SyncError::LogBasedUnavailable)?;
+        Ok(BinlogReader {
+            connection: self.connection.clone(),
+            server_id: self.server_id,
+            flavor,
+            checksums: position::writes_checksums(&mut self.conn)?,
+            tinyint1_as_boolean: self.tinyint1_as_boolean,
+            deadline: self
+                .max_run_seconds
+                .map(|seconds| Instant::now() + Duration::from_secs(seconds)),
+            start,
+            end: position::log_end(&mut self.conn)?,
+            tables,
+        })
     }
 
     fn literal(column: &SourceColumn<ValueKind>, value: &Value) -> String {

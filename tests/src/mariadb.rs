@@ -298,6 +298,19 @@ impl MysqlDatabase {
     pub fn conn(&self) -> Conn {
         self.server.conn_to(&self.name)
     }
+
+    /// The server's binlog end (`show master status`), as a LOG_BASED bookmark's `log_file` and
+    /// `log_pos`.
+    pub fn binlog_end(&self) -> (String, u64) {
+        let row: mysql::Row = self
+            .conn()
+            .query_first("show master status")
+            .unwrap_or_else(|err| panic!("show master status: {err}"))
+            .expect("the test server writes a binlog");
+        let file = row.get(0).expect("a binlog file name");
+        let position = row.get(1).expect("a binlog position");
+        (file, position)
+    }
 }
 
 fn stop(child: &Mutex<Option<Child>>, dir: &Path) {

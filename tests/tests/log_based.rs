@@ -1,6 +1,6 @@
-//! LOG_BASED streams go through the engine's log phase, after every other stream. Until a tap
-//! has a log reader, that phase stops the run with a clear error, after the other streams were
-//! synced and their STATE written.
+//! LOG_BASED streams go through the engine's log phase, after every other stream. When that phase
+//! cannot run (a tap without a log reader; a stream with no log position to start from), it stops
+//! the run with a clear error, after the other streams were synced and their STATE written.
 
 use common::Message;
 use serde_json::{Value, json};
@@ -20,8 +20,8 @@ fn select(namespace: &str) -> Value {
     ], "default_replication_method": "FULL_TABLE"})
 }
 
-fn assert_log_phase_unavailable(output: &RunOutput, plain: &str) {
-    output.assert_failure(&["LOG_BASED replication is not available yet"]);
+fn assert_log_phase_unavailable(output: &RunOutput, plain: &str, reason: &str) {
+    output.assert_failure(&[reason]);
     let messages = output.messages();
     let ids: Vec<&Value> = records(&messages).iter().map(|r| &r["id"]).collect();
     assert_eq!(
@@ -51,12 +51,22 @@ fn assert_log_phase_unavailable(output: &RunOutput, plain: &str) {
 fn tap_postgres_syncs_other_streams_then_stops_at_the_log_phase() {
     let db = PgDatabase::with_sql(TABLES);
     let tap = TapRun::postgres(&db, select("public"));
-    assert_log_phase_unavailable(&tap.run_with(&[]), "public-plain");
+    assert_log_phase_unavailable(
+        &tap.run_with(&[]),
+        "public-plain",
+        "LOG_BASED replication is not available yet",
+    );
 }
 
 #[test]
-fn tap_mysql_syncs_other_streams_then_stops_at_the_log_phase() {
+fn tap_mysql_syncs_other_streams_then_stops_at_a_stream_without_a_position() {
     let db = MysqlDatabase::with_sql(TABLES);
     let tap = TapRun::mysql(&db, select(&db.name));
-    assert_log_phase_unavailable(&tap.run_with(&[]), &format!("{}-plain", db.name));
+    // Until the engine takes a snapshot first, a stream without a binlog position has nowhere
+    // to start reading from.
+    assert_log_phase_unavailable(
+        &tap.run_with(&[]),
+        &format!("{}-plain", db.name),
+        "its bookmark has no binlog position",
+    );
 }
