@@ -120,7 +120,6 @@ impl Tap for MysqlTap {
             connection: config.connection.clone(),
             tinyint1_as_boolean: config.own.tinyint1_as_boolean,
             server_id: config.own.server_id,
-            max_run_seconds: config.max_run_seconds,
         })
     }
 

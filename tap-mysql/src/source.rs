@@ -11,7 +11,7 @@ use common::State;
 use common::catalog::StreamSelection;
 use common::config::ConnectionConfig;
 use common::state::LogPosition;
-use common::sync::{Source, SourceColumn, SourceTable, SyncError};
+use common::sync::{Source, SourceColumn, SourceTable, SyncError, SyncSettings};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 use serde_json::Value;
@@ -34,8 +34,6 @@ pub struct MysqlSource {
     pub tinyint1_as_boolean: bool,
     /// The replica id the binlog reader registers with.
     pub server_id: u32,
-    /// A LOG_BASED run stops reading the binlog after this long.
-    pub max_run_seconds: Option<u64>,
 }
 
 impl MysqlSource {
@@ -114,11 +112,20 @@ impl Source for MysqlSource {
         quote_identifier(name)
     }
 
-    /// The binlog's current file and offset, with the GTID position where GTIDs are on, after
-    /// checking that the server can serve LOG_BASED replication at all.
+    /// Checks that the server can serve LOG_BASED replication at all (binlog on, row format,
+    /// full row images, the grants), with the fix for what is missing.
+    fn prepare_log(&mut self, _streams: &[StreamSelection]) -> Result<(), Error> {
+        let flavor = Flavor::of(&mut self.conn)?;
+        checks::check_server(&mut self.conn, flavor)
+    }
+
+    fn log_position_available(&mut self, position: &LogPosition) -> Result<bool, Error> {
+        self.position_available(position)
+    }
+
+    /// The binlog's current file and offset, with the GTID position where GTIDs are on.
     fn log_position(&mut self) -> Result<LogPosition, Error> {
         let flavor = Flavor::of(&mut self.conn)?;
-        checks::check_server(&mut self.conn, flavor)?;
         Ok(LogPosition::Binlog(position::current_position(
             &mut self.conn,
             flavor,
@@ -132,6 +139,7 @@ impl Source for MysqlSource {
         &mut self,
         streams: &[StreamSelection],
         state: &State,
+        settings: &SyncSettings,
     ) -> Result<BinlogReader, Error> {
         let flavor = Flavor::of(&mut self.conn)?;
         checks::check_server(&mut self.conn, flavor)?;
@@ -189,7 +197,7 @@ impl Source for MysqlSource {
             flavor,
             checksums: position::writes_checksums(&mut self.conn)?,
             tinyint1_as_boolean: self.tinyint1_as_boolean,
-            deadline: self
+            deadline: settings
                 .max_run_seconds
                 .map(|seconds| Instant::now() + Duration::from_secs(seconds)),
             start,

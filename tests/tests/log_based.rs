@@ -1,6 +1,7 @@
-//! LOG_BASED streams go through the engine's log phase, after every other stream. When that phase
-//! cannot run (a tap without a log reader; a stream with no log position to start from), it stops
-//! the run with a clear error, after the other streams were synced and their STATE written.
+//! The engine's LOG_BASED flow, the same for both taps: the other streams first; then each
+//! LOG_BASED stream's snapshot (a versioned full-table sync from a log position taken first, its
+//! bookmark saying FULL_TABLE until it is done), then the log for all of them, with STATE at
+//! commits only; a second run reads only the changes, as records of the same version.
 
 use common::Message;
 use serde_json::{Value, json};
@@ -12,7 +13,7 @@ const TABLES: &str = "create table plain (id integer primary key, v text); \
                       insert into plain values (1, 'a'), (2, 'b'); \
                       insert into changing values (1, 'c');";
 
-/// Both tables selected, `changing` LOG_BASED, listed first so the run meets it first.
+/// Both tables selected, `changing` LOG_BASED, listed first.
 fn select(namespace: &str) -> Value {
     json!({"select": [
         {"table": format!("{namespace}.changing"), "replication_method": "LOG_BASED"},
@@ -20,53 +21,109 @@ fn select(namespace: &str) -> Value {
     ], "default_replication_method": "FULL_TABLE"})
 }
 
-fn assert_log_phase_unavailable(output: &RunOutput, plain: &str, reason: &str) {
-    output.assert_failure(&[reason]);
-    let messages = output.messages();
-    let ids: Vec<&Value> = records(&messages).iter().map(|r| &r["id"]).collect();
+/// The stream of each RECORD, and its id, in order.
+fn sent(output: &RunOutput) -> Vec<(String, i64)> {
+    output
+        .messages()
+        .iter()
+        .filter_map(|message| match message {
+            Message::Record(record) => {
+                Some((record.stream.clone(), record.record["id"].as_i64().unwrap()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the flow on a database holding [`TABLES`]; `change` runs SQL at the source; `position`
+/// names the bookmark keys of the log position.
+fn snapshot_then_changes(tap: &TapRun, change: impl Fn(&str), changing: &str, position: &str) {
+    let first = tap.run(None);
     assert_eq!(
-        ids,
-        [&json!(1), &json!(2)],
-        "only the FULL_TABLE stream's rows"
+        sent(&first),
+        [
+            ("plain".to_owned(), 1),
+            ("plain".to_owned(), 2),
+            ("changing".to_owned(), 1)
+        ],
+        "FULL_TABLE streams first, then the LOG_BASED stream's snapshot"
     );
-    let Some(Message::State(last)) = messages.last() else {
-        panic!("the FULL_TABLE stream's STATE comes before the failure")
-    };
-    let bookmark = &last.value["bookmarks"][plain];
-    assert_eq!(bookmark["last_replication_method"], "FULL_TABLE");
-    assert!(bookmark["version"].is_u64(), "{bookmark}");
+    let messages = first.messages();
+    let snapshot_states: Vec<&Value> = messages
+        .iter()
+        .filter_map(|message| match message {
+            Message::State(state) => Some(&state.value["bookmarks"][changing]),
+            _ => None,
+        })
+        .filter(|bookmark| bookmark["last_replication_method"] == "FULL_TABLE")
+        .collect();
     assert!(
-        bookmark.get("last_pk_fetched").is_none(),
-        "the FULL_TABLE sync is finished: {bookmark}"
-    );
-    assert!(
-        !messages
+        snapshot_states
             .iter()
-            .any(|m| matches!(m, Message::Record(r) if r.stream == "changing")),
-        "nothing of the LOG_BASED stream is sent"
+            .all(|bookmark| bookmark.get(position).is_some()),
+        "the position is taken before the snapshot and kept while it runs: {snapshot_states:?}"
+    );
+    let state = tests::singer::last_state(&messages);
+    let bookmark = &state["bookmarks"][changing];
+    assert_eq!(bookmark["last_replication_method"], "LOG_BASED");
+    assert!(bookmark.get(position).is_some(), "{bookmark}");
+    let version = bookmark["version"]
+        .as_u64()
+        .expect("the snapshot's version");
+
+    change("insert into changing values (2, 'd'); delete from changing where id = 1");
+    let second = tap.run(Some(&state));
+    let messages = second.messages();
+    let log_records: Vec<&common::message::RecordMessage> = messages
+        .iter()
+        .filter_map(|message| match message {
+            Message::Record(record) if record.stream == "changing" => Some(record),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        log_records.len(),
+        2,
+        "only the changes: {:?}",
+        records(&messages)
+    );
+    assert!(
+        log_records
+            .iter()
+            .all(|record| record.version == Some(version)),
+        "log records carry the snapshot's version"
+    );
+    assert_eq!(log_records[0].record["id"], json!(2));
+    assert!(log_records[1].record["_sdc_deleted_at"].is_string());
+    assert_eq!(
+        sent(&second)
+            .iter()
+            .filter(|(stream, _)| stream == "plain")
+            .count(),
+        2,
+        "the FULL_TABLE stream is read whole again"
     );
 }
 
 #[test]
-fn tap_postgres_syncs_other_streams_then_stops_at_the_log_phase() {
+fn tap_postgres_snapshots_then_follows_the_log() {
     let db = PgDatabase::with_sql(TABLES);
     let tap = TapRun::postgres(&db, select("public"));
-    assert_log_phase_unavailable(
-        &tap.run_with(&[]),
-        "public-plain",
-        "LOG_BASED replication is not available yet",
-    );
+    snapshot_then_changes(&tap, |sql| db.execute(sql), "public-changing", "lsn");
 }
 
 #[test]
-fn tap_mysql_syncs_other_streams_then_stops_at_a_stream_without_a_position() {
+fn tap_mysql_snapshots_then_follows_the_log() {
     let db = MysqlDatabase::with_sql(TABLES);
-    let tap = TapRun::mysql(&db, select(&db.name));
-    // Until the engine takes a snapshot first, a stream without a binlog position has nowhere
-    // to start reading from.
-    assert_log_phase_unavailable(
-        &tap.run_with(&[]),
-        &format!("{}-plain", db.name),
-        "its bookmark has no binlog position",
+    let tap = TapRun::mysql(
+        &db,
+        json!({"select": select(&db.name)["select"], "default_replication_method": "FULL_TABLE",
+               "server_id": 7001}),
+    );
+    snapshot_then_changes(
+        &tap,
+        |sql| db.execute(sql),
+        &format!("{}-changing", db.name),
+        "log_file",
     );
 }

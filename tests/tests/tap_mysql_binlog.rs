@@ -292,9 +292,9 @@ fn a_column_added_during_the_run_is_announced_before_its_first_record() {
     assert_eq!(
         order,
         [
-            "schema:id,v",
+            "schema:id,v,_sdc_deleted_at",
             "record:id,v",
-            "schema:id,v,note,n",
+            "schema:id,v,note,n,_sdc_deleted_at",
             "record:id,v,note,n",
             "record:id,v,note,n"
         ]

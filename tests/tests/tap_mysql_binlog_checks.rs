@@ -81,5 +81,18 @@ fn a_server_that_cannot_serve_log_based_stops_the_run_with_the_fix() {
     admin
         .query_drop(format!("purge binary logs to '{current}'"))
         .unwrap();
-    run(&tap, &state).assert_failure(&["is no longer on the server", "needs a new snapshot"]);
+    // The stream takes a new snapshot, with a warning, instead of failing for ever.
+    let output = run(&tap, &state);
+    output
+        .assert_success()
+        .assert_stderr_has(&["no longer holds this stream's position", "snapshot first"]);
+    let messages = output.messages();
+    let rows = tests::singer::records(&messages);
+    assert_eq!(rows.len(), 1, "the table's one row, from the new snapshot");
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, common::Message::ActivateVersion(_))),
+        "the new snapshot is a new version"
+    );
 }

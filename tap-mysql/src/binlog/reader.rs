@@ -182,9 +182,6 @@ impl Run {
     }
 
     fn read(&mut self, events: &LogSender) -> Result<(), Stop> {
-        for table in self.reader.tables.values() {
-            send(events, LogEvent::Schema(table.schema_message()))?;
-        }
         info!(
             from = %self.reader.start,
             to = %format!("{}:{}", self.reader.end.file, self.reader.end.offset),

@@ -15,7 +15,7 @@
 use common::catalog::StreamSelection;
 use common::json_schema::with_source;
 use common::message::SchemaMessage;
-use common::sync::RowEncoder;
+use common::sync::{RowEncoder, log_based_schema};
 use mysql::binlog::events::TableMapEvent;
 use mysql::consts::ColumnType;
 use serde_json::Value;
@@ -91,7 +91,10 @@ impl TrackedTable {
     pub fn schema_message(&self) -> SchemaMessage {
         SchemaMessage {
             stream: self.selection.stream.clone(),
-            schema: with_source(&self.schema, crate::NAME, &self.database),
+            schema: log_based_schema(
+                &with_source(&self.schema, crate::NAME, &self.database),
+                None,
+            ),
             key_properties: self.selection.key_properties.clone(),
             bookmark_properties: None,
         }

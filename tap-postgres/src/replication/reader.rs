@@ -319,7 +319,6 @@ impl Decoder {
             position: lsn,
             source,
         })?;
-        debug!(%lsn, kind = %char::from(data[0]), "pgoutput");
         match message {
             PgOutput::Begin {
                 final_lsn,
@@ -340,10 +339,11 @@ impl Decoder {
                     .is_some_and(|transaction| transaction.has_changes);
                 self.reached = self.reached.max(end_lsn);
                 let caught_up = end_lsn >= self.end;
-                if had_changes || caught_up || self.last_commit.elapsed() >= EMPTY_COMMITS_EVERY {
-                    if self.commit(end_lsn, events) == Flow::WriterGone {
-                        return Ok(Flow::WriterGone);
-                    }
+                let due = had_changes || caught_up;
+                if (due || self.last_commit.elapsed() >= EMPTY_COMMITS_EVERY)
+                    && self.commit(end_lsn, events) == Flow::WriterGone
+                {
+                    return Ok(Flow::WriterGone);
                 }
                 Ok(if caught_up {
                     Flow::Done

@@ -159,10 +159,7 @@ impl ReplicationConnection {
     pub fn connect(config: &ConnectionConfig, application_name: &str) -> Result<Self, WireError> {
         let endpoint = Endpoint::open(config, 5432)?;
         let target = config.to_string();
-        let first_tls = match endpoint.tls.mode {
-            SslMode::Disable | SslMode::Allow => false,
-            _ => true,
-        };
+        let first_tls = !matches!(endpoint.tls.mode, SslMode::Disable | SslMode::Allow);
         match Self::connect_once(config, &endpoint, application_name, first_tls) {
             // `allow`: the server refused plaintext; try again with TLS.
             Err(WireError::Server { .. }) if endpoint.tls.mode == SslMode::Allow => {
