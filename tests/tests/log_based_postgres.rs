@@ -2,12 +2,13 @@
 //! target-postgres; the warehouse compared with the source value for value after every run.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 
 use serde_json::{Map, Value, json};
 use tests::fixtures::{PG_KINDS_ROWS, PG_KINDS_TABLE};
 use tests::singer::records;
 use tests::warehouse::{SCHEMA, emitted_states, query_rows};
-use tests::{PgDatabase, PipelineOutput, TapRun, TargetRun};
+use tests::{PgDatabase, Pipeline, PipelineOutput, TapRun, TargetRun};
 
 /// A source database, a warehouse, and the state the target printed last.
 struct Cdc {
@@ -313,4 +314,129 @@ fn missing_rights_are_answered_with_the_sql_to_run() {
         "alter role \"limited\" replication",
         "pg_create_logical_replication_slot",
     ]);
+}
+
+#[test]
+fn an_unchanged_toasted_value_survives_an_update_of_another_column() {
+    // 200 kB of hex: too big, and too random, to stay in the row: stored out of line (TOAST).
+    let mut cdc = Cdc::new(
+        "create table docs (id integer primary key, status text, body text); \
+         insert into docs select 1, 'draft', string_agg(md5(g::text), '') \
+         from generate_series(1, 6250) g",
+        &["docs"],
+        json!({}),
+    );
+    cdc.run();
+    cdc.source
+        .execute("update docs set status = 'published' where id = 1");
+    let log = TapRun::postgres(
+        &cdc.source,
+        json!({"select": [{"table": "public.docs", "replication_method": "LOG_BASED"}]}),
+    );
+    let sent = records_by_id(&log.run(cdc.state.as_ref()));
+    assert!(
+        !sent[&1].contains_key("body"),
+        "the log leaves the unchanged value out: {:?}",
+        sent[&1].keys().collect::<Vec<_>>()
+    );
+    cdc.run();
+    cdc.assert_same("docs", "id, status, md5(body), length(body)");
+}
+
+/// 30,000 changes in 300 transactions after the snapshot: inserts, updates of a third of the rows,
+/// deletes of a seventh.
+const CHANGES: &str = "do $$ begin \
+      for i in 0..99 loop \
+        insert into events select g, 0, 'n' || g from generate_series(i * 200 + 1, i * 200 + 200) g; \
+        commit; \
+      end loop; \
+      for i in 0..99 loop \
+        update events set n = n + 1 where id % 3 = 0 and id between i * 200 + 1 and i * 200 + 200; \
+        commit; \
+        delete from events where id % 7 = 0 and id between i * 200 + 1 and i * 200 + 200; \
+        commit; \
+      end loop; \
+    end $$";
+
+/// Kills one side of the pipe once the target has printed a few states, resumes from the last
+/// one it printed, and checks the warehouse and the slot.
+fn killed_part_way_then_resumed(kill_tap: bool) {
+    let mut cdc = Cdc::new(
+        "create table events (id integer primary key, n integer, note text)",
+        &["events"],
+        json!({"batch_size_rows": 500}),
+    );
+    cdc.run();
+    cdc.source.execute(CHANGES);
+
+    let mut running = Pipeline::of(
+        cdc.tap.sync_command(cdc.state.as_ref()),
+        cdc.target.command(),
+    )
+    .start();
+    let stdout = running.target.stdout.take().expect("the target's stdout");
+    let mut printed = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let state: Value = serde_json::from_str(&line.expect("a line")).expect("a state");
+        printed.push(state);
+        if printed.len() == 4 {
+            break;
+        }
+    }
+    let victim = if kill_tap {
+        &mut running.tap
+    } else {
+        &mut running.target
+    };
+    victim.kill().expect("the kill");
+    let output = running.finish();
+    assert!(
+        !output.tap_status.success() || !output.target.status.success(),
+        "one side was killed"
+    );
+    // What the target printed, after the kill too (a killed tap lets it finish its input).
+    printed.extend(emitted_states(&output.target));
+    cdc.state = printed.pop();
+    let resumed_from = cdc.lsn("public-events");
+    assert!(
+        slot_confirmed(&cdc) <= resumed_from,
+        "the slot was confirmed past what the target printed"
+    );
+
+    let output = cdc.run();
+    assert!(slot_confirmed(&cdc) <= cdc.lsn("public-events"));
+    assert!(output.target.status.success());
+    cdc.assert_same("events", "id, n, note");
+    let deleted = query_rows(
+        &mut cdc.warehouse.client(),
+        &format!("select count(*) from {SCHEMA}.events where _sdc_deleted_at is not null"),
+    );
+    assert_eq!(
+        deleted,
+        [[(20_000 / 7).to_string()]],
+        "every delete is marked"
+    );
+}
+
+/// The slot's confirmed position.
+fn slot_confirmed(cdc: &Cdc) -> u64 {
+    let rows = query_rows(
+        &mut cdc.source.client(),
+        &format!(
+            "select (confirmed_flush_lsn - '0/0')::text from pg_replication_slots \
+             where slot_name = 'singer_{}'",
+            cdc.source.name
+        ),
+    );
+    rows[0][0].parse().expect("an LSN as a number")
+}
+
+#[test]
+fn a_tap_killed_part_way_resumes_from_the_last_state_the_target_printed() {
+    killed_part_way_then_resumed(true);
+}
+
+#[test]
+fn a_target_killed_part_way_resumes_from_the_last_state_it_printed() {
+    killed_part_way_then_resumed(false);
 }
