@@ -5,7 +5,7 @@
 //! ```
 //!
 //! The reader runs on its own thread so that a slow target (a full pipe) never stalls it: it keeps
-//! answering the server's keepalives while the channel is full. The channel is bounded, so memory
+//! answering the server's keepalives while the channel is full ([`LogSender::send_waiting`]). The channel is bounded, so memory
 //! stays flat however far the reader gets ahead. STATE is written only at a commit, for every
 //! LOG_BASED stream at once: a bookmark never points inside a transaction.
 //!
@@ -15,7 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crossbeam_channel::{Receiver, Sender};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -71,6 +73,26 @@ impl LogSender {
     /// Sends one event, waiting while the channel is full.
     pub fn send(&self, event: LogEvent) -> Result<(), WriterGone> {
         self.0.send(event).map_err(|_| WriterGone)
+    }
+
+    /// Sends one event; while the channel stays full (a slow target), calls `waiting` every
+    /// `every`, so the reader keeps its server connection alive.
+    pub fn send_waiting<E>(
+        &self,
+        mut event: LogEvent,
+        every: Duration,
+        mut waiting: impl FnMut() -> Result<(), E>,
+    ) -> Result<Result<(), WriterGone>, E> {
+        loop {
+            match self.0.send_timeout(event, every) {
+                Ok(()) => return Ok(Ok(())),
+                Err(SendTimeoutError::Timeout(back)) => {
+                    waiting()?;
+                    event = back;
+                }
+                Err(SendTimeoutError::Disconnected(_)) => return Ok(Err(WriterGone)),
+            }
+        }
     }
 }
 

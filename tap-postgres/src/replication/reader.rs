@@ -15,7 +15,7 @@ use common::message::rfc3339_from_postgres_micros;
 use common::state::{LogPosition, Lsn};
 use common::sync::{
     DELETED_AT, LogEvent, LogReader, LogSender, NotText, RowEncoder, Source, SourceRow,
-    SyncSettings, append_property, schema_message,
+    SyncSettings, WriterGone, append_property, schema_message,
 };
 use postgres::Client;
 use serde_json::Value;
@@ -201,58 +201,67 @@ impl WalReader {
         })
     }
 
-    fn stream(mut self, events: &LogSender) -> Result<(), Error> {
+    fn stream(self, events: &LogSender) -> Result<(), Error> {
+        let Self {
+            connection,
+            names,
+            start,
+            mut decoder,
+            deadline,
+        } = self;
         let command = format!(
             "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
-            quote_identifier(&self.names.slot),
-            self.start,
-            literal(&quote_identifier(&self.names.publication)),
+            quote_identifier(&names.slot),
+            start,
+            literal(&quote_identifier(&names.publication)),
         );
-        self.connection
+        // Confirms the position the run started from: the warehouse has everything before it.
+        let mut link = Link {
+            connection,
+            confirmed: start,
+            last_status: Instant::now(),
+        };
+        link.connection
             .start_replication(&command)
             .map_err(LogError::from)?;
-        // Confirms the position the run started from: the warehouse has everything before it.
-        let confirmed = self.start.0;
-        let status = |connection: &mut ReplicationConnection| {
-            connection
-                .send_status(confirmed, confirmed, confirmed)
-                .map_err(LogError::from)
-        };
-        status(&mut self.connection)?;
-        if self.decoder.end <= self.start {
+        link.status()?;
+        if decoder.end <= start {
             info!("no WAL written since the last run: nothing to read");
-            self.connection.close();
+            link.connection.close();
             return Ok(());
         }
-        let mut last_status = Instant::now();
-        let decoder = &mut self.decoder;
+        let mut message = Vec::new();
         loop {
-            if self
-                .deadline
-                .is_some_and(|deadline| Instant::now() >= deadline)
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline)
                 && decoder.transaction.is_none()
             {
                 info!(reached = %decoder.reached, "max_run_seconds reached: stopping");
                 break;
             }
-            let mut reply = false;
-            let flow = match self.connection.next_copy_data().map_err(LogError::from)? {
-                None => Flow::Continue,
+            // Copied out of the connection's buffer, which sends status updates meanwhile.
+            match link.connection.next_copy_data().map_err(LogError::from)? {
+                None => message.clear(),
                 Some(payload) => {
-                    match StreamMessage::parse(payload).map_err(|source| LogError::Decode {
-                        position: decoder.reached,
-                        source,
-                    })? {
-                        StreamMessage::Keepalive {
-                            wal_end,
-                            reply: asked,
-                        } => {
-                            reply = asked;
-                            decoder.keepalive(Lsn(wal_end))
+                    message.clear();
+                    message.extend_from_slice(payload);
+                }
+            }
+            let flow = if message.is_empty() {
+                Flow::Continue
+            } else {
+                let parsed = StreamMessage::parse(&message).map_err(|source| LogError::Decode {
+                    position: decoder.reached,
+                    source,
+                })?;
+                match parsed {
+                    StreamMessage::Keepalive { wal_end, reply } => {
+                        if reply {
+                            link.status()?;
                         }
-                        StreamMessage::XLogData { wal_start, data } => {
-                            decoder.handle(Lsn(wal_start), data, events)?
-                        }
+                        decoder.keepalive(Lsn(wal_end))
+                    }
+                    StreamMessage::XLogData { wal_start, data } => {
+                        decoder.handle(Lsn(wal_start), data, events, &mut link)?
                     }
                 }
             };
@@ -266,16 +275,45 @@ impl WalReader {
             } else {
                 STATUS_EVERY
             };
-            if reply || last_status.elapsed() >= due {
-                status(&mut self.connection)?;
-                last_status = Instant::now();
+            if link.last_status.elapsed() >= due {
+                link.status()?;
             }
         }
-        if decoder.finish(events) == Flow::WriterGone {
+        if decoder.finish(events, &mut link)? == Flow::WriterGone {
             return Ok(());
         }
-        self.connection.close();
+        link.connection.close();
         Ok(())
+    }
+}
+
+/// The replication connection as the decoder sees it: where status updates go.
+struct Link {
+    connection: ReplicationConnection,
+    /// The position every status update confirms.
+    confirmed: Lsn,
+    last_status: Instant,
+}
+
+impl Link {
+    /// A standby status update: keeps the walsender alive, confirms only `confirmed`.
+    fn status(&mut self) -> Result<(), Error> {
+        let confirmed = self.confirmed.0;
+        self.connection
+            .send_status(confirmed, confirmed, confirmed)
+            .map_err(LogError::from)?;
+        self.last_status = Instant::now();
+        Ok(())
+    }
+
+    /// Sends `event`, keeping the connection alive while a slow target keeps the channel full.
+    fn send(&mut self, events: &LogSender, event: LogEvent) -> Result<Flow, Error> {
+        Ok(
+            match events.send_waiting(event, STATUS_EVERY, || self.status())? {
+                Ok(()) => Flow::Continue,
+                Err(WriterGone) => Flow::WriterGone,
+            },
+        )
     }
 }
 
@@ -301,20 +339,31 @@ impl Decoder {
     }
 
     /// Caught up or stopped: the position reached is bookmarked if no commit said it yet.
-    fn finish(&mut self, events: &LogSender) -> Flow {
+    fn finish(&mut self, events: &LogSender, link: &mut Link) -> Result<Flow, Error> {
         if self.transaction.is_none() && self.reached > self.committed {
-            return self.commit(self.reached, events);
+            return self.commit(self.reached, events, link);
         }
-        Flow::Continue
+        Ok(Flow::Continue)
     }
 
-    fn commit(&mut self, position: Lsn, events: &LogSender) -> Flow {
+    fn commit(
+        &mut self,
+        position: Lsn,
+        events: &LogSender,
+        link: &mut Link,
+    ) -> Result<Flow, Error> {
         self.committed = position;
         self.last_commit = Instant::now();
-        sent(events.send(LogEvent::Commit(LogPosition::Wal(position))))
+        link.send(events, LogEvent::Commit(LogPosition::Wal(position)))
     }
 
-    fn handle(&mut self, lsn: Lsn, data: &[u8], events: &LogSender) -> Result<Flow, Error> {
+    fn handle(
+        &mut self,
+        lsn: Lsn,
+        data: &[u8],
+        events: &LogSender,
+        link: &mut Link,
+    ) -> Result<Flow, Error> {
         let message = PgOutput::parse(data).map_err(|source| LogError::Decode {
             position: lsn,
             source,
@@ -341,7 +390,7 @@ impl Decoder {
                 let caught_up = end_lsn >= self.end;
                 let due = had_changes || caught_up;
                 if (due || self.last_commit.elapsed() >= EMPTY_COMMITS_EVERY)
-                    && self.commit(end_lsn, events) == Flow::WriterGone
+                    && self.commit(end_lsn, events, link)? == Flow::WriterGone
                 {
                     return Ok(Flow::WriterGone);
                 }
@@ -351,12 +400,12 @@ impl Decoder {
                     Flow::Continue
                 })
             }
-            PgOutput::Relation(relation) => self.relation(relation, events),
+            PgOutput::Relation(relation) => self.relation(relation, events, link),
             PgOutput::Insert { relation, new } => {
                 let Some(index) = self.changed_stream(relation) else {
                     return Ok(Flow::Continue);
                 };
-                self.send_row(index, lsn, data, &new, None, events)
+                self.send_row(index, lsn, data, &new, None, events, link)
             }
             PgOutput::Update { relation, old, new } => {
                 let Some(index) = self.changed_stream(relation) else {
@@ -366,12 +415,12 @@ impl Decoder {
                 if let Some((kind, old)) = &old
                     && self.streams[index].key_changed(data, old, &new)
                 {
-                    let flow = self.send_row(index, lsn, data, old, Some(*kind), events)?;
+                    let flow = self.send_row(index, lsn, data, old, Some(*kind), events, link)?;
                     if flow != Flow::Continue {
                         return Ok(flow);
                     }
                 }
-                self.send_row(index, lsn, data, &new, None, events)
+                self.send_row(index, lsn, data, &new, None, events, link)
             }
             PgOutput::Delete {
                 relation,
@@ -380,7 +429,7 @@ impl Decoder {
                 let Some(index) = self.changed_stream(relation) else {
                     return Ok(Flow::Continue);
                 };
-                self.send_row(index, lsn, data, &old, Some(kind), events)
+                self.send_row(index, lsn, data, &old, Some(kind), events, link)
             }
             PgOutput::Truncate { relations } => {
                 for relation in relations {
@@ -388,7 +437,7 @@ impl Decoder {
                         continue;
                     };
                     let stream = self.streams[index].selection.stream.clone();
-                    if sent(events.send(LogEvent::Truncate { stream })) == Flow::WriterGone {
+                    if link.send(events, LogEvent::Truncate { stream })? == Flow::WriterGone {
                         return Ok(Flow::WriterGone);
                     }
                 }
@@ -428,6 +477,7 @@ impl Decoder {
         tuple: &Tuple,
         deleted: Option<OldValues>,
         events: &LogSender,
+        link: &mut Link,
     ) -> Result<Flow, Error> {
         let stream = &mut self.streams[index];
         let row = WalRow {
@@ -452,16 +502,22 @@ impl Decoder {
             let at = serde_json::to_vec(&time.clone().unwrap_or_default()).unwrap_or_default();
             append_property(&mut self.record, DELETED_AT, &at);
         }
-        Ok(sent(events.send(LogEvent::Record {
+        let event = LogEvent::Record {
             stream: stream.selection.stream.clone(),
             record: std::mem::take(&mut self.record),
             time_extracted: time,
-        })))
+        };
+        link.send(events, event)
     }
 
     /// pgoutput describes a table before its first change and again after its columns change:
     /// maps its columns, and announces columns added at the source with a new SCHEMA.
-    fn relation(&mut self, relation: Relation, events: &LogSender) -> Result<Flow, Error> {
+    fn relation(
+        &mut self,
+        relation: Relation,
+        events: &LogSender,
+        link: &mut Link,
+    ) -> Result<Flow, Error> {
         let index = self.streams.iter().position(|stream| {
             stream.selection.namespace.as_deref().unwrap_or("public") == relation.namespace
                 && stream.selection.table_name == relation.name
@@ -508,7 +564,7 @@ impl Decoder {
                 );
                 stream.encoder = RowEncoder::new(stream.columns.clone());
                 let schema = schema_message::<PostgresSource>(&stream.selection, &self.database);
-                flow = sent(events.send(LogEvent::Schema(schema)));
+                flow = link.send(events, LogEvent::Schema(schema))?;
                 let table = qualified_table(&relation.namespace, &relation.name);
                 let names: Vec<String> = announced.iter().map(|name| (*name).to_owned()).collect();
                 let filled: bool = self
@@ -525,10 +581,11 @@ impl Decoder {
                          without a change in the log",
                         announced.join(", ")
                     );
-                    flow = sent(events.send(LogEvent::Resnapshot {
+                    let event = LogEvent::Resnapshot {
                         stream: stream.selection.stream.clone(),
                         reason,
-                    }));
+                    };
+                    flow = link.send(events, event)?;
                 }
             }
         }
@@ -572,13 +629,6 @@ impl LogStream {
                 }
                 _ => false,
             })
-    }
-}
-
-fn sent(result: Result<(), common::sync::WriterGone>) -> Flow {
-    match result {
-        Ok(()) => Flow::Continue,
-        Err(_) => Flow::WriterGone,
     }
 }
 
