@@ -440,3 +440,22 @@ fn a_tap_killed_part_way_resumes_from_the_last_state_the_target_printed() {
 fn a_target_killed_part_way_resumes_from_the_last_state_it_printed() {
     killed_part_way_then_resumed(false);
 }
+
+#[test]
+fn a_partitioned_tables_changes_arrive_under_its_own_name() {
+    let mut cdc = Cdc::new(
+        "create table readings (id integer primary key, v text) partition by range (id); \
+         create table readings_low partition of readings for values from (0) to (1000); \
+         create table readings_high partition of readings for values from (1000) to (2000); \
+         insert into readings values (1, 'a'), (1500, 'b')",
+        &["readings"],
+        json!({}),
+    );
+    cdc.run();
+    cdc.source.execute(
+        "insert into readings values (2, 'c'), (1600, 'd'); update readings set v = 'e' where id = 1; \
+         delete from readings where id = 1500",
+    );
+    cdc.run();
+    cdc.assert_same("readings", "id, v");
+}

@@ -671,3 +671,40 @@ fn a_refused_login_is_one_readable_sentence() {
         output.stderr
     );
 }
+
+#[test]
+fn log_based_replication_over_tls_through_a_bastion() {
+    // The replication connection (our own wire protocol client) reaches a PostgreSQL that
+    // refuses plaintext, through the tunnel, verifying the database's name.
+    let sshd = Sshd::start();
+    let source = PgDatabase::new_tls();
+    source.execute(PG_ITEMS);
+    let warehouse = PgDatabase::new();
+    let tap = source.connection_config(json!({
+        "host": "localhost", "sslmode": "verify-full", "sslrootcert": certs().pem(&certs().ca),
+        "ssh_tunnel": tunnel(&sshd, json!({"private_key_path": path_text(&sshd.ed25519_key)})),
+        "select": [{"table": "public.items", "replication_method": "LOG_BASED"}]
+    }));
+    let target = TargetRun::new(&warehouse, json!({}));
+    let tap = TapRun::with_config("tap-postgres", &tap);
+    let first = tap.run_into(&target, None);
+    first.assert_success();
+    let state = emitted_states(&first.target).pop().expect("a state");
+    source.execute(
+        "update items set price = price + 1 where id <= 100; delete from items where id > 400",
+    );
+    let second = tap.run_into(&target, Some(&state));
+    second.assert_success();
+    assert_no_secrets(&second.tap_stderr);
+    let live = PG_ITEMS_QUERY.replace(
+        "{schema}.items",
+        "{schema}.items where _sdc_deleted_at is null",
+    );
+    let arrived = query_text(&mut warehouse.client(), &live.replace("{schema}", SCHEMA));
+    let expected = query_text(
+        &mut source.client(),
+        &PG_ITEMS_QUERY.replace("{schema}", "public"),
+    );
+    assert_eq!(arrived.len(), 400);
+    assert_eq!(arrived, expected);
+}

@@ -216,10 +216,20 @@ fn ensure_publication(
         }
         None => {
             let list: Vec<&str> = tables.iter().map(|(_, table)| table.as_str()).collect();
-            let sql = format!(
+            let mut sql = format!(
                 "create publication {publication} for table {}",
                 list.join(", ")
             );
+            // A partitioned table's changes then arrive under its own name, not its partitions'.
+            let version: i32 = query_one(
+                client,
+                "select current_setting('server_version_num')::integer",
+                &[],
+                "reading the server version",
+            )?;
+            if version >= 130_000 {
+                sql.push_str(" with (publish_via_partition_root = true)");
+            }
             info!(publication = %names.publication, "creating the publication");
             return run_or_explain(client, &sql, "the publication does not exist");
         }
