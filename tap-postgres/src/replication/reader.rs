@@ -218,6 +218,7 @@ impl WalReader {
         // Confirms the position the run started from: the warehouse has everything before it.
         let mut link = Link {
             connection,
+            events: events.clone(),
             confirmed: start,
             last_status: Instant::now(),
         };
@@ -261,7 +262,7 @@ impl WalReader {
                         decoder.keepalive(Lsn(wal_end))
                     }
                     StreamMessage::XLogData { wal_start, data } => {
-                        decoder.handle(Lsn(wal_start), data, events, &mut link)?
+                        decoder.handle(Lsn(wal_start), data, &mut link)?
                     }
                 }
             };
@@ -279,7 +280,7 @@ impl WalReader {
                 link.status()?;
             }
         }
-        if decoder.finish(events, &mut link)? == Flow::WriterGone {
+        if decoder.finish(&mut link)? == Flow::WriterGone {
             return Ok(());
         }
         link.connection.close();
@@ -290,6 +291,7 @@ impl WalReader {
 /// The replication connection as the decoder sees it: where status updates go.
 struct Link {
     connection: ReplicationConnection,
+    events: LogSender,
     /// The position every status update confirms.
     confirmed: Lsn,
     last_status: Instant,
@@ -298,23 +300,35 @@ struct Link {
 impl Link {
     /// A standby status update: keeps the walsender alive, confirms only `confirmed`.
     fn status(&mut self) -> Result<(), Error> {
-        let confirmed = self.confirmed.0;
-        self.connection
-            .send_status(confirmed, confirmed, confirmed)
-            .map_err(LogError::from)?;
-        self.last_status = Instant::now();
-        Ok(())
+        send_status(&mut self.connection, self.confirmed, &mut self.last_status)
     }
 
     /// Sends `event`, keeping the connection alive while a slow target keeps the channel full.
-    fn send(&mut self, events: &LogSender, event: LogEvent) -> Result<Flow, Error> {
-        Ok(
-            match events.send_waiting(event, STATUS_EVERY, || self.status())? {
-                Ok(()) => Flow::Continue,
-                Err(WriterGone) => Flow::WriterGone,
-            },
-        )
+    fn send(&mut self, event: LogEvent) -> Result<Flow, Error> {
+        let Self {
+            connection,
+            events,
+            confirmed,
+            last_status,
+        } = self;
+        let waiting = || send_status(connection, *confirmed, last_status);
+        Ok(match events.send_waiting(event, STATUS_EVERY, waiting)? {
+            Ok(()) => Flow::Continue,
+            Err(WriterGone) => Flow::WriterGone,
+        })
     }
+}
+
+fn send_status(
+    connection: &mut ReplicationConnection,
+    confirmed: Lsn,
+    last_status: &mut Instant,
+) -> Result<(), Error> {
+    connection
+        .send_status(confirmed.0, confirmed.0, confirmed.0)
+        .map_err(LogError::from)?;
+    *last_status = Instant::now();
+    Ok(())
 }
 
 impl LogReader<Error> for WalReader {
@@ -339,31 +353,20 @@ impl Decoder {
     }
 
     /// Caught up or stopped: the position reached is bookmarked if no commit said it yet.
-    fn finish(&mut self, events: &LogSender, link: &mut Link) -> Result<Flow, Error> {
+    fn finish(&mut self, link: &mut Link) -> Result<Flow, Error> {
         if self.transaction.is_none() && self.reached > self.committed {
-            return self.commit(self.reached, events, link);
+            return self.commit(self.reached, link);
         }
         Ok(Flow::Continue)
     }
 
-    fn commit(
-        &mut self,
-        position: Lsn,
-        events: &LogSender,
-        link: &mut Link,
-    ) -> Result<Flow, Error> {
+    fn commit(&mut self, position: Lsn, link: &mut Link) -> Result<Flow, Error> {
         self.committed = position;
         self.last_commit = Instant::now();
-        link.send(events, LogEvent::Commit(LogPosition::Wal(position)))
+        link.send(LogEvent::Commit(LogPosition::Wal(position)))
     }
 
-    fn handle(
-        &mut self,
-        lsn: Lsn,
-        data: &[u8],
-        events: &LogSender,
-        link: &mut Link,
-    ) -> Result<Flow, Error> {
+    fn handle(&mut self, lsn: Lsn, data: &[u8], link: &mut Link) -> Result<Flow, Error> {
         let message = PgOutput::parse(data).map_err(|source| LogError::Decode {
             position: lsn,
             source,
@@ -390,7 +393,7 @@ impl Decoder {
                 let caught_up = end_lsn >= self.end;
                 let due = had_changes || caught_up;
                 if (due || self.last_commit.elapsed() >= EMPTY_COMMITS_EVERY)
-                    && self.commit(end_lsn, events, link)? == Flow::WriterGone
+                    && self.commit(end_lsn, link)? == Flow::WriterGone
                 {
                     return Ok(Flow::WriterGone);
                 }
@@ -400,12 +403,12 @@ impl Decoder {
                     Flow::Continue
                 })
             }
-            PgOutput::Relation(relation) => self.relation(relation, events, link),
+            PgOutput::Relation(relation) => self.relation(relation, link),
             PgOutput::Insert { relation, new } => {
                 let Some(index) = self.changed_stream(relation) else {
                     return Ok(Flow::Continue);
                 };
-                self.send_row(index, lsn, data, &new, None, events, link)
+                self.send_row(index, lsn, data, &new, None, link)
             }
             PgOutput::Update { relation, old, new } => {
                 let Some(index) = self.changed_stream(relation) else {
@@ -415,12 +418,12 @@ impl Decoder {
                 if let Some((kind, old)) = &old
                     && self.streams[index].key_changed(data, old, &new)
                 {
-                    let flow = self.send_row(index, lsn, data, old, Some(*kind), events, link)?;
+                    let flow = self.send_row(index, lsn, data, old, Some(*kind), link)?;
                     if flow != Flow::Continue {
                         return Ok(flow);
                     }
                 }
-                self.send_row(index, lsn, data, &new, None, events, link)
+                self.send_row(index, lsn, data, &new, None, link)
             }
             PgOutput::Delete {
                 relation,
@@ -429,7 +432,7 @@ impl Decoder {
                 let Some(index) = self.changed_stream(relation) else {
                     return Ok(Flow::Continue);
                 };
-                self.send_row(index, lsn, data, &old, Some(kind), events, link)
+                self.send_row(index, lsn, data, &old, Some(kind), link)
             }
             PgOutput::Truncate { relations } => {
                 for relation in relations {
@@ -437,7 +440,7 @@ impl Decoder {
                         continue;
                     };
                     let stream = self.streams[index].selection.stream.clone();
-                    if link.send(events, LogEvent::Truncate { stream })? == Flow::WriterGone {
+                    if link.send(LogEvent::Truncate { stream })? == Flow::WriterGone {
                         return Ok(Flow::WriterGone);
                     }
                 }
@@ -476,7 +479,6 @@ impl Decoder {
         data: &[u8],
         tuple: &Tuple,
         deleted: Option<OldValues>,
-        events: &LogSender,
         link: &mut Link,
     ) -> Result<Flow, Error> {
         let stream = &mut self.streams[index];
@@ -507,17 +509,12 @@ impl Decoder {
             record: std::mem::take(&mut self.record),
             time_extracted: time,
         };
-        link.send(events, event)
+        link.send(event)
     }
 
     /// pgoutput describes a table before its first change and again after its columns change:
     /// maps its columns, and announces columns added at the source with a new SCHEMA.
-    fn relation(
-        &mut self,
-        relation: Relation,
-        events: &LogSender,
-        link: &mut Link,
-    ) -> Result<Flow, Error> {
+    fn relation(&mut self, relation: Relation, link: &mut Link) -> Result<Flow, Error> {
         let index = self.streams.iter().position(|stream| {
             stream.selection.namespace.as_deref().unwrap_or("public") == relation.namespace
                 && stream.selection.table_name == relation.name
@@ -564,7 +561,7 @@ impl Decoder {
                 );
                 stream.encoder = RowEncoder::new(stream.columns.clone());
                 let schema = schema_message::<PostgresSource>(&stream.selection, &self.database);
-                flow = link.send(events, LogEvent::Schema(schema))?;
+                flow = link.send(LogEvent::Schema(schema))?;
                 let table = qualified_table(&relation.namespace, &relation.name);
                 let names: Vec<String> = announced.iter().map(|name| (*name).to_owned()).collect();
                 let filled: bool = self
@@ -585,7 +582,7 @@ impl Decoder {
                         stream: stream.selection.stream.clone(),
                         reason,
                     };
-                    flow = link.send(events, event)?;
+                    flow = link.send(event)?;
                 }
             }
         }
