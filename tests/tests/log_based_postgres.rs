@@ -459,3 +459,62 @@ fn a_partitioned_tables_changes_arrive_under_its_own_name() {
     cdc.run();
     cdc.assert_same("readings", "id, v");
 }
+
+#[test]
+fn max_run_seconds_ends_a_run_before_it_caught_up_and_the_next_run_goes_on() {
+    let mut cdc = Cdc::new(SHOP, &["items"], json!({}));
+    cdc.run();
+    let before = cdc.lsn("public-items");
+    cdc.source
+        .execute("insert into items values (8, 'quince', 2.00), (9, 'lemon', 0.40)");
+    let hurried = TapRun::postgres(
+        &cdc.source,
+        json!({"max_run_seconds": 0,
+               "select": [{"table": "public.items", "replication_method": "LOG_BASED"}]}),
+    );
+    let output = hurried.run_into(&cdc.target, cdc.state.as_ref());
+    output.assert_success();
+    assert!(
+        output.tap_stderr.contains("max_run_seconds reached"),
+        "{}",
+        output.tap_stderr
+    );
+    let state = emitted_states(&output.target).pop().expect("a state");
+    assert_eq!(state["bookmarks"]["public-items"]["lsn"], json!(before));
+    cdc.run();
+    cdc.assert_same("items", "id, name, price");
+}
+
+#[test]
+fn a_reader_waiting_on_a_slow_target_keeps_its_walsender() {
+    // The walsender gives up on a client silent for 2 s; the target reads nothing for 6 s.
+    let mut cdc = Cdc::new(
+        "create table events (id integer primary key, n integer, note text); \
+         create role patient login; grant select on events to patient; \
+         alter role patient replication; alter role patient set wal_sender_timeout = '2s'",
+        &["events"],
+        json!({}),
+    );
+    cdc.tap = TapRun::postgres(
+        &cdc.source,
+        json!({"user": "patient",
+               "select": [{"table": "public.events", "replication_method": "LOG_BASED"}]}),
+    );
+    let slot = format!("singer_{}", cdc.source.name);
+    cdc.source
+        .execute(&format!("create publication \"{slot}\" for table events"));
+    // Alone: a slot cannot be made in a transaction that has written.
+    cdc.source.execute(&format!(
+        "select pg_create_logical_replication_slot('{slot}', 'pgoutput')"
+    ));
+    cdc.run();
+    cdc.source.execute(CHANGES);
+    let mut slow = std::process::Command::new("sh");
+    slow.args(["-c", "sleep 6; cat > /dev/null"]);
+    let output = Pipeline::of(cdc.tap.sync_command(cdc.state.as_ref()), slow).run();
+    assert!(
+        output.tap_status.success(),
+        "the tap lost its walsender:\n{}",
+        output.tap_stderr
+    );
+}

@@ -312,10 +312,12 @@ impl Link {
             last_status,
         } = self;
         let waiting = || send_status(connection, *confirmed, last_status);
-        Ok(match events.send_waiting(event, STATUS_EVERY, waiting)? {
-            Ok(()) => Flow::Continue,
-            Err(WriterGone) => Flow::WriterGone,
-        })
+        Ok(
+            match events.send_waiting(event, IDLE_STATUS_EVERY, waiting)? {
+                Ok(()) => Flow::Continue,
+                Err(WriterGone) => Flow::WriterGone,
+            },
+        )
     }
 }
 
