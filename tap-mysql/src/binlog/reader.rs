@@ -438,7 +438,11 @@ impl Run {
         let position = BinlogPosition {
             file: self.at.file.clone(),
             position: self.at.offset,
-            gtid: if self.gtids.is_empty() {
+            // MySQL's GTID set is not followed through the log yet: a set from the start would
+            // not describe this point, so none is written (MySQL resumes by file and offset).
+            gtid: if self.reader.flavor == Flavor::Mysql {
+                None
+            } else if self.gtids.is_empty() {
                 self.reader.start.gtid.clone()
             } else {
                 Some(self.gtids.to_string())
