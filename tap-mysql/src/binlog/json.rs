@@ -9,7 +9,9 @@
 //! times); any other opaque value as `"base64:type<N>:<data>"`. MariaDB stores JSON as text, so
 //! only MySQL sends these values.
 
-use mysql::binlog::jsonb::{JsonDom, JsonNumber, JsonScalar, OpaqueValue, Value};
+use mysql::binlog::jsonb::{
+    ComplexValue, JsonDom, JsonNumber, JsonScalar, Object, OpaqueValue, StorageFormat, Value,
+};
 use mysql::consts::ColumnType;
 
 use super::values::{ValueError, double_text};
@@ -31,22 +33,8 @@ pub fn write_json(value: &Value<'_>, out: &mut Vec<u8>) -> Result<(), ValueError
         Value::String(text) => quote(text.str_raw(), out),
         Value::SmallArray(array) => write_array(array.iter(), out)?,
         Value::LargeArray(array) => write_array(array.iter(), out)?,
-        Value::SmallObject(object) => {
-            write_object(
-                object
-                    .iter()
-                    .map(|m| m.map(|(k, v)| (k.value_raw().to_vec(), v))),
-                out,
-            )?;
-        }
-        Value::LargeObject(object) => {
-            write_object(
-                object
-                    .iter()
-                    .map(|m| m.map(|(k, v)| (k.value_raw().to_vec(), v))),
-                out,
-            )?;
-        }
+        Value::SmallObject(object) => write_object(object, out)?,
+        Value::LargeObject(object) => write_object(object, out)?,
         Value::Opaque(opaque) => write_opaque(opaque, out).map_err(|_| INVALID)?,
     }
     Ok(())
@@ -68,17 +56,17 @@ fn write_array<'a>(
     Ok(())
 }
 
-fn write_object<'a>(
-    members: impl Iterator<Item = std::io::Result<(Vec<u8>, Value<'a>)>>,
+fn write_object<T: StorageFormat>(
+    object: &ComplexValue<'_, T, Object>,
     out: &mut Vec<u8>,
 ) -> Result<(), ValueError> {
     out.push(b'{');
-    for (index, member) in members.enumerate() {
+    for (index, member) in object.iter().enumerate() {
         if index > 0 {
             out.extend_from_slice(b", ");
         }
         let (key, value) = member.map_err(|_| ValueError("a binary JSON object is malformed"))?;
-        quote(&key, out);
+        quote(key.value_raw(), out);
         out.extend_from_slice(b": ");
         write_json(&value, out)?;
     }
