@@ -267,11 +267,21 @@ impl Bookmark {
         if let Some(lsn) = self.lsn {
             return Some(LogPosition::Wal(Lsn(lsn)));
         }
-        Some(LogPosition::Binlog(BinlogPosition {
-            file: self.log_file.clone()?,
-            position: self.log_pos?,
-            gtid: self.gtid.clone(),
-        }))
+        match (&self.log_file, self.log_pos, &self.gtid) {
+            (Some(file), Some(position), gtid) => Some(LogPosition::Binlog(BinlogPosition {
+                file: file.clone(),
+                position,
+                gtid: gtid.clone(),
+            })),
+            // A GTID alone (file and offset removed after a failover to a promoted replica,
+            // whose files differ): the reader resumes from the GTID.
+            (_, _, Some(gtid)) => Some(LogPosition::Binlog(BinlogPosition {
+                file: String::new(),
+                position: 0,
+                gtid: Some(gtid.clone()),
+            })),
+            _ => None,
+        }
     }
 
     /// Where a LOG_BASED stream stands. Its snapshot is a full-table sync that starts from a log
@@ -304,8 +314,9 @@ impl Bookmark {
         match position {
             LogPosition::Wal(lsn) => self.lsn = Some(lsn.0),
             LogPosition::Binlog(position) => {
-                self.log_file = Some(position.file);
-                self.log_pos = Some(position.position);
+                let has_file = !position.file.is_empty();
+                self.log_file = has_file.then_some(position.file);
+                self.log_pos = has_file.then_some(position.position);
                 self.gtid = position.gtid;
             }
         }
@@ -380,6 +391,7 @@ impl FromStr for Lsn {
 }
 
 /// A position in the MySQL binlog: file and offset, and the GTID position where GTIDs are on.
+/// An empty `file` means the GTID position alone (a bookmark without `log_file`/`log_pos`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinlogPosition {
     pub file: String,
@@ -389,7 +401,10 @@ pub struct BinlogPosition {
 
 impl fmt::Display for BinlogPosition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.position)
+        match &self.gtid {
+            Some(gtid) if self.file.is_empty() => write!(f, "gtid {gtid}"),
+            _ => write!(f, "{}:{}", self.file, self.position),
+        }
     }
 }
 
@@ -418,6 +433,27 @@ mod tests {
         assert_eq!(
             binlog.log_position().unwrap().to_string(),
             "mysql-bin.000003:4567"
+        );
+        // A GTID alone is a position too (the reader resumes from it), and is written back alone.
+        let mut gtid_only = Bookmark {
+            lsn: None,
+            log_file: None,
+            log_pos: None,
+            gtid: Some("0-1-47".into()),
+            ..Bookmark::default()
+        };
+        let position = gtid_only.log_position().unwrap();
+        assert_eq!(position.to_string(), "gtid 0-1-47");
+        gtid_only.set_log_position(position);
+        assert_eq!((gtid_only.log_file, gtid_only.log_pos), (None, None));
+        assert!(
+            Bookmark {
+                log_pos: None,
+                gtid: None,
+                ..binlog.clone()
+            }
+            .log_position()
+            .is_none()
         );
         assert_eq!(
             bookmark.last_pk_fetched.as_ref().unwrap()["id"],

@@ -145,6 +145,7 @@ pub fn about<T: Tap>() -> About {
             "state",
             "properties",
             "activate-version",
+            "log-based",
         ],
         settings,
     }

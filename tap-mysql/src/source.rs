@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use common::State;
 use common::catalog::StreamSelection;
 use common::config::ConnectionConfig;
-use common::state::LogPosition;
+use common::state::{BinlogPosition, LogPosition};
 use common::sync::{Source, SourceColumn, SourceTable, SyncError, SyncSettings};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 use serde_json::Value;
 
 use crate::Error;
-use crate::binlog::position::{self, FilePosition, Flavor};
+use crate::binlog::gtid::GtidPosition;
+use crate::binlog::position::{self, FilePosition, Flavor, Resume};
 use crate::binlog::{BinlogError, BinlogReader, checks};
 use crate::column_type::ValueKind;
 use crate::discover::read_relations;
@@ -39,13 +40,58 @@ pub struct MysqlSource {
 impl MysqlSource {
     /// Whether the server still has the binlog from `position`: `false` when its file was
     /// purged (or the position is from another server, or is not a binlog position), and the
-    /// stream holding it needs a new snapshot.
+    /// stream holding it needs a new snapshot. A bookmark with a GTID position counts as
+    /// available when the server can resume from that (see [`position::resume_point`]).
     pub fn position_available(&mut self, position: &LogPosition) -> Result<bool, Error> {
         let LogPosition::Binlog(position) = position else {
             return Ok(false);
         };
+        let flavor = Flavor::of(&mut self.conn)?;
         let logs = position::binary_logs(&mut self.conn)?;
-        Ok(position::is_available(&logs, position))
+        Ok(position::resume_point(&mut self.conn, flavor, &logs, position)?.is_some())
+    }
+
+    /// Where the reader starts for every stream: the earliest file and offset when all
+    /// streams resume from one; otherwise (a stream resumes by GTID) the earliest GTID position
+    /// of all of them, domain by domain, with an empty file.
+    fn start_of(
+        &mut self,
+        flavor: Flavor,
+        resumes: Vec<(Resume, BinlogPosition)>,
+    ) -> Result<BinlogPosition, Error> {
+        let by_gtid = resumes
+            .iter()
+            .any(|(resume, _)| matches!(resume, Resume::Gtid(_)));
+        if !by_gtid {
+            return resumes
+                .into_iter()
+                .map(|(_, bookmark)| bookmark)
+                .min_by(|a, b| FilePosition::of(a).cmp(&FilePosition::of(b)))
+                .ok_or_else(|| SyncError::LogBasedUnavailable.into());
+        }
+        let mut start: Option<GtidPosition> = None;
+        for (resume, bookmark) in resumes {
+            let gtid = match resume {
+                Resume::Gtid(gtid) => gtid,
+                Resume::File(at) => position::gtid_at(&mut self.conn, &at.file, at.offset)?
+                    .ok_or_else(|| BinlogError::Unreadable {
+                        position: bookmark.to_string(),
+                        reason: "the server has no GTID position for it, and another stream \
+                                 resumes by GTID"
+                            .into(),
+                    })?,
+            };
+            start = Some(match start {
+                Some(start) => start.earliest(&gtid),
+                None => gtid,
+            });
+        }
+        debug_assert_eq!(flavor, Flavor::MariaDb, "only MariaDB resumes by GTID");
+        Ok(BinlogPosition {
+            file: String::new(),
+            position: 0,
+            gtid: start.map(|gtid| gtid.to_string()),
+        })
     }
 }
 
@@ -144,7 +190,7 @@ impl Source for MysqlSource {
         let flavor = Flavor::of(&mut self.conn)?;
         checks::check_server(&mut self.conn, flavor)?;
         let logs = position::binary_logs(&mut self.conn)?;
-        let mut start: Option<common::state::BinlogPosition> = None;
+        let mut resumes = Vec::with_capacity(streams.len());
         let mut tables = HashMap::new();
         for selection in streams {
             let stream = || selection.tap_stream_id.clone();
@@ -155,13 +201,14 @@ impl Source for MysqlSource {
                 Some(LogPosition::Binlog(bookmark)) => bookmark,
                 _ => return Err(BinlogError::NoBookmark { stream: stream() }.into()),
             };
-            if !position::is_available(&logs, &bookmark) {
+            let Some(resume) = position::resume_point(&mut self.conn, flavor, &logs, &bookmark)?
+            else {
                 return Err(BinlogError::Purged {
                     stream: stream(),
                     position: bookmark,
                 }
                 .into());
-            }
+            };
             let (database, columns) =
                 BinlogReader::read_table(&mut self.conn, selection, self.tinyint1_as_boolean)?
                     .ok_or_else(|| SyncError::MissingTable { stream: stream() })?;
@@ -176,21 +223,25 @@ impl Source for MysqlSource {
                 }
                 .into());
             }
-            let earlier = start
-                .as_ref()
-                .is_none_or(|start| FilePosition::of(&bookmark) < FilePosition::of(start));
+            // Events up to the bookmark are skipped for this stream; resumed by GTID, none
+            // are (the server skips the groups before it; a change seen twice is harmless).
+            let skip_to = match &resume {
+                Resume::File(at) => at.clone(),
+                Resume::Gtid(_) => FilePosition {
+                    file: String::new(),
+                    offset: 0,
+                },
+            };
             let table = crate::binlog::TrackedTable::new(
                 selection.clone(),
                 database.clone(),
-                FilePosition::of(&bookmark),
+                skip_to,
                 columns,
             )?;
-            if earlier {
-                start = Some(bookmark);
-            }
             tables.insert((database, selection.table_name.clone()), table);
+            resumes.push((resume, bookmark));
         }
-        let start = start.ok_or(SyncError::LogBasedUnavailable)?;
+        let start = self.start_of(flavor, resumes)?;
         Ok(BinlogReader {
             connection: self.connection.clone(),
             server_id: self.server_id,

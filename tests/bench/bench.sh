@@ -16,11 +16,15 @@ runs_per_case="${BENCH_RUNS:-3}"
 pg_port="${BENCH_PG_PORT:-54339}"
 my_port="${BENCH_MYSQL_PORT:-33079}"
 # Round-robin order; each pipeline follows its baseline so both see the same server state.
-all_cases="copy-pg tap-postgres tls tunnel resync copy-mariadb tap-mysql copy-pg-nested nested"
+all_cases="copy-pg tap-postgres tls tunnel resync copy-mariadb tap-mysql copy-pg-nested nested cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100"
 read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
 # tls and tunnel: the tap-postgres pipeline over TLS (sslmode require, both sides) and through an
 # SSH tunnel (both sides, one local sshd), against the plaintext pipeline of the same batch.
-declare -A baseline=([tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested)
+# cdc-*: every row of a table already in the warehouse (loaded by a LOG_BASED snapshot before the
+# batch) updated at the source, in one transaction (or 100 for -100), then replicated LOG_BASED
+# from the state of the case's previous run; against resync, the same rows upserted again.
+declare -A baseline=([tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested
+                     [cdc-postgres]=resync [cdc-postgres-100]=resync [cdc-mysql]=resync [cdc-mysql-100]=resync)
 
 [[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench.sh [ROWS] (a positive number; default 1000000)" >&2; exit 2; }
 [[ "$runs_per_case" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive number" >&2; exit 2; }
@@ -131,8 +135,8 @@ items_flat="concat_ws('|', _sdc_source_key_id, _sdc_level_0_id, sku, qty, price)
 pg_digest() {  # DB FROM ROW-EXPRESSION
     psql_at -d "$1" -At -c "select count(*) || ' ' || coalesce(sum(('x' || left(md5($3), 15))::bit(60)::bigint), 0) from $2"
 }
-my_digest() {  # ROW-EXPRESSION (over bench.orders)
-    "${mariadb_cmd[@]}" -N -e "select concat(count(*), ' ', coalesce(sum(cast(conv(left(md5($1), 15), 16, 10) as unsigned)), 0)) from orders"
+my_digest() {  # ROW-EXPRESSION [TABLE] (of bench; orders when not given)
+    "${mariadb_cmd[@]}" -N -e "select concat(count(*), ' ', coalesce(sum(cast(conv(left(md5($1), 15), 16, 10) as unsigned)), 0)) from ${2:-orders}"
 }
 
 load_sources() {
@@ -147,7 +151,22 @@ load_sources() {
     [ "$src_orders" = "$my_orders" ] || fail "the sources differ (count, checksum): PostgreSQL $src_orders, MariaDB $my_orders; tests/bench/data_*.sql must make the same values"
     items="${src_nested_items%% *}"
     echo "sources: $rows orders in PostgreSQL (src) and MariaDB (bench), $rows orders_nested with $items line items"
+    # The cdc cases' own copies of orders: their updates must not change what the others read.
+    local c
+    for c in cdc-postgres cdc-postgres-100; do
+        wants "$c" || continue
+        psql_at -d src -c "create table $(cdc_table "$c") (like orders including all)" \
+            -c "insert into $(cdc_table "$c") select * from orders" -c "analyze $(cdc_table "$c")"
+    done
+    for c in cdc-mysql cdc-mysql-100; do
+        wants "$c" || continue
+        "${mariadb_cmd[@]}" -e "create table $(cdc_table "$c") like orders;
+            insert into $(cdc_table "$c") select * from orders; analyze table $(cdc_table "$c")" >/dev/null
+    done
 }
+
+# A cdc case's source table (in src or bench) and warehouse table (in the case's schema).
+cdc_table() { case "$1" in *-100) echo orders_cdc100 ;; *) echo orders_cdc1 ;; esac; }
 
 # Configs of the taps and targets; the nested case's catalog declares the structure of
 # `attributes` (an object with an `items` array of objects) so the target de-nests it.
@@ -161,14 +180,24 @@ write_configs() {
     tap_config resync "${pg[@]}" '{"table": "public.orders", "replication_method": "INCREMENTAL", "replication_key": "updated_at"}'
     tap_config nested "${pg[@]}" '{"table": "public.orders_nested", "replication_method": "FULL_TABLE"}'
     tap_config tap-mysql "$my_port" "$my_user" bench '"filter_dbs": "bench"' '{"table": "bench.orders", "replication_method": "FULL_TABLE"}'
-    for tap in tap-postgres resync nested tap-mysql; do
+    # Each cdc-postgres case has its own replication slot and publication: a slot follows one state.
+    local c slot
+    for c in cdc-postgres cdc-postgres-100; do
+        slot="bench_$(cdc_table "$c")"
+        tap_config "$c" "${pg[@]:0:3}" "\"filter_schemas\": \"public\", \"replication_slot\": \"$slot\", \"publication\": \"$slot\"" \
+            "{\"table\": \"public.$(cdc_table "$c")\", \"replication_method\": \"LOG_BASED\"}"
+    done
+    for c in cdc-mysql cdc-mysql-100; do
+        tap_config "$c" "$my_port" "$my_user" bench '"filter_dbs": "bench"' "{\"table\": \"bench.$(cdc_table "$c")\", \"replication_method\": \"LOG_BASED\"}"
+    done
+    for tap in tap-postgres resync nested tap-mysql cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100; do
         printf '{"host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
             "$pg_port" "${tap//-/_}" > "$runs/target-$tap.json"
     done
     # The tls and tunnel cases: the tap-postgres configs with the transport keys added.
     local tls='"sslmode": "require"'
     local tunnel="\"ssh_tunnel\": {\"host\": \"127.0.0.1\", \"port\": $ssh_port, \"username\": \"$(id -un)\", \"private_key\": \"$bench/sshd/client_key\", \"host_key_fingerprint\": \"$(ssh-keygen -lf "$bench/sshd/host_key.pub" 2>/dev/null | cut -d' ' -f2)\"}"
-    local c extra
+    local extra
     for c in tls tunnel; do
         wants "$c" || continue
         extra="$tls"; [ "$c" = tunnel ] && extra="$tunnel"
@@ -234,7 +263,78 @@ setup_case() {
         drop_schema "$schema"
         reader=("$bin/tap-postgres" "${tap_args[@]}" --catalog "$runs/nested.catalog.json") writer=("${target[@]}")
         check=(check_nested "$schema.orders_nested" flat) ;;
+    cdc-*)
+        # Untimed: every row updated at the source; the warehouse table vacuumed, as resync's.
+        update_cdc_source "$c"
+        psql_at -d dst -c "vacuum $schema.$(cdc_table "$c")"
+        local tap=tap-mysql
+        [[ "$c" == cdc-postgres* ]] && tap=tap-postgres
+        reader=("$bin/$tap" "${tap_args[@]}" --state "$runs/$c.state.json")
+        writer=("${target[@]}")
+        check=(check_cdc "$c" "$schema.$(cdc_table "$c")")
+        schema="" ;;
     esac
+}
+
+# Every row of a cdc case's source table changed: one statement (one transaction), or 100, each
+# a range of ids in its own transaction; then the source's digest, for the check.
+update_cdc_source() {  # CASE
+    local c="$1" table step k statements=""
+    table="$(cdc_table "$c")"
+    cdc_runs[$c]=$(( ${cdc_runs[$c]:-0} + 1 ))
+    local set="set quantity = quantity + 1, note = concat_ws(' ', note, 'run ${cdc_runs[$c]}')"
+    if [[ "$c" == *-100 ]]; then
+        step=$(( (rows + 99) / 100 ))
+        for k in $(seq 0 99); do
+            statements+="update $table $set where id > $((k * step)) and id <= $(((k + 1) * step));"$'\n'
+        done
+    else
+        statements="update $table $set;"
+    fi
+    if [[ "$c" == cdc-postgres* ]]; then
+        psql_at -d src <<<"$statements"
+        cdc_source="$(pg_digest src "$table" "$pg_orders_row")"
+    else
+        "${mariadb_cmd[@]}" <<<"$statements"
+        cdc_source="$(my_digest "$my_orders_row" "$table")"
+    fi
+}
+declare -A cdc_runs=()
+
+# The warehouse equals the source, and the state the target printed last is the next run's.
+check_cdc() {  # CASE TABLE
+    check_orders "$2" "$cdc_source"
+    save_cdc_state "$1" "$out.out"
+}
+save_cdc_state() {  # CASE TARGET-OUTPUT
+    local state
+    state="$(tail -n 1 "$2")"
+    [[ "$state" == "{"* ]] || fail "$1: the target printed no state"
+    printf '%s\n' "$state" > "$runs/$1.state.json"
+}
+
+# Untimed, before the batch: each cdc case's table loaded into the warehouse by a LOG_BASED
+# snapshot (its first run), and the state to follow the log from.
+preload_cdc() {
+    local c table
+    for c in cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100; do
+        wants "$c" || continue
+        label="$c preload"
+        table="$(cdc_table "$c")"
+        drop_schema "${c//-/_}"
+        if [[ "$c" == cdc-postgres* ]]; then
+            reader=("$bin/tap-postgres" --config "$runs/$c.json")
+            cdc_source="$(pg_digest src "$table" "$pg_orders_row")"
+        else
+            reader=("$bin/tap-mysql" --config "$runs/$c.json")
+            cdc_source="$(my_digest "$my_orders_row" "$table")"
+        fi
+        writer=("$bin/target-postgres" --config "$runs/target-$c.json")
+        run_pipe "$runs/$c.preload"
+        check_orders "${c//-/_}.$table" "$cdc_source"
+        save_cdc_state "$c" "$runs/$c.preload.out"
+        printf "  %-25s %8.2f s   checked\n" "$c snapshot (untimed)" "$elapsed"
+    done
 }
 
 expect() {  # WHAT GOT WANTED
@@ -339,7 +439,7 @@ report() {
                 "${reader_name[$c]}" "${rss_reader[$c]}" "${writer_name[$c]}" "${rss_writer[$c]}"
         done
         echo
-        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY pipe, or for tls and tunnel the plaintext tap-postgres pipeline; 1.00x: as fast)."
+        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY pipe; for tls and tunnel the plaintext tap-postgres pipeline; for cdc-* resync, the same rows upserted again; 1.00x: as fast)."
         echo "Each run was checked: the destination's row count and a checksum of every value equal the source's."
     } > "$md"
     cp "$md" "$bench/results/latest.md"
@@ -356,6 +456,7 @@ start_servers
 load_sources
 write_configs
 [[ " ${cases[*]} " == *" resync "* ]] && preload_resync
+preload_cdc
 echo
 echo "== $runs_per_case runs of each case, round-robin, $rows rows =="
 for n in $(seq "$runs_per_case"); do

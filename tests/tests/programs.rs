@@ -45,7 +45,7 @@ fn taps_declare_singer_capabilities() {
     for tap in ["tap-postgres", "tap-mysql"] {
         let output = run_binary(tap, &["--about", "--format", "json"], b"");
         let about: Value = serde_json::from_slice(&output.stdout).unwrap();
-        for capability in ["catalog", "discover", "state", "properties"] {
+        for capability in ["catalog", "discover", "state", "properties", "log-based"] {
             assert!(
                 about["capabilities"]
                     .as_array()

@@ -482,3 +482,88 @@ fn values_from_the_binlog_equal_the_full_table_values_type_for_type() {
     };
     assert_eq!(types("from_binlog"), types("full_table"));
 }
+
+/// Each record of a run as `id:v`, deletes marked.
+fn shown_records(output: &tests::RunOutput) -> Vec<String> {
+    records(&output.messages())
+        .iter()
+        .map(|r| {
+            let deleted = if r.contains_key("_sdc_deleted_at") {
+                ":deleted"
+            } else {
+                ""
+            };
+            format!("{}:{}{deleted}", r["id"], r["v"].as_str().unwrap_or("null"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_resumes_from_a_mariadb_gtid_position_alone() {
+    let db = MysqlDatabase::with_sql(
+        "create table g (id int primary key, v varchar(10)); insert into g values (1, 'a')",
+    );
+    let stream = format!("{}-g", db.name);
+    let tap = log_based(&db, &["g"], json!({}));
+    let snapshot = tap.run(None);
+    snapshot.assert_success();
+    assert_eq!(shown_records(&snapshot), ["1:a"]);
+    let state = last_state(&snapshot.messages());
+    db.execute(
+        "insert into g values (2, 'b'); update g set v = 'A' where id = 1; \
+         start transaction; delete from g where id = 2; insert into g values (3, 'c'); commit",
+    );
+    let changes = ["2:b", "1:A", "2:b:deleted", "3:c"];
+
+    // The state of a promoted replica's old primary: only the GTID position means anything.
+    let mut gtid_only = state.clone();
+    let bookmark = gtid_only["bookmarks"][&stream].as_object_mut().unwrap();
+    assert!(bookmark["gtid"].is_string(), "{bookmark:?}");
+    bookmark.remove("log_file");
+    bookmark.remove("log_pos");
+    let resumed = tap.run(Some(&gtid_only));
+    resumed.assert_success();
+    assert_eq!(shown_records(&resumed), changes, "{}", resumed.stderr);
+    let after = last_state(&resumed.messages());
+    let written = &after["bookmarks"][&stream];
+    assert_eq!(written["last_replication_method"], "LOG_BASED");
+    assert!(
+        written["log_file"].is_string() && written["log_pos"].is_u64(),
+        "{written}"
+    );
+    let quiet = tap.run(Some(&after));
+    quiet.assert_success();
+    assert!(
+        shown_records(&quiet).is_empty(),
+        "nothing after the resumed run's end"
+    );
+    assert_eq!(
+        last_state(&quiet.messages())["bookmarks"][&stream]["gtid"],
+        written["gtid"]
+    );
+
+    // A file and offset that are not this server's for the GTID position (another server's
+    // file of the same name): the GTID position wins, not the earlier offset.
+    let mut elsewhere = state.clone();
+    elsewhere["bookmarks"][&stream]["log_pos"] = json!(4);
+    let resumed = tap.run(Some(&elsewhere));
+    resumed.assert_success();
+    assert_eq!(shown_records(&resumed), changes, "{}", resumed.stderr);
+
+    // Both present and consistent: file and offset, exactly the changes too.
+    let resumed = tap.run(Some(&state));
+    resumed.assert_success();
+    assert_eq!(shown_records(&resumed), changes);
+
+    // A GTID position the server has not reached: not this server's, a new snapshot.
+    let mut ahead = gtid_only.clone();
+    ahead["bookmarks"][&stream]["gtid"] = json!("0-1-999999999");
+    let again = tap.run(Some(&ahead));
+    again.assert_success();
+    assert_eq!(shown_records(&again), ["1:A", "3:c"]);
+    assert!(
+        again.stderr.contains("taking a new snapshot"),
+        "{}",
+        again.stderr
+    );
+}

@@ -71,6 +71,37 @@ impl GtidPosition {
         self.0.insert(gtid.domain, gtid);
     }
 
+    /// Whether `other` has reached this position in every domain (same or later sequence).
+    pub fn covered_by(&self, other: &GtidPosition) -> bool {
+        self.0.iter().all(|(domain, gtid)| {
+            other
+                .0
+                .get(domain)
+                .is_some_and(|reached| reached.sequence >= gtid.sequence)
+        })
+    }
+
+    /// The earlier of two positions in each domain; a domain one of them lacks is left out (a
+    /// reader without it starts that domain from its beginning).
+    pub fn earliest(&self, other: &GtidPosition) -> GtidPosition {
+        GtidPosition(
+            self.0
+                .iter()
+                .filter_map(|(domain, gtid)| {
+                    let theirs = other.0.get(domain)?;
+                    Some((
+                        *domain,
+                        if theirs.sequence < gtid.sequence {
+                            *theirs
+                        } else {
+                            *gtid
+                        },
+                    ))
+                })
+                .collect(),
+        )
+    }
+
     /// Takes the domains of a file's GTID_LIST that this position does not have, or has at an
     /// older sequence: the list is the state before the file, which this position has passed.
     pub fn merge(&mut self, list: &[Gtid]) {
@@ -261,6 +292,12 @@ mod tests {
         ]);
         assert_eq!(position.to_string(), "0-2-48,3-1-9,7-1-2");
         assert!("".parse::<GtidPosition>().unwrap().is_empty());
+        let older: GtidPosition = "0-1-40,7-1-2".parse().unwrap();
+        assert!(older.covered_by(&position));
+        assert!(!position.covered_by(&older), "domain 3 is missing");
+        assert!(GtidPosition::default().covered_by(&older));
+        assert_eq!(position.earliest(&older).to_string(), "0-1-40,7-1-2");
+        assert_eq!(older.earliest(&position).to_string(), "0-1-40,7-1-2");
         assert!("0-1".parse::<GtidPosition>().is_err());
         assert!("a-b-c".parse::<GtidPosition>().is_err());
     }

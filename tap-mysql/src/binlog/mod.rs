@@ -17,6 +17,7 @@
 
 pub mod checks;
 pub mod gtid;
+mod json;
 pub mod position;
 mod reader;
 mod tables;

@@ -13,6 +13,7 @@ use mysql::Conn;
 use mysql::prelude::Queryable;
 
 use super::BinlogError;
+use super::gtid::GtidPosition;
 use crate::Error;
 
 /// MySQL's "you have an error in your SQL syntax" (a statement an older server does not know).
@@ -169,6 +170,75 @@ pub fn binary_logs(conn: &mut Conn) -> Result<Vec<(String, u64)>, Error> {
 pub fn is_available(logs: &[(String, u64)], position: &BinlogPosition) -> bool {
     logs.iter()
         .any(|(file, size)| *file == position.file && position.position <= *size)
+}
+
+/// Where a reader resumes for one bookmark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// From the bookmark's file and offset, on this server.
+    File(FilePosition),
+    /// From the bookmark's GTID position (MariaDB): the file and offset are absent, or are not
+    /// this server's for that GTID position (a promoted replica writes its own files).
+    Gtid(GtidPosition),
+}
+
+/// Where the reader resumes for `bookmark`, or `None` when the server no longer has (or never
+/// had) what follows it: the stream needs a new snapshot.
+///
+/// The file and offset win when the bookmark has both and they are this server's: the tap
+/// wrote them at the same point as the GTID, they name one exact event boundary, and every
+/// server flavor resumes from them. On MariaDB, "this server's" means
+/// `binlog_gtid_pos(file, offset)` gives the bookmark's GTID position back; when it does not
+/// (the state is from the old primary of a promoted replica) or the bookmark has a GTID
+/// position alone, the GTID position is used, if the server's binlog still has what follows it.
+/// MySQL resumes from a file and offset only.
+pub fn resume_point(
+    conn: &mut Conn,
+    flavor: Flavor,
+    logs: &[(String, u64)],
+    bookmark: &BinlogPosition,
+) -> Result<Option<Resume>, Error> {
+    let file_listed = !bookmark.file.is_empty() && is_available(logs, bookmark);
+    let gtid = match (flavor, bookmark.gtid.as_deref()) {
+        (Flavor::MariaDb, Some(text)) => text.parse::<GtidPosition>().ok(),
+        _ => None,
+    };
+    let Some(gtid) = gtid.filter(|gtid| !gtid.is_empty()) else {
+        return Ok(file_listed.then(|| Resume::File(FilePosition::of(bookmark))));
+    };
+    if file_listed && gtid_at(conn, &bookmark.file, bookmark.position)?.as_ref() == Some(&gtid) {
+        return Ok(Some(Resume::File(FilePosition::of(bookmark))));
+    }
+    Ok(gtid_available(conn, logs, &gtid)?.then_some(Resume::Gtid(gtid)))
+}
+
+/// MariaDB's GTID position at `file:offset` of its binlog (`binlog_gtid_pos`); `None` where
+/// the server cannot tell (not an event boundary, not its file).
+pub fn gtid_at(conn: &mut Conn, file: &str, offset: u64) -> Result<Option<GtidPosition>, Error> {
+    let text: Option<Option<String>> = conn
+        .exec_first("select binlog_gtid_pos(?, ?)", (file, offset))
+        .map_err(query("reading binlog_gtid_pos"))?;
+    Ok(text.flatten().and_then(|text| text.parse().ok()))
+}
+
+/// Whether MariaDB's binlog still holds every group after `gtid`: the oldest file starts at or
+/// before it in every domain, and the server has reached it in every domain it names.
+fn gtid_available(
+    conn: &mut Conn,
+    logs: &[(String, u64)],
+    gtid: &GtidPosition,
+) -> Result<bool, Error> {
+    let Some((oldest, _)) = logs.first() else {
+        return Ok(false);
+    };
+    let Some(first) = gtid_at(conn, oldest, 4)? else {
+        return Ok(false);
+    };
+    let now: Option<String> = conn
+        .query_first("select @@global.gtid_binlog_pos")
+        .map_err(query("reading @@gtid_binlog_pos"))?;
+    let now: GtidPosition = now.unwrap_or_default().parse().unwrap_or_default();
+    Ok(first.covered_by(gtid) && gtid.covered_by(&now))
 }
 
 #[cfg(test)]

@@ -200,6 +200,11 @@ impl Run {
                     break;
                 }
             }
+            if self.by_gtid().is_some() && !self.in_transaction && self.at < self.reader.end {
+                // The dump ended before the end it was read up to: the server skipped the
+                // groups up to the GTID position, all before that end, and sent nothing after.
+                self.at = self.reader.end.clone();
+            }
         }
         if self.in_transaction {
             // The dump ended inside a group (a server that stopped mid-write): what was read of
@@ -229,12 +234,28 @@ impl Run {
             conn.query_drop("set @mariadb_slave_capability = 4")
                 .map_err(query("announcing the replica's capabilities"))?;
         }
-        let request = BinlogRequest::new(self.reader.server_id)
+        let mut request = BinlogRequest::new(self.reader.server_id)
             .with_filename(self.reader.start.file.as_bytes().to_vec())
             .with_pos(self.reader.start.position)
             .with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);
+        if let Some(gtid) = self.by_gtid() {
+            // MariaDB finds the file itself and skips the groups the position already holds;
+            // the file name sent is then ignored.
+            conn.exec_drop("set @slave_connect_state = ?", (gtid,))
+                .map_err(query("setting the GTID position to read from"))?;
+            request = request.with_filename(Vec::new()).with_pos(4_u64);
+        }
         conn.get_binlog_stream(request)
             .map_err(|error| self.read_error(error))
+    }
+
+    /// The GTID position the reader starts from, when it starts from one (MariaDB, a bookmark
+    /// resumed by GTID: its file is empty).
+    fn by_gtid(&self) -> Option<&str> {
+        let start = &self.reader.start;
+        (self.reader.flavor == Flavor::MariaDb && start.file.is_empty())
+            .then_some(start.gtid.as_deref())
+            .flatten()
     }
 
     fn read_error(&self, error: mysql::Error) -> Error {
@@ -417,7 +438,11 @@ impl Run {
         let position = BinlogPosition {
             file: self.at.file.clone(),
             position: self.at.offset,
-            gtid: if self.gtids.is_empty() {
+            // MySQL's GTID set is not followed through the log yet: a set from the start would
+            // not describe this point, so none is written (MySQL resumes by file and offset).
+            gtid: if self.reader.flavor == Flavor::Mysql {
+                None
+            } else if self.gtids.is_empty() {
                 self.reader.start.gtid.clone()
             } else {
                 Some(self.gtids.to_string())

@@ -105,10 +105,7 @@ impl BinlogColumn {
             BinlogValue::Value(Value::NULL) => return Ok(false),
             BinlogValue::Value(value) => value,
             BinlogValue::Jsonb(json) => {
-                let json = serde_json::Value::try_from(json.clone())
-                    .map_err(|_| ValueError("a binary JSON value could not be decoded"))?;
-                serde_json::to_writer(&mut *out, &json)
-                    .map_err(|_| ValueError("a binary JSON value could not be written"))?;
+                super::json::write_json(json, out)?;
                 return Ok(true);
             }
             BinlogValue::JsonDiff(_) => {
