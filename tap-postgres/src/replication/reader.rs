@@ -506,9 +506,11 @@ impl Decoder {
             let at = serde_json::to_vec(&time.clone().unwrap_or_default()).unwrap_or_default();
             append_property(&mut self.record, DELETED_AT, &at);
         }
+        // The next record starts with room for one of this size.
+        let next = Vec::with_capacity(self.record.len());
         let event = LogEvent::Record {
             stream: stream.selection.stream.clone(),
-            record: std::mem::take(&mut self.record),
+            record: std::mem::replace(&mut self.record, next),
             time_extracted: time,
         };
         link.send(event)
