@@ -229,6 +229,10 @@ impl Run {
             &crate::connection::SESSION_SETUP,
             Some(READ_TIMEOUT),
         )?;
+        // A slow target can keep the reader from reading for longer than the server's
+        // net_write_timeout (60 s by default), after which the server would end the dump.
+        conn.query_drop("set session net_write_timeout = 3600")
+            .map_err(query("setting the dump's write timeout"))?;
         if self.reader.flavor == Flavor::MariaDb {
             // Without it MariaDB replaces GTID events with BEGIN queries.
             conn.query_drop("set @mariadb_slave_capability = 4")
