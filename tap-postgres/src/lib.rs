@@ -99,6 +99,7 @@ impl Tap for PostgresTap {
             client: connect(&config.connection)?,
             connection: config.connection.clone(),
             log_names: LogNames::new(&config.own, &database),
+            log_confirmed: None,
             database,
         })
     }

@@ -30,6 +30,10 @@ pub struct PostgresSource {
     pub database: String,
     /// The slot and publication of LOG_BASED streams.
     pub log_names: LogNames,
+    /// The position the slot is confirmed to: the oldest of the state the run started with,
+    /// fixed at the first log reader (a reader opened again after a lost connection must not
+    /// confirm what the target has not committed yet).
+    pub log_confirmed: Option<Lsn>,
 }
 
 impl std::fmt::Debug for PostgresSource {

@@ -518,3 +518,57 @@ fn a_reader_waiting_on_a_slow_target_keeps_its_walsender() {
         output.tap_stderr
     );
 }
+
+#[test]
+fn a_lost_replication_connection_is_resumed_from_the_last_commit() {
+    let mut cdc = Cdc::new(
+        "create table events (id integer primary key, n integer, note text)",
+        &["events"],
+        json!({"batch_size_rows": 500}),
+    );
+    cdc.run();
+    let started_from = cdc.lsn("public-events");
+    cdc.source.execute(
+        "do $$ begin for i in 0..199 loop \
+           insert into events select g, i, repeat('x', 100) \
+             from generate_series(i * 500 + 1, i * 500 + 500) g; \
+           commit; \
+         end loop; end $$",
+    );
+    let mut running = Pipeline::of(
+        cdc.tap.sync_command(cdc.state.as_ref()),
+        cdc.target.command(),
+    )
+    .start();
+    let mut lines = BufReader::new(running.target.stdout.take().unwrap()).lines();
+    let mut printed: Vec<Value> = Vec::new();
+    while printed.len() < 3 {
+        let line = lines.next().expect("the target prints states").unwrap();
+        printed.push(serde_json::from_str(&line).unwrap());
+    }
+    // The walsender ends, as when a server restarts or a network drops the connection.
+    cdc.source.execute(&format!(
+        "select pg_terminate_backend(active_pid) from pg_replication_slots \
+         where slot_name = 'singer_{}'",
+        cdc.source.name
+    ));
+    for line in lines {
+        printed.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    let output = running.finish();
+    output.assert_success();
+    assert!(
+        output
+            .tap_stderr
+            .contains("transient failure of the source"),
+        "the retry is logged:\n{}",
+        output.tap_stderr
+    );
+    assert_eq!(
+        slot_confirmed(&cdc),
+        started_from,
+        "the new connection confirms only what the run started from"
+    );
+    cdc.state = printed.pop();
+    cdc.assert_same("events", "id, n, note");
+}

@@ -166,8 +166,12 @@ pub(super) fn sync_log_based<S: Source, W: Write>(
         out.write_schema(&schema_message::<S>(selection, &table.database))
             .map_err(SyncError::from)?;
     }
-    let reader = source.log_reader(streams, state, settings)?;
-    run_reader(reader, streams, state, out)
+    // A lost connection resumes the log from the last commit written in STATE.
+    let names: Vec<&str> = streams.iter().map(|s| s.stream.as_str()).collect();
+    super::with_retries(source, settings, &names.join(", "), |source| {
+        let reader = source.log_reader(streams, state, settings)?;
+        run_reader(reader, streams, state, out)
+    })
 }
 
 /// Whether columns selected since the stream's snapshot (selected later, or added at the source

@@ -308,36 +308,14 @@ pub(super) fn sync_one<S: Source, W: Write>(
     state.currently_syncing = Some(selection.tap_stream_id.clone());
     out.write_state(state).map_err(SyncError::from)?;
     let timer = Timer::start("sync_duration", &[("endpoint", &selection.stream)]);
-    let mut attempt = 0;
-    let result = loop {
-        let result = stream::StreamSync::open(source, settings, selection, state, out).and_then(
-            |mut stream| match selection.replication_method {
+    let result = with_retries(source, settings, &selection.stream, |source| {
+        stream::StreamSync::open(source, settings, selection, state, out).and_then(|mut stream| {
+            match selection.replication_method {
                 ReplicationMethod::Incremental => stream.sync_incremental(),
                 _ => stream.sync_full_table(),
-            },
-        );
-        match result {
-            Err(error) if attempt < settings.max_retries && S::is_transient(&error) => {
-                attempt += 1;
-                let pause = retry::pause(attempt);
-                warn!(
-                    stream = %selection.stream,
-                    attempt,
-                    max_retries = settings.max_retries,
-                    pause_seconds = pause.as_secs(),
-                    cause = %error_chain(&error),
-                    "transient failure of the source: reconnecting, then resuming the stream \
-                     from its last checkpoint"
-                );
-                std::thread::sleep(pause);
-                if let Err(error) = source.reconnect() {
-                    // The next attempt fails on the lost session and counts as a retry.
-                    debug!(cause = %error_chain(&error), "reconnect failed");
-                }
             }
-            other => break other,
-        }
-    };
+        })
+    });
     let seconds = timer.elapsed().as_secs_f64();
     timer.finish(result.is_ok()).emit();
     let rows = result?;
@@ -350,6 +328,41 @@ pub(super) fn sync_one<S: Source, W: Write>(
         "stream synced"
     );
     Ok(())
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has failed transiently `max_retries`
+/// times; before each new attempt, a pause and a new session. An attempt resumes from the last
+/// checkpoint in the state, so nothing is lost or skipped.
+pub(super) fn with_retries<S: Source, T>(
+    source: &mut S,
+    settings: &SyncSettings,
+    stream: &str,
+    mut attempt: impl FnMut(&mut S) -> Result<T, S::Error>,
+) -> Result<T, S::Error> {
+    let mut failures = 0;
+    loop {
+        match attempt(source) {
+            Err(error) if failures < settings.max_retries && S::is_transient(&error) => {
+                failures += 1;
+                let pause = retry::pause(failures);
+                warn!(
+                    stream,
+                    attempt = failures,
+                    max_retries = settings.max_retries,
+                    pause_seconds = pause.as_secs(),
+                    cause = %error_chain(&error),
+                    "transient failure of the source: reconnecting, then resuming the stream \
+                     from its last checkpoint"
+                );
+                std::thread::sleep(pause);
+                if let Err(error) = source.reconnect() {
+                    // The next attempt fails on the lost session and counts as a retry.
+                    debug!(cause = %error_chain(&error), "reconnect failed");
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Bookmarks of streams the catalog does not have are kept untouched, but said once: a state from

@@ -53,6 +53,8 @@ pub struct WalReader {
     names: LogNames,
     /// Where reading starts: the oldest stream position.
     start: Lsn,
+    /// What status updates confirm.
+    confirmed: Lsn,
     decoder: Decoder,
     deadline: Option<Instant>,
 }
@@ -170,6 +172,7 @@ impl WalReader {
             .min()
             .unwrap_or(Lsn(0));
         let end = current_position(&mut source.client)?;
+        let confirmed = *source.log_confirmed.get_or_insert(start);
         let connection = ReplicationConnection::connect(&source.connection, crate::NAME)
             .map_err(LogError::from)?;
         let catalog = crate::connect(&source.connection)?;
@@ -183,6 +186,7 @@ impl WalReader {
             connection,
             names: source.log_names.clone(),
             start,
+            confirmed,
             decoder: Decoder {
                 catalog,
                 database: source.database.clone(),
@@ -206,6 +210,7 @@ impl WalReader {
             connection,
             names,
             start,
+            confirmed,
             mut decoder,
             deadline,
         } = self;
@@ -219,7 +224,7 @@ impl WalReader {
         let mut link = Link {
             connection,
             events: events.clone(),
-            confirmed: start,
+            confirmed,
             last_status: Instant::now(),
         };
         link.connection

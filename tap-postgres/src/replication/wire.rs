@@ -85,8 +85,10 @@ impl WireError {
         match self {
             Self::Io { source, .. } => common::retry::is_lost_connection(source),
             Self::Closed { .. } | Self::Timeout { .. } => true,
+            // 55006: the slot is still held by the walsender of a connection just lost.
             Self::Server { code, .. } => {
-                code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+                code.starts_with("08")
+                    || matches!(code.as_str(), "57P01" | "57P02" | "57P03" | "55006")
             }
             _ => false,
         }
