@@ -5,12 +5,52 @@ use std::error::Error;
 use std::io;
 use std::time::Duration;
 
+use tracing::{debug, warn};
+
+use crate::cli::error_chain;
+
 /// The longest pause between two attempts.
 const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 /// The pause before retry number `attempt` (1, 2, …): 1 s, 2 s, 4 s, … up to 30 s.
 pub fn pause(attempt: u32) -> Duration {
     Duration::from_secs(1 << attempt.saturating_sub(1).min(5)).min(MAX_PAUSE)
+}
+
+/// Runs `attempt` on `context` until it succeeds, fails for good (`retryable` says no), or has
+/// failed `max_retries` times; before each new attempt, a growing [`pause`] and `reconnect`.
+/// Each retry is logged with `message`, the attempt and the error's causes. The one retry loop of
+/// the taps and the target: what an attempt resumes from is the caller's business.
+pub fn with_retries<C, T, E: Error + 'static>(
+    context: &mut C,
+    max_retries: u32,
+    message: &str,
+    retryable: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut(&mut C) -> Result<T, E>,
+    mut reconnect: impl FnMut(&mut C) -> Result<(), E>,
+) -> Result<T, E> {
+    let mut failures = 0;
+    loop {
+        match attempt(context) {
+            Err(error) if failures < max_retries && retryable(&error) => {
+                failures += 1;
+                let pause = pause(failures);
+                warn!(
+                    attempt = failures,
+                    max_retries,
+                    pause_seconds = pause.as_secs(),
+                    cause = %error_chain(&error),
+                    "{message}"
+                );
+                std::thread::sleep(pause);
+                if let Err(error) = reconnect(context) {
+                    // The next attempt fails on the lost session and counts as a retry.
+                    debug!(cause = %error_chain(&error), "reconnect failed");
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether `error` or any of its causes satisfies `transient`.

@@ -25,13 +25,12 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use common::MessageWriter;
-use common::cli::error_chain;
 use common::config::ConnectionConfig;
 use crossbeam_channel::Receiver;
 use postgres::error::SqlState;
 use postgres::{Client, Transaction};
 use serde_json::Value;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
@@ -174,32 +173,15 @@ impl Loader {
     /// that is merged by key (or copied into a table known to hold none of its keys), an
     /// activation, a state row.
     fn apply_with_retries(&mut self, command: &Command) -> Result<(), Error> {
-        let mut attempt = 0;
-        loop {
-            let error = match self.apply(command) {
-                Ok(()) => return Ok(()),
-                Err(error) => error,
-            };
-            if attempt >= self.config.max_retries
-                || !retry::is_transient(&error)
-                || !may_replay(command, &error)
-            {
-                return Err(error);
-            }
-            attempt += 1;
-            let pause = common::retry::pause(attempt);
-            warn!(
-                attempt,
-                max_retries = self.config.max_retries,
-                pause_seconds = pause.as_secs(),
-                cause = %error_chain(&error),
-                "transient failure of the warehouse: reconnecting, then the same transaction again"
-            );
-            std::thread::sleep(pause);
-            if let Err(error) = self.reconnect() {
-                debug!(cause = %error_chain(&error), "reconnect failed");
-            }
-        }
+        let max_retries = self.config.max_retries;
+        common::retry::with_retries(
+            self,
+            max_retries,
+            "transient failure of the warehouse: reconnecting, then the same transaction again",
+            |error| retry::is_transient(error) && may_replay(command, error),
+            |loader| loader.apply(command),
+            Self::reconnect,
+        )
     }
 
     /// A new session in place of one that was lost.

@@ -25,7 +25,7 @@ pub use stream::schema_message;
 use std::io::{self, Write};
 
 use serde_json::Value;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 pub use encode::{
     InvalidValue, Mismatch, NotText, RowEncoder, SourceRow, ValueEncoding, append_property,
@@ -35,7 +35,6 @@ pub use log_based::{
 };
 
 use crate::catalog::{Catalog, CatalogError, ReplicationMethod, StreamSelection};
-use crate::cli::error_chain;
 use crate::config::TapConfig;
 use crate::metrics::Timer;
 use crate::retry;
@@ -330,39 +329,26 @@ pub(super) fn sync_one<S: Source, W: Write>(
     Ok(())
 }
 
-/// Runs `attempt` until it succeeds, fails for good, or has failed transiently `max_retries`
-/// times; before each new attempt, a pause and a new session. An attempt resumes from the last
-/// checkpoint in the state, so nothing is lost or skipped.
+/// [`retry::with_retries`] for the source: a transient failure means a new session, and the
+/// attempt resumes from the last checkpoint in the state, so nothing is lost or skipped.
 pub(super) fn with_retries<S: Source, T>(
     source: &mut S,
     settings: &SyncSettings,
     stream: &str,
-    mut attempt: impl FnMut(&mut S) -> Result<T, S::Error>,
+    attempt: impl FnMut(&mut S) -> Result<T, S::Error>,
 ) -> Result<T, S::Error> {
-    let mut failures = 0;
-    loop {
-        match attempt(source) {
-            Err(error) if failures < settings.max_retries && S::is_transient(&error) => {
-                failures += 1;
-                let pause = retry::pause(failures);
-                warn!(
-                    stream,
-                    attempt = failures,
-                    max_retries = settings.max_retries,
-                    pause_seconds = pause.as_secs(),
-                    cause = %error_chain(&error),
-                    "transient failure of the source: reconnecting, then resuming the stream \
-                     from its last checkpoint"
-                );
-                std::thread::sleep(pause);
-                if let Err(error) = source.reconnect() {
-                    // The next attempt fails on the lost session and counts as a retry.
-                    debug!(cause = %error_chain(&error), "reconnect failed");
-                }
-            }
-            other => return other,
-        }
-    }
+    let message = format!(
+        "stream {stream}: transient failure of the source: reconnecting, then resuming the \
+         stream from its last checkpoint"
+    );
+    retry::with_retries(
+        source,
+        settings.max_retries,
+        &message,
+        S::is_transient,
+        attempt,
+        S::reconnect,
+    )
 }
 
 /// Bookmarks of streams the catalog does not have are kept untouched, but said once: a state from
