@@ -336,9 +336,11 @@ pub fn now_rfc3339() -> String {
     rfc3339(chrono::Utc::now())
 }
 
+/// PostgreSQL's epoch, 2000-01-01 UTC, in seconds since the Unix epoch.
+pub const POSTGRES_EPOCH_UNIX_SECONDS: i64 = 946_684_800;
+
 /// A time given in microseconds since 2000-01-01 UTC (PostgreSQL's epoch), as RFC 3339.
 pub fn rfc3339_from_postgres_micros(micros: i64) -> String {
-    const POSTGRES_EPOCH_UNIX_SECONDS: i64 = 946_684_800;
     let unix = micros.saturating_add(POSTGRES_EPOCH_UNIX_SECONDS * 1_000_000);
     rfc3339(chrono::DateTime::from_timestamp_micros(unix).unwrap_or_default())
 }

@@ -105,10 +105,7 @@ fn query(
     params: &[&(dyn ToSql + Sync)],
     what: &str,
 ) -> Result<Vec<Row>, Error> {
-    client.query(sql, params).map_err(|source| Error::Query {
-        what: what.to_owned(),
-        source,
-    })
+    client.query(sql, params).map_err(Error::query(what))
 }
 
 /// Reads keys and index-leading columns of every table, or of the one `table`.

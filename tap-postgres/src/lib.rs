@@ -58,6 +58,14 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Maps a failed query to [`Error::Query`], saying what was being done.
+    pub(crate) fn query(what: impl Into<String>) -> impl FnOnce(postgres::Error) -> Self {
+        let what = what.into();
+        move |source| Self::Query { what, source }
+    }
+}
+
 /// The tap, for `common::tap`.
 #[derive(Debug)]
 pub enum PostgresTap {}

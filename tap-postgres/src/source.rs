@@ -164,10 +164,7 @@ impl Source for PostgresSource {
         let reader = self
             .client
             .copy_out(copy.as_str())
-            .map_err(|source| Error::Query {
-                what: format!("reading {stream}"),
-                source,
-            })?;
+            .map_err(Error::query(format!("reading {stream}")))?;
         let mut reader = BufReader::with_capacity(1 << 20, reader);
         let mut row = CopyRow::default();
         let mut line = Vec::new();

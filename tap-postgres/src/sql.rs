@@ -26,7 +26,12 @@ pub fn bookmark_literal(value: &Value, sql_type: &str, kind: &ValueKind) -> Stri
         ValueKind::Bytea => format!("\\x{text}"),
         _ => text,
     };
-    format!("'{}'::{sql_type}", text.replace('\'', "''"))
+    format!("{}::{sql_type}", string_literal(&text))
+}
+
+/// `text` as a SQL string literal.
+pub fn string_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 #[cfg(test)]

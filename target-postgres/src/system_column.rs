@@ -37,7 +37,7 @@ impl SystemColumn {
             Self::ExtractedAt => "_sdc_extracted_at",
             Self::ReceivedAt => "_sdc_received_at",
             Self::BatchedAt => "_sdc_batched_at",
-            Self::DeletedAt => "_sdc_deleted_at",
+            Self::DeletedAt => common::sync::DELETED_AT,
             Self::Sequence => "_sdc_sequence",
             Self::TableVersion => "_sdc_table_version",
         }

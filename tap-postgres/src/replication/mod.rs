@@ -25,7 +25,7 @@ use postgres::error::SqlState;
 use tracing::info;
 
 use crate::Error;
-use crate::sql::{qualified_table, quote_identifier};
+use crate::sql::{qualified_table, quote_identifier, string_literal};
 
 /// The tap's own config keys for LOG_BASED.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -163,7 +163,7 @@ fn check_replica_identity(
              from pg_class c where c.oid = $1::text::regclass",
             &[&table],
         )
-        .map_err(query_failed("reading the table's replica identity"))?;
+        .map_err(Error::query("reading the table's replica identity"))?;
     let identity: String = row.get(0);
     let has_primary_key: bool = row.get(1);
     let identity = match identity.as_str() {
@@ -190,7 +190,7 @@ fn ensure_publication(
             "select puballtables from pg_publication where pubname = $1",
             &[&names.publication],
         )
-        .map_err(query_failed("reading the publication"))?
+        .map_err(Error::query("reading the publication"))?
         .map(|row| row.get(0));
     let missing: Vec<&String> = match all_tables {
         Some(true) => return Ok(()),
@@ -252,7 +252,7 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
             "select plugin::text, database::text from pg_replication_slots where slot_name = $1",
             &[&names.slot],
         )
-        .map_err(query_failed("reading the replication slot"))?;
+        .map_err(Error::query("reading the replication slot"))?;
     if let Some(row) = existing {
         let plugin: Option<String> = row.get(0);
         let database: Option<String> = row.get(1);
@@ -278,7 +278,7 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
     );
     let sql = format!(
         "select pg_create_logical_replication_slot({}, 'pgoutput')",
-        literal(&names.slot)
+        string_literal(&names.slot)
     );
     match client.batch_execute(&sql) {
         Ok(()) => Ok(()),
@@ -296,7 +296,7 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
             }
             .into())
         }
-        Err(source) => Err(query_failed("creating the replication slot")(source)),
+        Err(source) => Err(Error::query("creating the replication slot")(source)),
     }
 }
 
@@ -311,7 +311,7 @@ fn run_or_explain(client: &mut Client, sql: &str, what: &str) -> Result<(), Erro
             }
             .into())
         }
-        Err(source) => Err(query_failed("updating the publication")(source)),
+        Err(source) => Err(Error::query("updating the publication")(source)),
     }
 }
 
@@ -323,7 +323,7 @@ pub fn confirmed_position(client: &mut Client, slot: &str) -> Result<Option<Lsn>
             "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = $1",
             &[&slot],
         )
-        .map_err(query_failed("reading the replication slot"))?;
+        .map_err(Error::query("reading the replication slot"))?;
     Ok(row
         .and_then(|row| row.get::<_, Option<String>>(0))
         .and_then(|text| text.parse().ok()))
@@ -340,11 +340,6 @@ pub fn current_position(client: &mut Client) -> Result<Lsn, Error> {
     text.parse().map_err(|_| LogError::Position { text }.into())
 }
 
-/// A string literal.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 fn query_one<T: for<'a> postgres::types::FromSql<'a>>(
     client: &mut Client,
     sql: &str,
@@ -354,12 +349,7 @@ fn query_one<T: for<'a> postgres::types::FromSql<'a>>(
     client
         .query_one(sql, params)
         .map(|row| row.get(0))
-        .map_err(query_failed(what))
-}
-
-fn query_failed(what: &str) -> impl FnOnce(postgres::Error) -> Error + use<> {
-    let what = what.to_owned();
-    move |source| Error::Query { what, source }
+        .map_err(Error::query(what))
 }
 
 #[cfg(test)]

@@ -23,12 +23,12 @@ use tracing::{debug, info, warn};
 
 use super::pgoutput::{Field, OldValues, PgOutput, Relation, StreamMessage, Tuple};
 use super::wire::ReplicationConnection;
-use super::{LogError, LogNames, current_position, literal};
+use super::{LogError, LogNames, current_position};
 use crate::Error;
 use crate::column_type::ValueKind;
 use crate::discover::table_columns;
 use crate::source::PostgresSource;
-use crate::sql::{qualified_table, quote_identifier};
+use crate::sql::{qualified_table, quote_identifier, string_literal};
 
 /// The property with each change's WAL position.
 pub const LSN_PROPERTY: &str = "_sdc_lsn";
@@ -218,7 +218,7 @@ impl WalReader {
             "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})",
             quote_identifier(&names.slot),
             start,
-            literal(&quote_identifier(&names.publication)),
+            string_literal(&quote_identifier(&names.publication)),
         );
         // Confirms the position the run started from: the warehouse has everything before it.
         let mut link = Link {
@@ -576,10 +576,7 @@ impl Decoder {
                 let filled: bool = self
                     .catalog
                     .query_one(FILLED_BY_DEFAULT, &[&table, &names])
-                    .map_err(|source| Error::Query {
-                        what: "reading the added columns' defaults".into(),
-                        source,
-                    })?
+                    .map_err(Error::query("reading the added columns' defaults"))?
                     .get(0);
                 if filled && flow == Flow::Continue {
                     let reason = format!(

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use common::config::{ConnectionConfig, SslMode};
+use common::message::POSTGRES_EPOCH_UNIX_SECONDS;
 use common::transport::{Endpoint, TransportError};
 use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, SCRAM_SHA_256, ScramSha256};
@@ -505,9 +506,8 @@ impl ReplicationConnection {
     fn read_message_waiting(&mut self) -> Result<u8, WireError> {
         let started = Instant::now();
         loop {
-            // Polls until the first byte; then the message is read whole.
-            if self.has_message_start()? {
-                break;
+            if let Some(tag) = self.read_message()? {
+                return Ok(tag);
             }
             if started.elapsed() > MESSAGE_TIMEOUT {
                 return Err(self.io_error("waiting for the server")(
@@ -515,7 +515,6 @@ impl ReplicationConnection {
                 ));
             }
         }
-        self.read_message()?.ok_or_else(|| self.protocol("silence"))
     }
 
     /// Whether a message has started to arrive; `false` after a poll interval of silence.
@@ -607,11 +606,10 @@ fn is_timeout(error: &io::Error) -> bool {
 
 /// Now in microseconds since 2000-01-01 UTC, as the protocol counts.
 fn postgres_now_micros() -> i64 {
-    const POSTGRES_EPOCH_UNIX_SECONDS: u64 = 946_684_800;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    now.as_micros() as i64 - (POSTGRES_EPOCH_UNIX_SECONDS * 1_000_000) as i64
+    now.as_micros() as i64 - POSTGRES_EPOCH_UNIX_SECONDS * 1_000_000
 }
 
 fn read_i32(bytes: &[u8], at: usize) -> Option<i32> {
