@@ -19,20 +19,25 @@ install_db="$(command -v mariadb-install-db 2>/dev/null || echo /usr/bin/mariadb
 psql_at() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
 mariadb_at() { mariadb --protocol=tcp -h 127.0.0.1 -P "$my_port" -u "$my_user" -p"$my_user" "$@"; }
 
-# Starts PostgreSQL (wal_level=logical, no fsync), or reuses it when it already runs.
-start_postgres() {
-    if [ -f "$servers/pg/data/postmaster.pid" ] && pg_run "$pg_bin/pg_ctl" -D "$servers/pg/data" status >/dev/null 2>&1; then
-        echo "postgres: reusing the server on port $pg_port"; return
+# Starts PostgreSQL (wal_level=logical) in $servers/NAME on PORT, or reuses it when it already runs
+# (defaults: pg, $pg_port). DURABLE `on` keeps fsync and synchronous_commit on, as production
+# servers run; otherwise both are off.
+start_postgres() {  # [NAME PORT DURABLE]
+    local dir="$servers/${1:-pg}" port="${2:-$pg_port}" durable="${3:-off}"
+    if [ -f "$dir/data/postmaster.pid" ] && pg_run "$pg_bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        echo "postgres: reusing the server on port $port"; return
     fi
-    if [ ! -d "$servers/pg/data" ]; then
-        mkdir -p "$servers/pg"
-        $as_root && chown postgres "$servers/pg" && chmod o+x "$(dirname "$servers")" "$servers"
-        pg_run "$pg_bin/initdb" -D "$servers/pg/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
-        printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = logical\nfsync = off\nsynchronous_commit = off\n" \
-            "$pg_port" "$servers/pg" | pg_run tee -a "$servers/pg/data/postgresql.auto.conf" >/dev/null
+    if [ ! -d "$dir/data" ]; then
+        mkdir -p "$dir"
+        $as_root && chown postgres "$dir" && chmod o+x "$(dirname "$servers")" "$servers"
+        pg_run "$pg_bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >/dev/null
+        printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nwal_level = logical\n" \
+            "$port" "$dir" | pg_run tee -a "$dir/data/postgresql.auto.conf" >/dev/null
+        [ "$durable" = on ] || printf "fsync = off\nsynchronous_commit = off\n" \
+            | pg_run tee -a "$dir/data/postgresql.auto.conf" >/dev/null
     fi
-    pg_run "$pg_bin/pg_ctl" -D "$servers/pg/data" -l "$servers/pg/server.log" -w start >/dev/null
-    echo "postgres: started on port $pg_port"
+    pg_run "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+    echo "postgres: started on port $port (fsync $durable)"
 }
 
 # Starts MariaDB (row binlog) with the account $my_user, or reuses it when it already runs.
@@ -59,11 +64,12 @@ start_mariadb() {
     echo "mariadb: started on port $my_port"
 }
 
-# Stops both servers if they run; their folders stay.
+# Stops the servers that run; their folders stay.
 stop_servers() {
-    if [ -f "$servers/pg/data/postmaster.pid" ]; then
-        pg_run "$pg_bin/pg_ctl" -D "$servers/pg/data" -m fast stop || true
-    fi
+    local data
+    for data in "$servers"/pg*/data; do
+        [ -f "$data/postmaster.pid" ] && { pg_run "$pg_bin/pg_ctl" -D "$data" -m fast stop || true; }
+    done
     if [ -f "$servers/mariadb/mysqld.pid" ]; then
         local pid
         pid="$(cat "$servers/mariadb/mysqld.pid")"

@@ -136,6 +136,31 @@ impl ColumnType {
         let (precision, scale) = inner.split_once(',').unwrap_or((inner, "0"));
         Some((precision.trim().parse().ok()?, scale.trim().parse().ok()?))
     }
+
+    /// Whether two values this type's `=` calls equal are the same value, as they read back.
+    /// Not so for `numeric` of no fixed scale (`1.0 = 1.00`), `interval` (`'1 day' = '24 hours'`),
+    /// floats (`-0 = 0`), `citext`, `json` (no `=` at all), geometric types (`=` compares areas)
+    /// and anything not listed here: those are compared as text.
+    pub fn equal_means_same(&self) -> bool {
+        let element = self.sql.strip_suffix("[]").unwrap_or(&self.sql);
+        matches!(
+            element,
+            "smallint"
+                | "integer"
+                | "bigint"
+                | "boolean"
+                | "text"
+                | "uuid"
+                | "date"
+                | "timestamp with time zone"
+                | "timestamp without time zone"
+                | "time without time zone"
+                | "jsonb"
+                | "bytea"
+        ) || element.starts_with("character varying")
+            || element.starts_with("character(")
+            || (element.starts_with("numeric(") && self.numeric_limits().is_some())
+    }
 }
 
 /// The column types a property needs, one per non-null JSON type it allows (objects and arrays

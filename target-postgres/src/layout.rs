@@ -52,6 +52,29 @@ pub struct TableLayout {
     pub created_now: bool,
 }
 
+impl TableLayout {
+    /// The columns whose values tell whether a row the warehouse holds changed: what the stream
+    /// sends and the row's deletion and version, not the key (equal on a conflict) nor the
+    /// times and sequence of the load. With whether each must be compared as text (see
+    /// [`ColumnType::equal_means_same`]).
+    pub fn compared_columns(&self) -> Vec<(String, bool)> {
+        self.columns
+            .iter()
+            .filter(|column| !self.primary_key.contains(&column.name))
+            .filter(|column| match column.source {
+                ColumnSource::Field(_) | ColumnSource::SourceKey(_) | ColumnSource::LevelId(_) => {
+                    true
+                }
+                ColumnSource::System(system) => {
+                    matches!(system, SystemColumn::DeletedAt | SystemColumn::TableVersion)
+                }
+                ColumnSource::Unused => false,
+            })
+            .map(|column| (column.name.clone(), !column.column_type.equal_means_same()))
+            .collect()
+    }
+}
+
 /// All tables of one stream, parallel to its shape's tables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamLayout {

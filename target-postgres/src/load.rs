@@ -77,6 +77,9 @@ pub struct TableLoad {
     pub primary_key: Vec<String>,
     /// Columns linking a row to its root record (see `layout::TableLayout::root_link`).
     pub root_link: Vec<String>,
+    /// The columns that tell whether an existing row changed, and whether each is compared as
+    /// text (see `layout::TableLayout::compared_columns`).
+    pub compared: Vec<(String, bool)>,
     pub created_now: bool,
     pub buffer: TableBuffer,
 }
@@ -516,12 +519,12 @@ fn merge_statements(
             None => format!("{0} = excluded.{0}", quote(c)),
         })
         .collect();
-    let alias = if partial.is_some() { " as t" } else { "" };
     statements.push(format!(
-        "insert into {target}{alias} ({columns}) \
+        "insert into {target} as t ({columns}) \
          select distinct on ({keys}) {columns} from {staging} order by {keys}, _sdc_sequence desc \
-         on conflict ({keys}) do update set {}",
-        updates.join(", ")
+         on conflict ({keys}) do update set {}{}",
+        updates.join(", "),
+        unless_unchanged(root, partial.is_some() || load.tables.len() > 1)
     ));
     if hard_delete && load.has_deletes {
         statements.push(format!(
@@ -557,6 +560,33 @@ fn merge_statements(
         ));
     }
     statements
+}
+
+/// ` where (t.a, …) is distinct from (excluded.a, …)`: a row whose values the warehouse holds
+/// already is left as it is, not written again (a re-sync of unchanged rows writes nothing).
+/// Not for a stream with child tables (their rows are replaced, and the new ones find their
+/// parent by its `_sdc_sequence`) nor for a batch with partial records: there, every row is
+/// written.
+fn unless_unchanged(root: &TableLoad, every_row_written: bool) -> String {
+    if every_row_written || root.compared.is_empty() {
+        return String::new();
+    }
+    let side = |table: &str| {
+        root.compared
+            .iter()
+            .map(|(column, as_text)| {
+                let cast = if *as_text { "::text" } else { "" };
+                format!("{table}.{}{cast}", quote(column))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // `row(…)`: a single column is a row too.
+    format!(
+        " where row({}) is distinct from row({})",
+        side("t"),
+        side("excluded")
+    )
 }
 
 /// The SQL of a batch with partial records (see `partial`).
@@ -824,6 +854,7 @@ mod tests {
             filled_by_database: Vec::new(),
             primary_key: key.iter().map(|c| c.to_string()).collect(),
             root_link: link.iter().map(|c| c.to_string()).collect(),
+            compared: vec![("name".into(), false)],
             created_now: false,
             buffer: TableBuffer::default(),
         };
@@ -856,8 +887,39 @@ mod tests {
         let statements = merge_statements("s", &load, &staging, true);
         assert_eq!(
             statements[0],
-            r#"insert into "s"."orders" ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
+            r#"insert into "s"."orders" as t ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
         );
+        // Without child tables, a row whose values the warehouse holds is not written again.
+        let mut root_only = Load {
+            tables: vec![table(
+                "orders",
+                &["id", "name", "_sdc_sequence"],
+                &["id"],
+                &["id"],
+            )],
+            ..load
+        };
+        root_only.tables[0].compared = vec![("name".into(), false), ("amount".into(), true)];
+        assert!(merge_statements("s", &root_only, &staging, false)[0].ends_with(
+            r#"do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence" where row(t."name", t."amount"::text) is distinct from row(excluded."name", excluded."amount"::text)"#
+        ));
+        let load = Load {
+            tables: vec![
+                table("orders", &["id", "name", "_sdc_sequence"], &["id"], &["id"]),
+                table(
+                    "orders__items",
+                    &[
+                        "_sdc_source_key_id",
+                        "_sdc_level_0_id",
+                        "sku",
+                        "_sdc_sequence",
+                    ],
+                    &["_sdc_source_key_id", "_sdc_level_0_id"],
+                    &["_sdc_source_key_id"],
+                ),
+            ],
+            ..root_only
+        };
         assert!(statements[1].starts_with(r#"delete from "s"."orders" t using"#));
         assert_eq!(
             statements[2],

@@ -84,6 +84,7 @@ impl Rejects {
                 filled_by_database: Vec::new(),
                 primary_key: Vec::new(),
                 root_link: Vec::new(),
+                compared: Vec::new(),
                 created_now: false,
                 buffer: rejects.buffer,
             }],

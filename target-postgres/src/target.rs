@@ -519,6 +519,7 @@ impl Target {
                     .collect(),
                 primary_key: layout.primary_key.clone(),
                 root_link: layout.root_link.clone(),
+                compared: layout.compared_columns(),
                 created_now: layout.created_now,
                 buffer,
             })

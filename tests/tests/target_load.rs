@@ -111,6 +111,63 @@ fn a_second_run_updates_existing_keys_and_adds_new_ones() {
     );
 }
 
+/// Each row's `xmin`: the transaction that last wrote it.
+fn writers(client: &mut Client) -> Vec<Vec<String>> {
+    query_rows(
+        client,
+        "select id, xmin::text from warehouse.customers order by id",
+    )
+}
+
+#[test]
+fn a_resync_writes_again_only_the_rows_that_changed() {
+    let (db, target) = TargetRun::with_new_database(json!({}));
+    let first = [
+        customer(1, json!("Ada"), json!(1.5), json!(true)),
+        customer(2, json!("Bob"), json!(2), json!(true)),
+        customer(3, json!("Cy"), json!(3), json!(false)),
+        customer(4, json!("Dee"), json!(4), json!(null)),
+    ];
+    let mut messages = vec![customer_schema()];
+    messages.extend(first.iter().cloned());
+    target.load(&messages).assert_success();
+    let mut client = db.client();
+    let before = writers(&mut client);
+
+    // The same rows again, but: 2's name changed; 3's score is equal as a number and not the same
+    // value (`3.0`: numeric keeps the scale it is given); 4 was deleted at the source.
+    let mut deleted = customer(4, json!("Dee"), json!(4), json!(null));
+    deleted["record"]["_sdc_deleted_at"] = json!("2026-01-02T03:04:05Z");
+    target
+        .load(&[
+            customer_schema(),
+            first[0].clone(),
+            customer(2, json!("Bobby"), json!(2), json!(true)),
+            customer(3, json!("Cy"), json!(3.0), json!(false)),
+            deleted,
+            state(json!({"run": 2})),
+        ])
+        .assert_success();
+    let after = writers(&mut client);
+    assert_eq!(after[0], before[0], "an unchanged row is not written again");
+    for row in 1..4 {
+        assert_ne!(after[row][1], before[row][1], "row {} changed", row + 1);
+    }
+    assert_eq!(
+        query_rows(
+            &mut client,
+            "select id, name, score::text, _sdc_deleted_at is not null \
+             from warehouse.customers order by id"
+        ),
+        [
+            ["1", "Ada", "1.5", "f"],
+            ["2", "Bobby", "2", "f"],
+            ["3", "Cy", "3.0", "f"],
+            ["4", "Dee", "4", "t"]
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Append-only
 
