@@ -42,9 +42,8 @@ impl TableBuffer {
         self.lines.push(line);
     }
 
-    /// Ends a row.
+    /// Ends a row, once its writer has written all of it (text rows end with a newline).
     pub fn end_row(&mut self) {
-        self.data.push(b'\n');
         self.rows += 1;
     }
 }

@@ -45,6 +45,9 @@ pub struct TargetConfig {
     pub validate_records: bool,
     #[serde(default)]
     pub invalid_records: InvalidRecords,
+    /// COPY's format: binary where every column has a binary writer, or always text.
+    #[serde(default)]
+    pub copy_format: CopyFormatSetting,
     /// A table in the target schema keeping the last committed STATE.
     #[serde(default)]
     pub state_table: Option<String>,
@@ -126,6 +129,16 @@ pub enum InvalidRecords {
     Fail,
     /// Store it in `_sdc_rejected` with the reason and go on.
     Reject,
+}
+
+/// The `copy_format` key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyFormatSetting {
+    /// Binary for the tables whose columns all have a binary writer, text for the others.
+    #[default]
+    Binary,
+    Text,
 }
 
 /// Nested objects and arrays: de-nested into columns and child tables, or kept as `jsonb`.

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 
 use crate::column_type::{ColumnType, Family, widening};
+use crate::copy_format::CopyFormat;
 use crate::denest::{Field, StreamShape, TableShape};
 use crate::layout::{ColumnSource, LayoutColumn, StreamLayout, TableLayout};
 use crate::naming::{
@@ -654,6 +655,7 @@ impl<'a> TableDraft<'a> {
             root_link: self.root_link,
             field_columns: self.field_columns,
             created_now: self.table.created_now,
+            format: CopyFormat::default(),
         };
         (self.table, layout)
     }

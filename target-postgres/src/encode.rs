@@ -7,6 +7,8 @@
 //! whole COPY. Values PostgreSQL accepts are written as the tap sent them: the server does the
 //! parsing, and numbers keep every digit.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::column_type::{ColumnType, Family};
@@ -87,41 +89,55 @@ fn is_wide_integer(text: &str) -> bool {
 
 /// A JSON string's text. A string whose escapes are not valid Unicode (a lone surrogate such as
 /// `\ud800`, which UTF-8 cannot hold) is named as such, not as a type mismatch.
-fn string_of(value: Json<'_>) -> Result<std::borrow::Cow<'_, str>, InvalidValue> {
+fn string_of(value: Json<'_>) -> Result<Cow<'_, str>, InvalidValue> {
     value.as_str().ok_or(InvalidValue::Malformed(
         "string: it holds an escape that is not Unicode text (a lone surrogate?)",
     ))
 }
 
-/// Appends `value` as a COPY text field for a column of `column_type`.
-pub fn write_value(
-    out: &mut Vec<u8>,
+/// A value checked for its column: what COPY writes, in either format (text here, binary in
+/// `binary`).
+#[derive(Debug)]
+pub enum Checked<'a> {
+    Null,
+    /// JSON text, without NUL.
+    Json(&'a str),
+    Bool(bool),
+    /// A JSON number that fits the column.
+    Number(&'a str),
+    /// Text that fits the column (NUL is refused by the writers).
+    Text(Cow<'a, str>),
+    Timestamp(Cow<'a, str>, Timestamp),
+    /// `YYYY-MM-DD`, the date part of the value.
+    Date(Cow<'a, str>, NaiveDate),
+    Time(Cow<'a, str>),
+    Hex(Cow<'a, str>),
+    /// An array literal.
+    Array(String),
+}
+
+/// Checks `value` for a column of `column_type`.
+pub fn check_value<'a>(
     column_type: &ColumnType,
-    value: Json<'_>,
-) -> Result<(), InvalidValue> {
+    value: Json<'a>,
+) -> Result<Checked<'a>, InvalidValue> {
     let wrong_type = || InvalidValue::WrongType {
         expected: expected_name(column_type.family),
         found: value.kind().name(),
     };
-    match (column_type.family, value.kind()) {
-        (_, Kind::Null) => out.extend_from_slice(NULL),
+    Ok(match (column_type.family, value.kind()) {
+        (_, Kind::Null) => Checked::Null,
         (Family::Json, _) => {
             if value.contains_nul() {
                 return Err(InvalidValue::NulByte);
             }
-            write_text(out, value.raw())?;
+            Checked::Json(value.raw())
         }
-        (Family::Boolean, Kind::Bool) => {
-            out.push(if value.as_bool() == Some(true) {
-                b't'
-            } else {
-                b'f'
-            });
-        }
+        (Family::Boolean, Kind::Bool) => Checked::Bool(value.as_bool() == Some(true)),
         (Family::BigInt | Family::Numeric | Family::Double, Kind::Number) => {
             let number = value.raw();
             check_number(number, column_type)?;
-            out.extend_from_slice(number.as_bytes());
+            Checked::Number(number)
         }
         (Family::Text, Kind::String) => {
             let text = string_of(value)?;
@@ -137,38 +153,70 @@ pub fn write_value(
                     });
                 }
             }
-            write_text(out, &text)?;
+            Checked::Text(text)
         }
         (Family::Timestamp, Kind::String) => {
             let text = string_of(value)?;
-            check_timestamp(&text)?;
-            write_text(out, &text)?;
+            let timestamp = check_timestamp(&text)?;
+            Checked::Timestamp(text, timestamp)
         }
         (Family::Date, Kind::String) => {
             let text = string_of(value)?;
-            write_text(out, date_part(&text)?)?;
+            let (date, parsed) = date_part(&text)?;
+            let len = date.len();
+            match text {
+                Cow::Borrowed(text) => Checked::Date(Cow::Borrowed(&text[..len]), parsed),
+                Cow::Owned(text) => Checked::Date(Cow::Owned(text[..len].to_owned()), parsed),
+            }
         }
         (Family::Time, Kind::String) => {
             let text = string_of(value)?;
             check_time(&text)?;
-            write_text(out, &text)?;
+            Checked::Time(text)
         }
         (Family::Bytes, Kind::String) => {
             let hex = string_of(value)?;
             if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(InvalidValue::Malformed("hex string"));
             }
-            // `\x` introduces bytea hex input; the backslash is doubled for COPY.
-            out.extend_from_slice(b"\\\\x");
-            out.extend_from_slice(hex.as_bytes());
+            Checked::Hex(hex)
         }
         (Family::Array, Kind::Array) => {
             let element_type = column_type.sql.trim_end_matches("[]");
             let mut literal = String::new();
             write_array_literal(&mut literal, value, element_type)?;
-            write_text(out, &literal)?;
+            Checked::Array(literal)
         }
         _ => return Err(wrong_type()),
+    })
+}
+
+/// Appends `value` as a COPY text field for a column of `column_type`.
+pub fn write_value(
+    out: &mut Vec<u8>,
+    column_type: &ColumnType,
+    value: Json<'_>,
+) -> Result<(), InvalidValue> {
+    write_checked(out, check_value(column_type, value)?)
+}
+
+/// Appends a checked value as a COPY text field.
+pub fn write_checked(out: &mut Vec<u8>, value: Checked<'_>) -> Result<(), InvalidValue> {
+    match value {
+        Checked::Null => out.extend_from_slice(NULL),
+        Checked::Json(text) | Checked::Time(Cow::Borrowed(text)) => write_text(out, text)?,
+        Checked::Bool(value) => out.push(if value { b't' } else { b'f' }),
+        Checked::Number(number) => out.extend_from_slice(number.as_bytes()),
+        Checked::Text(text) | Checked::Timestamp(text, _) | Checked::Date(text, _) => {
+            write_text(out, &text)?;
+        }
+        Checked::Time(Cow::Owned(text)) => write_text(out, &text)?,
+        Checked::Hex(hex) => {
+            // `\x` introduces bytea hex input; the backslash is doubled for COPY.
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(hex.as_bytes());
+        }
+        Checked::Array(literal) => write_text(out, &literal)?,
     }
     Ok(())
 }
@@ -257,27 +305,54 @@ pub(crate) fn decimal_digits(text: &str) -> (u32, u32) {
     (integer_digits as u32, fraction_digits as u32)
 }
 
+/// A checked `date-time`: the date and time as written, and its offset from UTC when it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    pub local: NaiveDateTime,
+    pub offset_seconds: Option<i32>,
+}
+
 /// Accepts what PostgreSQL's `timestamptz` input accepts from taps: RFC 3339, with a space or `T`,
 /// with or without a zone (UTC then). Refuses what it cannot store or would change: `infinity`,
 /// year 0 and BC dates.
-pub fn check_timestamp(text: &str) -> Result<(), InvalidValue> {
+pub fn check_timestamp(text: &str) -> Result<Timestamp, InvalidValue> {
     if finer_than_microseconds(text, "YYYY-MM-DDTHH:MM:SS".len()) {
         return Err(InvalidValue::FinerThanMicroseconds("date-time"));
     }
+    let with_offset = |t: DateTime<chrono::FixedOffset>| Timestamp {
+        local: t.naive_local(),
+        offset_seconds: Some(t.offset().local_minus_utc()),
+    };
+    let without_offset = |local| Timestamp {
+        local,
+        offset_seconds: None,
+    };
     let parsed = DateTime::parse_from_rfc3339(text)
-        .map(|t| t.naive_utc())
+        .map(with_offset)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z").map(with_offset))
         .or_else(|_| {
-            DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z").map(|t| t.naive_utc())
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(without_offset)
         })
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").map(without_offset)
+        });
     match parsed {
-        Ok(timestamp) if (1..=9999).contains(&chrono::Datelike::year(&timestamp)) => Ok(()),
+        Ok(timestamp) if (1..=9999).contains(&chrono::Datelike::year(&timestamp.utc())) => {
+            Ok(timestamp)
+        }
         Ok(_) => Err(InvalidValue::YearOutOfRange("date-time")),
         Err(_) if text.contains("infinity") || text.ends_with(" BC") => {
             Err(InvalidValue::YearOutOfRange("date-time"))
         }
         Err(_) => Err(InvalidValue::Malformed("date-time")),
+    }
+}
+
+impl Timestamp {
+    /// The instant, for `timestamptz`: a value without offset is UTC (the target's session zone).
+    pub fn utc(&self) -> NaiveDateTime {
+        let offset = chrono::TimeDelta::seconds(self.offset_seconds.unwrap_or(0).into());
+        self.local - offset
     }
 }
 
@@ -301,8 +376,9 @@ fn finer_than_microseconds(text: &str, seconds_end: usize) -> bool {
         .any(|digit| digit != b'0')
 }
 
-/// `YYYY-MM-DD`, also when sent as a midnight date-time (Singer taps often do).
-fn date_part(text: &str) -> Result<&str, InvalidValue> {
+/// `YYYY-MM-DD`, also when sent as a midnight date-time (Singer taps often do): the date's text
+/// and the date.
+fn date_part(text: &str) -> Result<(&str, NaiveDate), InvalidValue> {
     let date = text.get(..10).unwrap_or(text);
     let rest = text.get(10..).unwrap_or("");
     let midnight = rest.is_empty()
@@ -311,7 +387,9 @@ fn date_part(text: &str) -> Result<&str, InvalidValue> {
             tail.is_empty() || tail == "Z" || tail.starts_with('+') || tail.starts_with('-')
         });
     match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
-        Ok(parsed) if midnight && (1..=9999).contains(&chrono::Datelike::year(&parsed)) => Ok(date),
+        Ok(parsed) if midnight && (1..=9999).contains(&chrono::Datelike::year(&parsed)) => {
+            Ok((date, parsed))
+        }
         Ok(_) if midnight => Err(InvalidValue::YearOutOfRange("date")),
         _ if text.contains("infinity") || text.ends_with(" BC") => {
             Err(InvalidValue::YearOutOfRange("date"))

@@ -5,6 +5,7 @@
 //! are; the encoder (`denest::record`) writes rows by it and the loader names its columns.
 
 use crate::column_type::{ColumnType, Family};
+use crate::copy_format::CopyFormat;
 use crate::system_column::SystemColumn;
 
 /// Where a column's values come from.
@@ -50,6 +51,8 @@ pub struct TableLayout {
     /// For each field of the shape, its columns by family, in the order the schema lists types.
     pub field_columns: Vec<Vec<(Family, usize)>>,
     pub created_now: bool,
+    /// How its rows are sent (see `copy_format`).
+    pub format: CopyFormat,
 }
 
 impl TableLayout {
@@ -80,4 +83,15 @@ impl TableLayout {
 pub struct StreamLayout {
     pub tables: Vec<TableLayout>,
     pub has_key: bool,
+}
+
+impl StreamLayout {
+    /// Each table's COPY format: binary where the config allows it and every column has a binary
+    /// writer.
+    pub fn with_copy_format(mut self, binary_allowed: bool) -> Self {
+        for table in &mut self.tables {
+            table.format = CopyFormat::for_columns(&table.columns, binary_allowed);
+        }
+        self
+    }
 }

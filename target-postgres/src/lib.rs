@@ -19,6 +19,7 @@ pub mod clock;
 pub mod column_type;
 pub mod config;
 pub mod connection;
+pub mod copy_format;
 pub mod ddl;
 pub mod denest;
 pub mod encode;
@@ -202,6 +203,12 @@ pub fn about() -> About {
             "Add _sdc_extracted_at, _sdc_received_at and _sdc_batched_at.",
         )
         .default_value(true),
+        Setting::new(
+            "copy_format",
+            "string",
+            "binary (COPY's binary format for tables whose column types all have a binary writer) or text.",
+        )
+        .default_value("binary"),
         Setting::new(
             "validate_records",
             "boolean",

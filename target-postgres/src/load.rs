@@ -34,6 +34,7 @@ use tracing::{debug, info};
 
 use crate::Error;
 use crate::batch::{BufferPool, TableBuffer, Versions};
+use crate::copy_format::CopyFormat;
 use crate::naming::{qualified, quote, quoted_list};
 use crate::partial::{Absent, AbsentProperty, absent_columns};
 use crate::retry;
@@ -80,6 +81,7 @@ pub struct TableLoad {
     /// The columns that tell whether an existing row changed, and whether each is compared as
     /// text (see `layout::TableLayout::compared_columns`).
     pub compared: Vec<(String, bool)>,
+    pub format: CopyFormat,
     pub created_now: bool,
     pub buffer: TableBuffer,
 }
@@ -281,6 +283,7 @@ impl Loader {
             stream = load.stream,
             rows = root.buffer.rows,
             mode,
+            format = ?root.format,
             ms = started.elapsed().as_millis() as u64,
             "batch committed"
         );
@@ -359,6 +362,7 @@ impl Loader {
             let rows = Rows {
                 table: "(absent properties)",
                 columns: &absent_columns(),
+                format: CopyFormat::Text,
                 buffer: &absent.rows,
             };
             copy_rows(&mut transaction, &load.stream, &table, rows)?;
@@ -715,6 +719,7 @@ struct Rows<'a> {
     /// For errors.
     table: &'a str,
     columns: &'a [String],
+    format: CopyFormat,
     buffer: &'a TableBuffer,
 }
 
@@ -723,6 +728,7 @@ impl<'a> From<&'a TableLoad> for Rows<'a> {
         Self {
             table: &table.table,
             columns: &table.columns,
+            format: table.format,
             buffer: &table.buffer,
         }
     }
@@ -738,7 +744,11 @@ fn copy_rows(
     if table.buffer.rows == 0 {
         return Ok(());
     }
-    let sql = format!("copy {target} ({}) from stdin", quoted_list(table.columns));
+    let sql = format!(
+        "copy {target} ({}) from stdin{}",
+        quoted_list(table.columns),
+        table.format.options()
+    );
     let copy_error = |source: postgres::Error| {
         // Only the server's own answer is about a row; a lost connection is not.
         if source.as_db_error().is_none() {
@@ -762,11 +772,16 @@ fn copy_rows(
     };
     let mut writer = transaction.copy_in(&sql).map_err(copy_error)?;
     // In pieces: the writer copies what it is given into its own buffer before sending it.
-    let written = table
-        .buffer
-        .data
-        .chunks(COPY_CHUNK_BYTES)
-        .try_for_each(|chunk| writer.write_all(chunk));
+    let written = writer
+        .write_all(table.format.header())
+        .and_then(|()| {
+            table
+                .buffer
+                .data
+                .chunks(COPY_CHUNK_BYTES)
+                .try_for_each(|chunk| writer.write_all(chunk))
+        })
+        .and_then(|()| writer.write_all(table.format.trailer()));
     let finished = writer.finish().map_err(copy_error)?;
     written.map_err(|source| Error::CopySend {
         stream: stream.to_owned(),
@@ -855,6 +870,7 @@ mod tests {
             primary_key: key.iter().map(|c| c.to_string()).collect(),
             root_link: link.iter().map(|c| c.to_string()).collect(),
             compared: vec![("name".into(), false)],
+            format: CopyFormat::Text,
             created_now: false,
             buffer: TableBuffer::default(),
         };

@@ -136,7 +136,7 @@ impl AbsentRows {
             }
             write!(out, "{index}").expect("writing to a Vec");
         }
-        out.push(b'}');
+        out.extend_from_slice(b"}\n");
         self.rows.end_row();
         for index in absent {
             if let Err(at) = self.indices.binary_search(index) {

@@ -5,6 +5,7 @@
 //! after a rejected record waits until the reject is stored too.
 
 use crate::batch::{TableBuffer, Versions};
+use crate::copy_format::CopyFormat;
 use crate::encode::write_text;
 use crate::json::Object;
 use crate::load::{Load, TableLoad};
@@ -60,6 +61,7 @@ impl Rejects {
             }
             write_text(&mut buffer.data, field).expect("NUL bytes were replaced");
         }
+        buffer.data.push(b'\n');
         buffer.end_row();
         self.first_line.get_or_insert(line);
         self.count += 1;
@@ -85,6 +87,7 @@ impl Rejects {
                 primary_key: Vec::new(),
                 root_link: Vec::new(),
                 compared: Vec::new(),
+                format: CopyFormat::Text,
                 created_now: false,
                 buffer: rejects.buffer,
             }],

@@ -24,7 +24,7 @@ use crate::Error;
 use crate::activation::Activation;
 use crate::batch::{BufferPool, StreamBatch};
 use crate::clock::Clock;
-use crate::config::{InvalidRecords, TargetConfig};
+use crate::config::{CopyFormatSetting, InvalidRecords, TargetConfig};
 use crate::denest::StreamShape;
 use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
 use crate::encode::check_timestamp;
@@ -234,7 +234,8 @@ impl Target {
                 statements,
             })?;
         }
-        Ok(layout)
+        let binary_allowed = self.config.copy_format == CopyFormatSetting::Binary;
+        Ok(layout.with_copy_format(binary_allowed))
     }
 
     /// A RECORD: checked, then de-nested into its stream's buffers; a full batch is flushed.
@@ -266,7 +267,7 @@ impl Target {
             Some(value) => match (value.kind(), value.as_str()) {
                 (Kind::Null, _) => None,
                 (_, Some(text)) => match check_timestamp(&text) {
-                    Ok(()) => Some(text),
+                    Ok(_) => Some(text),
                     Err(reason) => {
                         let reason = reason.to_string();
                         return self.invalid(line, name, record, DELETED_AT.into(), reason);
@@ -520,6 +521,7 @@ impl Target {
                 primary_key: layout.primary_key.clone(),
                 root_link: layout.root_link.clone(),
                 compared: layout.compared_columns(),
+                format: layout.format,
                 created_now: layout.created_now,
                 buffer,
             })

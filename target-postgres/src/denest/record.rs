@@ -1,13 +1,12 @@
 //! De-nesting a record: one row of the stream's root table and one row per element of each array,
-//! written straight into the COPY text buffer of each table, by the stream's layout: no
-//! intermediate row values. Objects inside a row are split once for all the columns they hold.
-
-use std::io::Write;
+//! written straight into the COPY buffer of each table (in the table's format), by the stream's
+//! layout: no intermediate row values. Objects inside a row are split once for all the columns they hold.
 
 use crate::batch::TableBuffer;
 use crate::column_type::ColumnType;
+use crate::copy_format::RowFields;
 use crate::denest::StreamShape;
-use crate::encode::{InvalidValue, NULL, accepts, natural_family, write_text, write_value};
+use crate::encode::{InvalidValue, accepts, check_value, natural_family};
 use crate::json::{Json, Kind, Object};
 use crate::layout::{ColumnSource, StreamLayout};
 use crate::system_column::SystemColumn;
@@ -134,35 +133,36 @@ impl<'a> RowWriter<'_, 'a> {
         let layout = &self.stream.layout.tables[table];
         let buffer = &mut buffers[table];
         buffer.begin_row(self.meta.line);
-        let out = &mut buffer.data;
-        let mut first = true;
+        let sent = layout
+            .columns
+            .iter()
+            .filter(|c| !c.is_filled_by_database())
+            .count();
+        let mut out = RowFields::begin(&mut buffer.data, layout.format, sent);
         for (index, column) in layout.columns.iter().enumerate() {
             if column.is_filled_by_database() {
                 continue;
             }
-            if !first {
-                out.push(b'\t');
-            }
-            first = false;
+            let column_type = &column.column_type;
             match column.source {
                 ColumnSource::Field(field) => {
                     let path = &shape.fields[field].path;
                     let value = value_at(path).filter(|v| !v.is_null());
                     let Some(value) = value else {
-                        out.extend_from_slice(NULL);
+                        out.null();
                         continue;
                     };
                     let routes = &layout.field_columns[field];
                     match routes.iter().find(|(family, _)| accepts(*family, value)) {
                         Some((_, target)) if *target == index => {
-                            write_value(out, &column.column_type, value).map_err(|reason| {
-                                EncodeError::Invalid {
+                            check_value(column_type, value)
+                                .and_then(|checked| out.value(column_type, checked))
+                                .map_err(|reason| EncodeError::Invalid {
                                     path: self.full_path(table, path),
                                     reason,
-                                }
-                            })?;
+                                })?;
                         }
-                        Some(_) => out.extend_from_slice(NULL),
+                        Some(_) => out.null(),
                         None => {
                             let family = natural_family(value).expect("null was handled");
                             return Err(EncodeError::NeedsColumn {
@@ -178,20 +178,22 @@ impl<'a> RowWriter<'_, 'a> {
                         .record
                         .get(&self.stream.key_properties[key])
                         .expect("key properties were checked");
-                    write_value(out, &column.column_type, value).map_err(|reason| {
-                        EncodeError::Invalid {
+                    check_value(column_type, value)
+                        .and_then(|checked| out.value(column_type, checked))
+                        .map_err(|reason| EncodeError::Invalid {
                             path: vec![self.stream.key_properties[key].clone()],
                             reason,
-                        }
-                    })?;
+                        })?;
                 }
                 ColumnSource::LevelId(level) => {
-                    write!(out, "{}", self.levels[level]).expect("writing to a Vec");
+                    let position = i64::try_from(self.levels[level]).expect("an array position");
+                    out.integer(column_type, position);
                 }
-                ColumnSource::System(system) => self.write_system(out, system),
-                ColumnSource::Unused => out.extend_from_slice(NULL),
+                ColumnSource::System(system) => self.write_system(&mut out, column_type, system),
+                ColumnSource::Unused => out.null(),
             }
         }
+        out.end();
         buffer.end_row();
         for &child in &shape.children {
             let array_path = &self.stream.shape.tables[child].array_path;
@@ -221,28 +223,37 @@ impl<'a> RowWriter<'_, 'a> {
         Ok(())
     }
 
-    fn write_system(&self, out: &mut Vec<u8>, system: SystemColumn) {
+    fn write_system(
+        &self,
+        out: &mut RowFields<'_>,
+        column_type: &ColumnType,
+        system: SystemColumn,
+    ) {
         let text = match system {
             SystemColumn::ExtractedAt => self.meta.extracted_at,
             // Not sent: PostgreSQL fills them.
             SystemColumn::ReceivedAt | SystemColumn::BatchedAt => return,
             SystemColumn::DeletedAt => self.meta.deleted_at,
             SystemColumn::Sequence => {
-                write!(out, "{}", self.meta.sequence).expect("writing to a Vec");
+                out.integer(column_type, self.meta.sequence);
                 return;
             }
             SystemColumn::TableVersion => {
-                match self.meta.version {
-                    Some(version) => write!(out, "{version}").expect("writing to a Vec"),
-                    None => out.extend_from_slice(NULL),
+                match self
+                    .meta
+                    .version
+                    .and_then(|version| i64::try_from(version).ok())
+                {
+                    Some(version) => out.integer(column_type, version),
+                    None => out.null(),
                 }
                 return;
             }
         };
         match text {
-            // Checked by the caller: timestamps without characters COPY escapes.
-            Some(text) => write_text(out, text).expect("a checked timestamp has no NUL"),
-            None => out.extend_from_slice(NULL),
+            // Checked by the caller.
+            Some(text) => out.timestamp(column_type, text),
+            None => out.null(),
         }
     }
 
