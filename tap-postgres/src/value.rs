@@ -33,31 +33,48 @@ impl CopyRow {
     pub fn parse(&mut self, line: &[u8]) {
         self.bytes.clear();
         self.fields.clear();
-        for field in line.split(|&byte| byte == b'\t') {
-            if field == b"\\N" {
+        let mut rest = line;
+        loop {
+            // `\N` alone is NULL.
+            if rest.starts_with(b"\\N") && matches!(rest.get(2), None | Some(b'\t')) {
                 self.fields.push(None);
+                match rest.get(2) {
+                    None => return,
+                    Some(_) => rest = &rest[3..],
+                }
                 continue;
             }
             let start = self.bytes.len();
-            let mut bytes = field.iter().copied();
-            while let Some(byte) = bytes.next() {
-                if byte != b'\\' {
-                    self.bytes.push(byte);
-                    continue;
+            // Runs without escapes are copied whole; most fields have none.
+            loop {
+                match memchr::memchr2(b'\t', b'\\', rest) {
+                    Some(at) if rest[at] == b'\\' => {
+                        self.bytes.extend_from_slice(&rest[..at]);
+                        self.bytes.push(match rest.get(at + 1) {
+                            Some(b'n') => b'\n',
+                            Some(b'r') => b'\r',
+                            Some(b't') => b'\t',
+                            Some(b'b') => 0x08,
+                            Some(b'f') => 0x0c,
+                            Some(b'v') => 0x0b,
+                            Some(other) => *other,
+                            None => b'\\',
+                        });
+                        rest = &rest[(at + 2).min(rest.len())..];
+                    }
+                    Some(at) => {
+                        self.bytes.extend_from_slice(&rest[..at]);
+                        self.fields.push(Some(start..self.bytes.len()));
+                        rest = &rest[at + 1..];
+                        break;
+                    }
+                    None => {
+                        self.bytes.extend_from_slice(rest);
+                        self.fields.push(Some(start..self.bytes.len()));
+                        return;
+                    }
                 }
-                let unescaped = match bytes.next() {
-                    Some(b'n') => b'\n',
-                    Some(b'r') => b'\r',
-                    Some(b't') => b'\t',
-                    Some(b'b') => 0x08,
-                    Some(b'f') => 0x0c,
-                    Some(b'v') => 0x0b,
-                    Some(other) => other,
-                    None => b'\\',
-                };
-                self.bytes.push(unescaped);
             }
-            self.fields.push(Some(start..self.bytes.len()));
         }
     }
 
@@ -282,6 +299,16 @@ mod tests {
         assert_eq!(row.field(1), None);
         assert_eq!(row.field(2), Some(&b"a\tb\nc\\d"[..]));
         assert_eq!(row.field(3), Some(&b""[..]));
+        // NULL last; `\\N` (an escaped backslash, then N) is text; a lone trailing backslash.
+        row.parse(b"\\\\N\t\\N");
+        assert_eq!(
+            (row.len(), row.field(0), row.field(1)),
+            (2, Some(&b"\\N"[..]), None)
+        );
+        row.parse(b"x\\");
+        assert_eq!((row.len(), row.field(0)), (1, Some(&b"x\\"[..])));
+        row.parse(b"");
+        assert_eq!((row.len(), row.field(0)), (1, Some(&b""[..])));
     }
 
     #[test]

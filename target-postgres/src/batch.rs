@@ -5,6 +5,9 @@
 //! began, so a rejected record leaves no orphan child rows behind. A record that lacks some of
 //! its stream's properties is noted in the batch's `absent` rows (see `partial`).
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
@@ -61,6 +64,11 @@ pub struct StreamBatch {
     pub versions: Versions,
     /// The records that lack some of the stream's properties.
     pub absent: AbsentRows,
+    /// Some key may come twice (two records of one key, or two keys of one hash): the merge
+    /// must keep each key's newest record rather than take every row as it is.
+    pub repeats_a_key: bool,
+    /// Hashes of the keys so far, while none repeats.
+    key_hashes: HashSet<u64>,
     marks: Vec<(usize, u64)>,
 }
 
@@ -134,6 +142,7 @@ impl StreamBatch {
                 self.has_deletes |= meta.deleted_at.is_some();
                 self.versions.add(meta.version);
                 self.absent.add(meta.line, meta.sequence, absent);
+                self.note_key(writer.key_properties, record);
                 Ok(())
             }
             Err(error) => {
@@ -142,6 +151,27 @@ impl StreamBatch {
                 }
                 Err(error)
             }
+        }
+    }
+
+    fn note_key(&mut self, key_properties: &[String], record: &Object<'_>) {
+        if self.repeats_a_key || key_properties.is_empty() {
+            return;
+        }
+        let mut hasher = DefaultHasher::new();
+        for key in key_properties {
+            match record.get(key) {
+                // Strings by their text: `"a"` and `"\u0061"` are one key.
+                Some(value) => match value.as_str() {
+                    Some(text) => text.hash(&mut hasher),
+                    None => value.raw().hash(&mut hasher),
+                },
+                None => 0u8.hash(&mut hasher),
+            }
+        }
+        if !self.key_hashes.insert(hasher.finish()) {
+            self.repeats_a_key = true;
+            self.key_hashes = HashSet::new();
         }
     }
 

@@ -63,6 +63,8 @@ pub struct Load {
     pub absent: Option<Absent>,
     pub has_key: bool,
     pub has_deletes: bool,
+    /// Some key may come twice in the batch (see `batch::StreamBatch::repeats_a_key`).
+    pub repeats_a_key: bool,
     pub versions: Versions,
     /// Printed (and stored in the state table) once this batch is committed.
     pub state: Option<Value>,
@@ -267,7 +269,7 @@ impl Loader {
                 Err(error) if load.has_key && error.is_unique_violation() => {
                     debug!(stream = load.stream, "existing keys met: merging instead");
                     self.direct.insert(root.table.clone(), false);
-                    self.load_merging(load)?;
+                    self.merge(load)?;
                     "merge"
                 }
                 result => {
@@ -276,7 +278,7 @@ impl Loader {
                 }
             }
         } else {
-            self.load_merging(load)?;
+            self.merge(load)?;
             "merge"
         };
         debug!(
@@ -321,7 +323,23 @@ impl Loader {
         transaction.commit().map_err(db("commit"))
     }
 
-    fn load_merging(&mut self, load: &Load) -> Result<(), Error> {
+    /// Merges a batch; one whose keys looked distinct to the target but are equal to PostgreSQL
+    /// (`1.0` and `1` in a `numeric` key) is merged again keeping the newest row of each key.
+    fn merge(&mut self, load: &Load) -> Result<(), Error> {
+        let keep_newest = load.repeats_a_key || load.absent.is_some();
+        match self.load_merging(load, keep_newest) {
+            Err(error) if !keep_newest && error.is_repeated_key() => {
+                debug!(
+                    stream = load.stream,
+                    "a key came twice: keeping the newest of each"
+                );
+                self.load_merging(load, true)
+            }
+            result => result,
+        }
+    }
+
+    fn load_merging(&mut self, load: &Load, keep_newest: bool) -> Result<(), Error> {
         let schema = self.config.schema.clone();
         let session = match self.session {
             Some(session) => session,
@@ -375,9 +393,15 @@ impl Loader {
                 source: source.into(),
             }
         };
-        let statements = merge_statements(&schema, load, &staging, self.config.hard_delete)
-            .into_iter()
-            .chain(staging.iter().map(|table| format!("drop table {table}")));
+        let statements = merge_statements(
+            &schema,
+            load,
+            &staging,
+            self.config.hard_delete,
+            keep_newest,
+        )
+        .into_iter()
+        .chain(staging.iter().map(|table| format!("drop table {table}")));
         for statement in statements {
             debug!(stream = load.stream, statement, "merge");
             transaction
@@ -488,12 +512,15 @@ fn staging_table(schema: &str, session: i32, index: &str) -> String {
 }
 
 /// The statements that merge a staged batch (`staging`: one table per table of the batch, then
-/// the `absent` rows of a batch with partial records) into its tables.
+/// the `absent` rows of a batch with partial records) into its tables. `keep_newest`: the batch
+/// may hold a key more than once, and its newest record (`_sdc_sequence`) wins; without it,
+/// every staged row goes in as it is (no sort).
 fn merge_statements(
     schema: &str,
     load: &Load,
     staging: &[String],
     hard_delete: bool,
+    keep_newest: bool,
 ) -> Vec<String> {
     let root = &load.tables[0];
     let target = qualified(schema, &root.table);
@@ -523,10 +550,15 @@ fn merge_statements(
             None => format!("{0} = excluded.{0}", quote(c)),
         })
         .collect();
+    let rows = if keep_newest {
+        format!(
+            "select distinct on ({keys}) {columns} from {staging} order by {keys}, _sdc_sequence desc"
+        )
+    } else {
+        format!("select {columns} from {staging}")
+    };
     statements.push(format!(
-        "insert into {target} as t ({columns}) \
-         select distinct on ({keys}) {columns} from {staging} order by {keys}, _sdc_sequence desc \
-         on conflict ({keys}) do update set {}{}",
+        "insert into {target} as t ({columns}) {rows} on conflict ({keys}) do update set {}{}",
         updates.join(", "),
         unless_unchanged(root, partial.is_some() || load.tables.len() > 1)
     ));
@@ -848,6 +880,12 @@ impl Error {
     fn is_unique_violation(&self) -> bool {
         matches!(self, Error::Copy { source, .. } if source.code() == Some(&SqlState::UNIQUE_VIOLATION))
     }
+
+    /// An upsert that met one key twice ("ON CONFLICT DO UPDATE command cannot affect row a
+    /// second time").
+    fn is_repeated_key(&self) -> bool {
+        matches!(self, Error::Database { source, .. } if source.code() == Some(&SqlState::CARDINALITY_VIOLATION))
+    }
 }
 
 #[cfg(test)]
@@ -893,6 +931,7 @@ mod tests {
             absent: None,
             has_key: true,
             has_deletes: true,
+            repeats_a_key: true,
             versions: Versions::default(),
             state: None,
         };
@@ -900,7 +939,7 @@ mod tests {
             "\"s\".\"_sdc_staging_7_0\"".to_owned(),
             "\"s\".\"_sdc_staging_7_1\"".to_owned(),
         ];
-        let statements = merge_statements("s", &load, &staging, true);
+        let statements = merge_statements("s", &load, &staging, true, true);
         assert_eq!(
             statements[0],
             r#"insert into "s"."orders" as t ("id", "name", "_sdc_sequence") select distinct on ("id") "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" order by "id", _sdc_sequence desc on conflict ("id") do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence""#
@@ -916,7 +955,11 @@ mod tests {
             ..load
         };
         root_only.tables[0].compared = vec![("name".into(), false), ("amount".into(), true)];
-        assert!(merge_statements("s", &root_only, &staging, false)[0].ends_with(
+        let upsert = &merge_statements("s", &root_only, &staging, false, false)[0];
+        assert!(upsert.starts_with(
+            r#"insert into "s"."orders" as t ("id", "name", "_sdc_sequence") select "id", "name", "_sdc_sequence" from "s"."_sdc_staging_7_0" on conflict"#
+        ));
+        assert!(upsert.ends_with(
             r#"do update set "name" = excluded."name", "_sdc_sequence" = excluded."_sdc_sequence" where row(t."name", t."amount"::text) is distinct from row(excluded."name", excluded."amount"::text)"#
         ));
         let load = Load {
@@ -969,7 +1012,7 @@ mod tests {
             staging[1].clone(),
             "\"s\".\"_sdc_staging_7_absent\"".to_owned(),
         ];
-        let statements = merge_statements("s", &load, &staging, false);
+        let statements = merge_statements("s", &load, &staging, false, true);
         let lacking = |index: u32| {
             format!(
                 r#"(select a._sdc_sequence from "s"."_sdc_staging_7_absent" a where {index} = any(a.absent))"#

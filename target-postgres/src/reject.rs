@@ -94,6 +94,7 @@ impl Rejects {
             absent: None,
             has_key: false,
             has_deletes: false,
+            repeats_a_key: false,
             versions: Versions::default(),
             state: None,
         })

@@ -541,6 +541,7 @@ impl Target {
             absent,
             has_key: stream.layout.has_key,
             has_deletes: batch.has_deletes,
+            repeats_a_key: batch.repeats_a_key,
             versions: batch.versions,
             state: None,
         })

@@ -168,6 +168,33 @@ fn a_resync_writes_again_only_the_rows_that_changed() {
     );
 }
 
+#[test]
+fn keys_equal_only_to_postgresql_still_keep_the_newest_record() {
+    let (db, target) = TargetRun::with_new_database(json!({}));
+    let schema = schema(
+        "prices",
+        json!({"id": {"type": "number"}, "name": {"type": ["null", "string"]}}),
+        &["id"],
+    );
+    target
+        .load(&[schema.clone(), record("prices", json!({"id": 1, "name": "first"}))])
+        .assert_success();
+    // `1` and `1.0` are two texts, one numeric key: the later record wins (the key keeps its text).
+    let input = format!(
+        "{schema}\n{}\n{}\n",
+        r#"{"type": "RECORD", "stream": "prices", "record": {"id": 1, "name": "older"}}"#,
+        r#"{"type": "RECORD", "stream": "prices", "record": {"id": 1.0, "name": "newest"}}"#
+    );
+    target.load_text(&input).assert_success();
+    assert_eq!(
+        query_rows(
+            &mut db.client(),
+            "select id::text, name from warehouse.prices"
+        ),
+        [["1", "newest"]]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Append-only
 
