@@ -483,7 +483,8 @@ max_of() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 # postmaster reaps its backends, so their time is in its cutime and cstime).
 clock_ticks="$(getconf CLK_TCK)"
 server_cpu() {  # PID
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v pid="$1" -v hz="$clock_ticks" '
+    # Processes come and go while this reads: a vanished one is not an error.
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pid="$1" -v hz="$clock_ticks" '
         { own = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
           if (own == pid) t += f[12] + f[13] + f[14] + f[15]; else if (f[2] == pid) t += f[12] + f[13] }
         END { printf "%.2f", t / hz }'
