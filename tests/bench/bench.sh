@@ -16,14 +16,16 @@ runs_per_case="${BENCH_RUNS:-3}"
 pg_port="${BENCH_PG_PORT:-54339}"
 my_port="${BENCH_MYSQL_PORT:-33079}"
 # Round-robin order; each pipeline follows its baseline so both see the same server state.
-all_cases="copy-pg tap-postgres tls tunnel resync copy-mariadb tap-mysql copy-pg-nested nested cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100"
+all_cases="copy-pg tap-postgres tls tunnel resync copy-mariadb tap-mysql copy-pg-nested nested cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100 shards-1 shards-2 shards-4"
 read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
 # tls and tunnel: the tap-postgres pipeline over TLS (sslmode require, both sides) and through an
 # SSH tunnel (both sides, one local sshd), against the plaintext pipeline of the same batch.
 # cdc-*: every row of a table already in the warehouse (loaded by a LOG_BASED snapshot before the
 # batch) updated at the source, in one transaction (or 100 for -100), then replicated LOG_BASED
 # from the state of the case's previous run; against resync, the same rows upserted again.
-declare -A baseline=([tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested
+# shards-N: orders in N `tap-postgres --shard K/N | target-postgres` pipes at once, then the
+# activation step (tests/shards/run.sh), against the single tap-postgres pipeline.
+declare -A baseline=([shards-1]=tap-postgres [shards-2]=tap-postgres [shards-4]=tap-postgres [tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres [resync]=copy-pg [tap-mysql]=copy-mariadb [nested]=copy-pg-nested
                      [cdc-postgres]=resync [cdc-postgres-100]=resync [cdc-mysql]=resync [cdc-mysql-100]=resync)
 
 [[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench.sh [ROWS] (a positive number; default 1000000)" >&2; exit 2; }
@@ -190,7 +192,7 @@ write_configs() {
     for c in cdc-mysql cdc-mysql-100; do
         tap_config "$c" "$my_port" "$my_user" bench '"filter_dbs": "bench"' "{\"table\": \"bench.$(cdc_table "$c")\", \"replication_method\": \"LOG_BASED\"}"
     done
-    for tap in tap-postgres resync nested tap-mysql cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100; do
+    for tap in tap-postgres resync nested tap-mysql cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100 shards-1 shards-2 shards-4; do
         printf '{"host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
             "$pg_port" "${tap//-/_}" > "$runs/target-$tap.json"
     done
@@ -247,6 +249,13 @@ setup_case() {
     tap-postgres|tls|tunnel)
         drop_schema "$schema"
         reader=("$bin/tap-postgres" "${tap_args[@]}") writer=("${target[@]}")
+        check=(check_orders "$schema.orders" "$src_orders") ;;
+    shards-*)
+        # The reader runs every shard pipe and the activation; the writer only collects its lines.
+        drop_schema "$schema"
+        rm -rf "$runs/$c.shards"
+        reader=(bash "$root/tests/shards/run.sh" "${c#shards-}" "$bin/tap-postgres" "$runs/tap-postgres.json"
+                "$runs/target-$c.json" "$runs/$c.shards") writer=(cat)
         check=(check_orders "$schema.orders" "$src_orders") ;;
     tap-mysql)
         drop_schema "$schema"
@@ -439,7 +448,7 @@ report() {
                 "${reader_name[$c]}" "${rss_reader[$c]}" "${writer_name[$c]}" "${rss_writer[$c]}"
         done
         echo
-        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY pipe; for tls and tunnel the plaintext tap-postgres pipeline; for cdc-* resync, the same rows upserted again; 1.00x: as fast)."
+        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY pipe; for tls, tunnel and shards-N the plaintext tap-postgres pipeline; for cdc-* resync, the same rows upserted again; 1.00x: as fast). shards-N's reader is tests/shards/run.sh: its peak RSS is the largest of its processes'."
         echo "Each run was checked: the destination's row count and a checksum of every value equal the source's."
     } > "$md"
     cp "$md" "$bench/results/latest.md"
