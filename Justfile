@@ -70,6 +70,10 @@ demo: deps release
 sync tap tap_config catalog target_config state_file:
     cd {{quote(invocation_directory())}} && bash {{quote(justfile_directory() + "/tests/sync/sync.sh")}} {{quote(tap)}} {{quote(tap_config)}} {{quote(catalog)}} {{quote(target_config)}} {{quote(state_file)}}
 
+# One MariaDB table read by N shard processes at once (throwaway servers under .local/shards): the plan, the shards, the activation, a checked summary.
+shards n="4" rows="200000": deps release
+    bash tests/shards/shards.sh {{n}} {{rows}}
+
 # Stop the demo's servers and remove .local/demo.
 demo-clean:
     bash tests/demo/demo-clean.sh

@@ -5,6 +5,9 @@
 //! tap-x --config CONFIG --catalog CATALOG [--state STATE]    (--properties is an alias)
 //! tap-x --config CONFIG [--state STATE]                      (select by config `select` patterns)
 //! tap-x --about [--format json|markdown]
+//! tap-x --config CONFIG [--catalog CATALOG] --plan N [--shard-version V]      (shard bounds, JSON)
+//! tap-x --config CONFIG [--catalog CATALOG] [--state STATE] --shard K/N --shard-version V
+//! tap-x --config CONFIG [--catalog CATALOG] --activate --shard-version V
 //! ```
 
 use std::error::Error;
@@ -15,6 +18,8 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use crate::sync::ShardIndex;
 
 /// Arguments of a tap.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
@@ -32,6 +37,24 @@ pub struct TapArgs {
     /// State from an earlier run (its last STATE value) to resume from.
     #[arg(short, long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Read only shard K of N (0 ≤ K < N) of each FULL_TABLE stream (and LOG_BASED snapshot):
+    /// one job of N run at once, each with its own state. Config `shard`.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["discover", "plan", "activate"])]
+    pub shard: Option<ShardIndex>,
+    /// The table version every shard of a run writes and `--activate` activates (e.g. the run's
+    /// start in milliseconds since the epoch; larger than any earlier version). Config
+    /// `shard_version`.
+    #[arg(long, value_name = "V")]
+    pub shard_version: Option<u64>,
+    /// Print the key ranges of N shards of each selected stream, with estimated rows, as JSON,
+    /// then exit.
+    #[arg(long, value_name = "N", conflicts_with_all = ["discover", "activate"],
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub plan: Option<u32>,
+    /// After every shard succeeded: SCHEMA and ACTIVATE_VERSION of `--shard-version` for each
+    /// selected stream, so the target sweeps older versions.
+    #[arg(long, conflicts_with = "discover")]
+    pub activate: bool,
     #[command(flatten)]
     pub about: AboutArgs,
 }
@@ -65,7 +88,29 @@ pub enum TapCommand {
         config: PathBuf,
         catalog: Option<PathBuf>,
         state: Option<PathBuf>,
+        shard: Sharding,
     },
+    /// `--plan N`: the shards' key ranges.
+    Plan {
+        config: PathBuf,
+        catalog: Option<PathBuf>,
+        shards: u32,
+        version: Option<u64>,
+    },
+    /// `--activate`: the shards' shared version made the live one.
+    Activate {
+        config: PathBuf,
+        catalog: Option<PathBuf>,
+        state: Option<PathBuf>,
+        version: Option<u64>,
+    },
+}
+
+/// `--shard` and `--shard-version` as given (config keys may fill in what is absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sharding {
+    pub shard: Option<ShardIndex>,
+    pub version: Option<u64>,
 }
 
 /// Arguments that parse but do not make a command.
@@ -73,6 +118,11 @@ pub enum TapCommand {
 pub enum CliError {
     #[error("--config is required (except with --about)")]
     MissingConfig,
+    #[error(
+        "{what} needs --shard-version (or config `shard_version`): every shard of a run writes \
+         the same table version, and the activation step activates it"
+    )]
+    MissingShardVersion { what: &'static str },
 }
 
 impl TapArgs {
@@ -94,11 +144,29 @@ impl TapArgs {
         let config = self.config.ok_or(CliError::MissingConfig)?;
         Ok(if self.discover {
             TapCommand::Discover { config }
+        } else if let Some(shards) = self.plan {
+            TapCommand::Plan {
+                config,
+                catalog: self.catalog,
+                shards,
+                version: self.shard_version,
+            }
+        } else if self.activate {
+            TapCommand::Activate {
+                config,
+                catalog: self.catalog,
+                state: self.state,
+                version: self.shard_version,
+            }
         } else {
             TapCommand::Sync {
                 config,
                 catalog: self.catalog,
                 state: self.state,
+                shard: Sharding {
+                    shard: self.shard,
+                    version: self.shard_version,
+                },
             }
         })
     }
@@ -424,6 +492,18 @@ pub fn tap_settings(dbname_required: bool) -> Vec<Setting> {
             "array",
             "Selection patterns such as `shop.orders`, `shop.customers.*`, `!shop.customers.ssn`.",
         ),
+        Setting::new(
+            "shard",
+            "string",
+            "`K/N`: read only shard K (from 0) of N key ranges of each FULL_TABLE stream (and \
+             LOG_BASED snapshot); `--shard` wins.",
+        ),
+        Setting::new(
+            "shard_version",
+            "integer",
+            "The table version every shard of a run writes and the activation step activates; \
+             `--shard-version` wins.",
+        ),
     ]);
     settings
 }
@@ -454,6 +534,7 @@ mod tests {
             config: "c.json".into(),
             catalog: Some("cat.json".into()),
             state: Some("s.json".into()),
+            shard: Sharding::default(),
         };
         assert_eq!(
             parse(&[
@@ -481,7 +562,45 @@ mod tests {
             Ok(TapCommand::Sync {
                 config: "c.json".into(),
                 catalog: None,
-                state: None
+                state: None,
+                shard: Sharding::default(),
+            })
+        );
+        assert_eq!(
+            parse(&[
+                "--config",
+                "c.json",
+                "--shard",
+                "3/8",
+                "--shard-version",
+                "17"
+            ]),
+            Ok(TapCommand::Sync {
+                config: "c.json".into(),
+                catalog: None,
+                state: None,
+                shard: Sharding {
+                    shard: Some(ShardIndex { index: 3, count: 8 }),
+                    version: Some(17),
+                },
+            })
+        );
+        assert_eq!(
+            parse(&["--config", "c.json", "--plan", "8"]),
+            Ok(TapCommand::Plan {
+                config: "c.json".into(),
+                catalog: None,
+                shards: 8,
+                version: None,
+            })
+        );
+        assert_eq!(
+            parse(&["--config", "c.json", "--activate", "--shard-version", "17"]),
+            Ok(TapCommand::Activate {
+                config: "c.json".into(),
+                catalog: None,
+                state: None,
+                version: Some(17),
             })
         );
         assert_eq!(
@@ -506,6 +625,10 @@ mod tests {
         assert!(parse(&["--config", "c", "--discover", "--catalog", "x"]).is_err());
         assert!(parse(&["--format", "json"]).is_err());
         assert!(parse(&["--about", "--format", "yaml"]).is_err());
+        let error = parse(&["--config", "c", "--shard", "8/8"]).unwrap_err();
+        assert!(error.contains("K counts from 0"), "{error}");
+        assert!(parse(&["--config", "c", "--plan", "0"]).is_err());
+        assert!(parse(&["--config", "c", "--shard", "1/2", "--activate"]).is_err());
     }
 
     #[test]

@@ -517,6 +517,13 @@ pub struct TapConfig<O: Default = NoOwnKeys> {
     /// Command-line selection shortcut; the catalog wins where both speak.
     #[serde(default)]
     pub select: Vec<SelectPattern>,
+    /// `K/N`: read only shard K of N of each FULL_TABLE stream (`--shard` wins).
+    #[serde(default)]
+    pub shard: Option<crate::sync::ShardIndex>,
+    /// The table version every shard of a run writes, and the activation step activates
+    /// (`--shard-version` wins).
+    #[serde(default, deserialize_with = "lenient_option")]
+    pub shard_version: Option<u64>,
     /// The tap's own keys. Read from the same object by [`ConfigFile::from_json`].
     #[serde(skip)]
     pub own: O,

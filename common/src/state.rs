@@ -66,8 +66,25 @@ pub struct Bookmark {
     /// (or added at the source with a default) is not in the log's past changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    /// A shard run (`--shard K/N`): which shard, and the key range it reads, kept so that a
+    /// resumed or repeated shard reads the range it started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRange>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
+}
+
+/// The key range of one shard of a stream: from `lower` (inclusive; the first shard has none) to
+/// `upper` (exclusive; the last has none). `empty` for a shard the table had no rows for when
+/// the bounds were computed (fewer rows than shards).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShardRange {
+    /// `K/N`.
+    pub shard: String,
+    pub lower: Option<Map<String, Value>>,
+    pub upper: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty: bool,
 }
 
 /// A state file that cannot be used.
@@ -242,6 +259,20 @@ impl Bookmark {
             resume_after: self.last_pk_fetched.clone(),
             max_pk_values: self.max_pk_values.clone(),
         }
+    }
+
+    /// Prepares the bookmark for shard `shard` (`K/N`) of the run writing `version`: a bookmark of
+    /// another shard or version starts over. Returns the shard's kept key range, if any (a shard
+    /// resumed or repeated reads the range it started with).
+    pub fn start_shard(&mut self, version: u64, shard: &str) -> Option<ShardRange> {
+        let same = self.version == Some(version)
+            && self.shard.as_ref().is_some_and(|kept| kept.shard == shard);
+        if !same {
+            self.last_pk_fetched = None;
+            self.max_pk_values = None;
+            self.shard = None;
+        }
+        self.shard.clone()
     }
 
     /// A full-table sync completed: nothing is left to resume.

@@ -3,6 +3,7 @@
 //! ```text
 //! main ──▶ --about │ --discover: connect ──Tap::discover──▶ catalog (stdout)
 //!                  │ sync: catalog (file, or discovered + `select`) + state ──sync::sync_streams──▶ stdout
+//!                  │ --plan N │ --activate: catalog ──sync::plan_streams │ activate_streams──▶ stdout
 //! ```
 //!
 //! A tap names itself, its own config keys and settings, how to connect and how to discover
@@ -10,16 +11,18 @@
 
 use std::error::Error;
 use std::fmt::Debug;
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::cli::{About, CliError, Setting, TapArgs, TapCommand, failure_exit_code, tap_settings};
+use crate::cli::{
+    About, CliError, Setting, Sharding, TapArgs, TapCommand, failure_exit_code, tap_settings,
+};
 use crate::config::{ConfigError, ConnectionConfig, TapConfig, load_config, struct_fields};
 use crate::state::StateError;
-use crate::sync::{Source, SyncSettings, sync_streams};
+use crate::sync::{ShardRun, Source, SyncSettings, activate_streams, plan_streams, sync_streams};
 use crate::{MessageWriter, State};
 
 /// What makes a tap itself.
@@ -94,27 +97,94 @@ pub fn run<T: Tap>(command: TapCommand) -> Result<(), TapFailure<T>> {
             config,
             catalog,
             state,
+            shard,
         } => {
             let config = load_config(&config).map_err(TapError::from)?;
-            let catalog = catalog
-                .map(|path| Catalog::load(&path))
-                .transpose()
-                .map_err(TapError::from)?;
+            let mut settings = SyncSettings::from(&config);
+            settings.shard = shard_run::<T>(shard, &config)?;
             let state = State::load_optional(state.as_deref()).map_err(TapError::from)?;
-            let mut source = T::connect(&config)?;
-            let mut catalog = match catalog {
-                Some(catalog) => catalog,
-                None => discover::<T>(&mut source, &config)?,
-            };
-            catalog
-                .apply_select_patterns(&config.select)
-                .map_err(TapError::from)?;
-            let settings = SyncSettings::from(&config);
+            let (mut source, catalog) = connect_with_catalog::<T>(&config, catalog)?;
             let mut out = MessageWriter::stdout();
             sync_streams(&mut source, &settings, &catalog, state, &mut out)?;
             Ok(())
         }
+        TapCommand::Plan {
+            config,
+            catalog,
+            shards,
+            version,
+        } => {
+            let config = load_config(&config).map_err(TapError::from)?;
+            let settings = SyncSettings::from(&config);
+            let (mut source, catalog) = connect_with_catalog::<T>(&config, catalog)?;
+            let version = version.or(config.shard_version);
+            let plan = plan_streams(&mut source, &settings, &catalog, shards, version)?;
+            let mut out = io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &plan)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+                .and_then(|()| out.flush())
+                .map_err(TapError::from)?;
+            Ok(())
+        }
+        TapCommand::Activate {
+            config,
+            catalog,
+            state,
+            version,
+        } => {
+            let config: TapConfig<T::OwnKeys> = load_config(&config).map_err(TapError::from)?;
+            let version = version
+                .or(config.shard_version)
+                .ok_or(CliError::MissingShardVersion { what: "--activate" })
+                .map_err(TapError::from)?;
+            let settings = SyncSettings::from(&config);
+            let state = State::load_optional(state.as_deref()).map_err(TapError::from)?;
+            let (mut source, catalog) = connect_with_catalog::<T>(&config, catalog)?;
+            let mut out = MessageWriter::stdout();
+            activate_streams(&mut source, &settings, &catalog, version, state, &mut out)?;
+            Ok(())
+        }
     }
+}
+
+/// The shard a sync reads, from the command line or else the config; a shard without a version
+/// is refused before connecting.
+fn shard_run<T: Tap>(
+    sharding: Sharding,
+    config: &TapConfig<T::OwnKeys>,
+) -> Result<Option<ShardRun>, TapError> {
+    let Some(shard) = sharding.shard.or(config.shard) else {
+        return Ok(None);
+    };
+    let version =
+        sharding
+            .version
+            .or(config.shard_version)
+            .ok_or(CliError::MissingShardVersion {
+                what: "a shard run",
+            })?;
+    Ok(Some(ShardRun { shard, version }))
+}
+
+/// Connects, and reads the catalog file or else discovers, with config `select` applied.
+fn connect_with_catalog<T: Tap>(
+    config: &TapConfig<T::OwnKeys>,
+    catalog: Option<std::path::PathBuf>,
+) -> Result<(T::Source, Catalog), TapFailure<T>> {
+    let catalog = catalog
+        .map(|path| Catalog::load(&path))
+        .transpose()
+        .map_err(TapError::from)?;
+    let mut source = T::connect(config)?;
+    let mut catalog = match catalog {
+        Some(catalog) => catalog,
+        None => discover::<T>(&mut source, config)?,
+    };
+    catalog
+        .apply_select_patterns(&config.select)
+        .map_err(TapError::from)?;
+    Ok((source, catalog))
 }
 
 /// Discovery, with a filter that names nothing said to be an error rather than an empty catalog.

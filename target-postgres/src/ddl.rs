@@ -79,6 +79,15 @@ pub enum DdlError {
 }
 
 impl Warehouse {
+    /// The statement that opens a stream's DDL transaction: a lock on its root table's name, so
+    /// targets loading one stream at once (shards) change its tables one at a time, each seeing
+    /// the other's committed work, and never lock its tables in opposite orders.
+    pub fn lock_statement(&self, layout: &StreamLayout) -> Option<String> {
+        let root = layout.tables.first()?;
+        let name = literal(&qualified(&self.schema, &root.table));
+        Some(format!("select pg_advisory_xact_lock(hashtext({name}))"))
+    }
+
     /// Plans `stream`'s tables: returns how to write them and the DDL (one statement per item)
     /// that brings the warehouse there. The model is updated as if the DDL had run.
     pub fn plan_stream(

@@ -214,7 +214,7 @@ impl Target {
         key_properties: &[String],
         source: Option<&str>,
     ) -> Result<StreamLayout, Error> {
-        let (layout, statements) = self
+        let (layout, statements): (_, Vec<String>) = self
             .warehouse
             .plan_stream(
                 name,
@@ -229,6 +229,12 @@ impl Target {
                 source: Box::new(source),
             })?;
         if !statements.is_empty() {
+            let statements = self
+                .warehouse
+                .lock_statement(&layout)
+                .into_iter()
+                .chain(statements)
+                .collect();
             self.send(Command::Execute {
                 stream: name.to_owned(),
                 statements,

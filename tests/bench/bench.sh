@@ -26,7 +26,7 @@ single) wh_port="$pg_port" durable=off ;;
 *) echo "bench: BENCH_SETUP is production or single" >&2; exit 2 ;;
 esac
 # Round-robin order; each pipeline follows its baseline so both see the same server state.
-all_cases="copy-pg copy-pg-binary tap-postgres tls tunnel resync resync-10 upsert-psql resync-all copy-mariadb tap-mysql copy-pg-nested nested cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100"
+all_cases="copy-pg copy-pg-binary tap-postgres tls tunnel resync resync-10 upsert-psql resync-all copy-mariadb tap-mysql copy-pg-nested nested cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100 shards-1 shards-2 shards-4"
 read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
 # tls and tunnel: the tap-postgres pipeline over TLS (sslmode require, both sides) and through an
 # SSH tunnel (both sides, one local sshd), against the plaintext pipeline of the same batch.
@@ -37,10 +37,13 @@ read -r -a cases <<<"${BENCH_CASES:-$all_cases}"
 # cdc-*: every row of a table already in the warehouse (loaded by a LOG_BASED snapshot before the
 # batch) updated at the source, in one transaction (or 100 for -100), then replicated LOG_BASED
 # from the state of the case's previous run; against resync-all, the same changes upserted.
+# shards-N: orders in N `tap-postgres --shard K/N | target-postgres` pipes at once, then the
+# activation step (tests/shards/run.sh), against the single tap-postgres pipeline.
 declare -A baseline=([copy-pg-binary]=copy-pg [tap-postgres]=copy-pg [tls]=tap-postgres [tunnel]=tap-postgres
                      [resync]=copy-pg [resync-10]=copy-pg [resync-all]=upsert-psql [upsert-psql]=copy-pg
                      [tap-mysql]=copy-mariadb [nested]=copy-pg-nested
-                     [cdc-postgres]=resync-all [cdc-postgres-100]=resync-all [cdc-mysql]=resync-all [cdc-mysql-100]=resync-all)
+                     [cdc-postgres]=resync-all [cdc-postgres-100]=resync-all [cdc-mysql]=resync-all [cdc-mysql-100]=resync-all
+                     [shards-1]=tap-postgres [shards-2]=tap-postgres [shards-4]=tap-postgres)
 
 [[ "$rows" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench.sh [ROWS] (a positive number; default 1000000)" >&2; exit 2; }
 [[ "$runs_per_case" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive number" >&2; exit 2; }
@@ -233,7 +236,7 @@ write_configs() {
         tap_config "$c" "$my_port" "$my_user" bench '"filter_dbs": "bench"' "{\"table\": \"bench.$(cdc_table "$c")\", \"replication_method\": \"LOG_BASED\"}"
     done
     for c in resync-10 resync-all; do cp "$runs/resync.json" "$runs/$c.json"; done
-    for tap in tap-postgres resync resync-10 resync-all nested tap-mysql cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100; do
+    for tap in tap-postgres resync resync-10 resync-all nested tap-mysql cdc-postgres cdc-postgres-100 cdc-mysql cdc-mysql-100 shards-1 shards-2 shards-4; do
         printf '{"host": "127.0.0.1", "port": %s, "user": "postgres", "dbname": "dst", "default_target_schema": "%s"}\n' \
             "$wh_port" "${tap//-/_}" > "$runs/target-$tap.json"
     done
@@ -309,6 +312,13 @@ setup_case() {
     tap-postgres|tls|tunnel)
         drop_schema "$schema"
         reader=("$bin/tap-postgres" "${tap_args[@]}") writer=("${target[@]}")
+        check=(check_orders "$schema.orders" "$src_orders") ;;
+    shards-*)
+        # The reader runs every shard pipe and the activation; the writer only collects its lines.
+        drop_schema "$schema"
+        rm -rf "$runs/$c.shards"
+        reader=(bash "$root/tests/shards/run.sh" "${c#shards-}" "$bin/tap-postgres" "$runs/tap-postgres.json"
+                "$runs/target-$c.json" "$runs/$c.shards") writer=(cat)
         check=(check_orders "$schema.orders" "$src_orders") ;;
     tap-mysql)
         drop_schema "$schema"
@@ -567,7 +577,7 @@ report() {
                 "$(median_or_dash "${cpu_source[$c]}")" "$(median_or_dash "${cpu_warehouse[$c]}")"
         done
         echo
-        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY text pipe; for tls and tunnel the plaintext tap-postgres pipeline; for resync-all the same staging + upsert done by psql; for cdc-* resync-all, the same changes upserted; 1.00x: as fast)."
+        echo "vs baseline: the case's median time over its baseline's in this batch (the COPY text pipe; for tls, tunnel and shards-N the plaintext tap-postgres pipeline; for resync-all the same staging + upsert done by psql; for cdc-* resync-all, the same changes upserted; 1.00x: as fast). shards-N's reader is tests/shards/run.sh: its peak RSS is the largest of its processes'."
         echo "CPU: medians of user + system seconds; a server's counts every process of it (sessions, background workers) during the run; - where the source is the warehouse server."
         echo "Each run was checked: the destination's row count and a checksum of every value equal the source's."
     } > "$md"

@@ -1,7 +1,8 @@
 //! Driving `target-postgres` in tests: a config for a test database, Singer input written as
 //! JSON values, and what arrived in the warehouse read back as text, value by value.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use postgres::{Client, SimpleQueryMessage};
 use serde_json::{Value, json};
@@ -61,6 +62,36 @@ impl TargetRun {
     /// Runs the target over raw input text.
     pub fn load_text(&self, input: &str) -> RunOutput {
         run(self.command(), &[], input.as_bytes())
+    }
+
+    /// `runs` targets over the same `input` at the same moment, as an orchestrator starts jobs
+    /// together; panics with a stderr unless every one succeeds.
+    pub fn load_at_once(&self, input: &str, runs: usize) {
+        let children: Vec<_> = (0..runs)
+            .map(|_| {
+                let mut child = self
+                    .command()
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("cannot start target-postgres");
+                let mut stdin = child.stdin.take().expect("stdin is piped");
+                let input = input.to_owned();
+                std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+                child
+            })
+            .collect();
+        for child in children {
+            let output = child
+                .wait_with_output()
+                .expect("cannot wait for the target");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
     }
 
     /// `target-postgres --config <config>`, to run as the caller likes.

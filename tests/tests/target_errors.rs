@@ -845,33 +845,7 @@ fn a_schema_beyond_the_column_limit_is_named_with_the_limit() {
 fn targets_creating_the_same_schema_and_table_at_once_all_succeed() {
     let (db, target) = TargetRun::with_new_database(json!({}));
     let input = lines(&[t_schema(), t_record(1), t_record(2), t_state(2)]);
-    let config = target.config.clone();
-    let runs: Vec<_> = (0..8)
-        .map(|_| {
-            let mut child = command("target-postgres")
-                .args(["--config", &config])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-            child
-        })
-        .collect();
-    for child in runs {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    target.load_at_once(&input, 8);
     assert_eq!(
         query_rows(
             &mut db.client(),

@@ -12,6 +12,10 @@
 //!
 //! `max_pk_values` is read when the sync starts, so rows inserted meanwhile wait for the next run
 //! instead of keeping this one going. Tables and views without a key are read whole.
+//!
+//! A shard run (see `shard`) reads its key range only, at the run's shared version, and sends no
+//! ACTIVATE_VERSION: the activation step does, once every shard is done. A table without a key
+//! cannot be split: the first shard reads it whole, the others skip it.
 
 use std::io::Write;
 
@@ -23,26 +27,60 @@ use crate::state::{FullTableStart, new_version};
 
 impl<S: Source, W: Write> StreamSync<'_, S, W> {
     pub(super) fn sync_full_table(&mut self) -> Result<u64, S::Error> {
+        let keys = self.selection.key_properties.clone();
+        let shard = self.shard;
+        let kept = match shard {
+            Some(run) => self
+                .bookmark()
+                .start_shard(run.version, &run.shard.to_string()),
+            None => None,
+        };
         let FullTableStart {
             version,
             resume_after,
             max_pk_values,
-        } = self.bookmark().start_full_table(new_version());
+        } = self
+            .bookmark()
+            .start_full_table(shard.map_or_else(new_version, |run| run.version));
 
         self.write_schema(None)?;
         let stream = self.selection.stream.clone();
-        self.out
-            .write_activate_version(&stream, version)
-            .map_err(SyncError::from)?;
-        let keys = self.selection.key_properties.clone();
+        if shard.is_none() {
+            self.out
+                .write_activate_version(&stream, version)
+                .map_err(SyncError::from)?;
+        }
         let mut query = self.select(&self.table.columns);
+        let mut conditions = Vec::new();
+        if let Some(run) = shard {
+            if keys.is_empty() {
+                if run.shard.index > 0 {
+                    conditions.push("false".to_owned());
+                }
+            } else {
+                let range =
+                    super::shard::shard_range(self.source, self.selection, &self.table, run, kept)?;
+                if range.empty {
+                    conditions.push("false".to_owned());
+                }
+                if let Some(lower) = range.lower.as_ref().filter(|_| resume_after.is_none()) {
+                    conditions.push(self.key_condition(&keys, lower, KeyBound::From)?);
+                }
+                if let Some(upper) = &range.upper {
+                    conditions.push(self.key_condition(&keys, upper, KeyBound::Before)?);
+                }
+                self.bookmark().shard = Some(range);
+            }
+        }
+        if keys.is_empty() && !conditions.is_empty() {
+            query.push_str(&format!(" where {}", conditions.join(" and ")));
+        }
         if !keys.is_empty() {
             let max = match max_pk_values {
                 Some(max) => Some(max),
                 None => self.read_max_key(&keys)?,
             };
             self.bookmark().max_pk_values = max.clone();
-            let mut conditions = Vec::new();
             match &max {
                 Some(max) => conditions.push(self.key_condition(&keys, max, KeyBound::UpTo)?),
                 // The table was empty when the sync started.
@@ -71,9 +109,11 @@ impl<S: Source, W: Write> StreamSync<'_, S, W> {
             bookmark.last_pk_fetched = Some(last);
         })?;
 
-        self.out
-            .write_activate_version(&stream, version)
-            .map_err(SyncError::from)?;
+        if shard.is_none() {
+            self.out
+                .write_activate_version(&stream, version)
+                .map_err(SyncError::from)?;
+        }
         self.bookmark().finish_full_table();
         Ok(rows)
     }

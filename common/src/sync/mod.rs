@@ -3,6 +3,7 @@
 //! ```text
 //! selected streams ──▶ one at a time: FULL_TABLE │ INCREMENTAL   (stream.rs, full_table.rs, incremental.rs)
 //!                  ──▶ then together: LOG_BASED, one log reader  (log_based.rs)
+//! --shard K/N      ──▶ one key range of each FULL_TABLE stream    (shard.rs)
 //! ```
 //!
 //! The engine owns the order of streams, `currently_syncing`, bookmarks, versions and
@@ -18,8 +19,13 @@ mod encode;
 mod full_table;
 mod incremental;
 mod log_based;
+mod shard;
 mod stream;
 
+pub use shard::{
+    InvalidShard, Plan, ShardIndex, ShardPlan, ShardRun, StreamPlan, activate_streams,
+    plan_streams, shard_plans,
+};
 pub use stream::schema_message;
 
 use std::io::{self, Write};
@@ -140,11 +146,14 @@ pub trait Source {
     }
 }
 
-/// One side of a key range: after the last key sent, or up to the largest key at the start.
+/// One side of a key range: after the last key sent, or up to the largest key at the start; a
+/// shard's range is from its lower bound and before its upper one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyBound {
     After,
     UpTo,
+    From,
+    Before,
 }
 
 impl KeyBound {
@@ -153,14 +162,16 @@ impl KeyBound {
         match self {
             Self::After => ">",
             Self::UpTo => "<=",
+            Self::From => ">=",
+            Self::Before => "<",
         }
     }
 
     /// The comparison of a leading key column in the written-out form.
     fn strict_operator(self) -> &'static str {
         match self {
-            Self::After => ">",
-            Self::UpTo => "<",
+            Self::After | Self::From => ">",
+            Self::UpTo | Self::Before => "<",
         }
     }
 }
@@ -212,6 +223,8 @@ pub enum SyncError {
     },
     #[error("stream {stream}: a row was encoded as something that is not JSON")]
     NotJson { stream: String },
+    #[error("stream {stream}: could not compute the shards' key ranges: {reason}")]
+    BadShardPlan { stream: String, reason: String },
     #[error("LOG_BASED replication is not available yet in this tap")]
     LogBasedUnavailable,
     #[error("could not start the log reader's thread")]
@@ -230,6 +243,9 @@ pub struct SyncSettings {
     pub max_run_seconds: Option<u64>,
     /// How many times a stream is resumed on a new session after transient failures.
     pub max_retries: u32,
+    /// A shard run (`--shard K/N`): only that key range of each FULL_TABLE stream (and LOG_BASED
+    /// snapshot), at the run's shared version, never sweeping older versions.
+    pub shard: Option<ShardRun>,
 }
 
 impl<O: Default> From<&TapConfig<O>> for SyncSettings {
@@ -239,6 +255,7 @@ impl<O: Default> From<&TapConfig<O>> for SyncSettings {
             state_every_rows: config.state_every_rows.max(1),
             max_run_seconds: config.max_run_seconds,
             max_retries: config.max_retries,
+            shard: None,
         }
     }
 }
@@ -264,6 +281,17 @@ pub fn sync_streams<S: Source, W: Write>(
     {
         let interrupted = selections.remove(position);
         selections.insert(0, interrupted);
+    }
+    if let Some(run) = settings.shard {
+        // A LOG_BASED stream's snapshot is sharded; its log is followed by ordinary runs.
+        for selection in &shard::sharded_streams(selections) {
+            sync_one(source, settings, selection, &mut state, out)?;
+        }
+        info!(shard = %run.shard, version = run.version, "shard done: activate the version once every shard is");
+        state.currently_syncing = None;
+        out.write_state(&state).map_err(SyncError::from)?;
+        out.flush().map_err(SyncError::from)?;
+        return Ok(state);
     }
     let (log_based, one_by_one): (Vec<_>, Vec<_>) = selections
         .into_iter()

@@ -21,6 +21,8 @@ pub(super) struct StreamSync<'a, S: Source, W: Write> {
     /// The table, with only the selected columns, in selection order.
     pub(super) table: SourceTable<S::Kind>,
     state_every_rows: u64,
+    /// The shard this run reads, if it is a shard run.
+    pub(super) shard: Option<super::ShardRun>,
     /// When the stream's read began, RFC 3339.
     time_extracted: String,
 }
@@ -34,12 +36,7 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
         state: &'a mut State,
         out: &'a mut MessageWriter<W>,
     ) -> Result<Self, S::Error> {
-        let mut table = source
-            .open_table(selection)?
-            .ok_or_else(|| SyncError::MissingTable {
-                stream: selection.tap_stream_id.clone(),
-            })?;
-        table.keep_selected(selection)?;
+        let table = open_table(source, selection)?;
         Ok(Self {
             source,
             selection,
@@ -47,6 +44,7 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
             out,
             table,
             state_every_rows: settings.state_every_rows.max(1),
+            shard: settings.shard,
             time_extracted: crate::message::now_rfc3339(),
         })
     }
@@ -191,6 +189,20 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
     }
 }
 
+/// The table a stream reads, as it is now, with only the selected columns in selection order.
+pub(super) fn open_table<S: Source>(
+    source: &mut S,
+    selection: &StreamSelection,
+) -> Result<SourceTable<S::Kind>, S::Error> {
+    let mut table = source
+        .open_table(selection)?
+        .ok_or_else(|| SyncError::MissingTable {
+            stream: selection.tap_stream_id.clone(),
+        })?;
+    table.keep_selected(selection)?;
+    Ok(table)
+}
+
 /// A stream's SCHEMA: the catalog's JSON Schema with its source, and for a LOG_BASED stream the
 /// properties its changes carry ([`log_based_schema`]).
 pub fn schema_message<S: Source>(selection: &StreamSelection, database: &str) -> SchemaMessage {
@@ -230,7 +242,7 @@ impl<K> SourceTable<K> {
 
 /// A record the encoder wrote, read back for its bookmark values: bookmarks hold exactly what
 /// was sent. Done once per checkpoint, not per row.
-fn parse_record(stream: &str, record: &[u8]) -> Result<Map<String, Value>, SyncError> {
+pub(super) fn parse_record(stream: &str, record: &[u8]) -> Result<Map<String, Value>, SyncError> {
     serde_json::from_slice(record).map_err(|_| SyncError::NotJson {
         stream: stream.to_owned(),
     })

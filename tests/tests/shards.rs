@@ -1,0 +1,344 @@
+//! Shards: one table read by N `tap --shard K/N | target-postgres` pipes at once, into one
+//! warehouse table, then one activation step. The warehouse must equal the source value for
+//! value; the previous version stays live until the activation; a shard killed and rerun alone
+//! completes the run exactly.
+//!
+//! The 400,000-row case runs once (PostgreSQL, a skewed integer key); the MariaDB, composite-key
+//! and kill cases use smaller tables so that the debug build stays quick on a small machine.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use tests::bin::write_json;
+use tests::warehouse::{emitted_states, lines, query_text, record, schema, state};
+use tests::{MysqlDatabase, PgDatabase, Pipeline, TapRun, TargetRun};
+
+/// A version larger than any an ordinary run of the test made before (milliseconds since the
+/// epoch, as the orchestrator would pass the run's start).
+fn shard_version() -> u64 {
+    common::state::new_version()
+}
+
+/// `tap --shard K/N --shard-version V [--state FILE]`.
+fn shard_command(
+    tap: &TapRun,
+    shard: u32,
+    count: u32,
+    version: u64,
+    state: Option<&Value>,
+) -> Command {
+    let mut args = vec![
+        "--shard".to_owned(),
+        format!("{shard}/{count}"),
+        "--shard-version".to_owned(),
+        version.to_string(),
+    ];
+    if let Some(state) = state {
+        let name = format!("state-{shard}-of-{count}.json");
+        args.push("--state".to_owned());
+        args.push(write_json(tap.dir.path(), &name, state));
+    }
+    tap.command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Every shard of `count` at once, each `tap | target` its own pipe; the last state each target
+/// printed.
+fn run_shards(tap: &TapRun, target: &TargetRun, count: u32, version: u64) -> Vec<Value> {
+    let running: Vec<_> = (0..count)
+        .map(|shard| {
+            Pipeline::of(
+                shard_command(tap, shard, count, version, None),
+                target.command(),
+            )
+            .start()
+        })
+        .collect();
+    running
+        .into_iter()
+        .map(|pipe| {
+            let output = pipe.finish();
+            output.assert_success();
+            assert!(
+                !output.target.stderr.contains("rows of older versions"),
+                "a shard swept older versions:\n{}",
+                output.target.stderr
+            );
+            emitted_states(&output.target).pop().expect("a state")
+        })
+        .collect()
+}
+
+/// The activation step: `tap --activate | target`.
+fn activate(tap: &TapRun, target: &TargetRun, version: u64) {
+    let activation = tap.command(&["--activate", "--shard-version", &version.to_string()]);
+    let output = Pipeline::of(activation, target.command()).run();
+    output.assert_success();
+}
+
+fn rows_of(warehouse: &PgDatabase, sql: &str) -> Vec<Vec<Option<String>>> {
+    query_text(&mut warehouse.client(), sql)
+}
+
+fn count(warehouse: &PgDatabase, sql: &str) -> i64 {
+    rows_of(warehouse, sql)[0][0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// 400,000 rows, ids dense at the start and sparse after (a skewed key): 8 shards at once.
+#[test]
+fn eight_postgres_shards_load_one_table_at_once_and_activate_once() {
+    let source = PgDatabase::with_sql(
+        "create table items (id bigint primary key, name text, n integer); \
+         insert into items select g, 'item ' || g, g % 1000 from generate_series(1, 2000) g; \
+         insert into items select -g, 'gone ' || g, g from generate_series(1, 100) g",
+    );
+    let warehouse = PgDatabase::new();
+    let target = TargetRun::new(&warehouse, json!({"batch_size_rows": 20000}));
+    let tap = TapRun::postgres(
+        &source,
+        json!({"select": ["public.items"], "state_every_rows": 20000}),
+    );
+    // The previous version: an ordinary run.
+    tap.run_into(&target, None).assert_success();
+    assert_eq!(
+        count(&warehouse, "select count(*) from warehouse.items"),
+        2100
+    );
+
+    source.execute(
+        "delete from items where id < 0; \
+         update items set name = 'renamed ' || id where id % 500 = 0; \
+         insert into items select g, 'item ' || g, g % 1000 from generate_series(2001, 300000) g; \
+         insert into items select 1000000 + g * 10007, 'far ' || g, g % 7 \
+           from generate_series(1, 100000) g",
+    );
+
+    // The plan: 8 contiguous ranges of about 50,000 rows, whatever the key's spread.
+    let plan = tap.run_with(&["--plan", "8"]);
+    plan.assert_success();
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("the plan is JSON");
+    let stream = &plan["streams"][0];
+    assert_eq!(stream["rows"], 400_000);
+    let shards = stream["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 8);
+    assert_eq!(shards[0]["lower"], Value::Null);
+    assert_eq!(shards[7]["upper"], Value::Null);
+    for pair in shards.windows(2) {
+        assert_eq!(pair[0]["upper"], pair[1]["lower"]);
+        assert_eq!(pair[0]["estimated_rows"], 50_000);
+    }
+    // Rows 300,001 on are the sparse ones.
+    assert_eq!(shards[6]["lower"], json!({"id": 1_000_000 + 10_007}));
+    assert_eq!(
+        shards[7]["lower"],
+        json!({"id": 1_000_000 + 50_001 * 10_007})
+    );
+
+    let version = shard_version();
+    let states = run_shards(&tap, &target, 8, version);
+    for (shard, state) in states.iter().enumerate() {
+        let bookmark = &state["bookmarks"]["public-items"];
+        assert_eq!(bookmark["version"], version, "{state}");
+        assert_eq!(bookmark["shard"]["shard"], format!("{shard}/8"), "{state}");
+        assert!(bookmark.get("last_pk_fetched").is_none(), "{state}");
+    }
+
+    // Until the activation, the previous version stays live: the rows gone at the source too.
+    let live = "select count(*) from warehouse.items where _sdc_deleted_at is null";
+    assert_eq!(count(&warehouse, live), 400_100);
+    activate(&tap, &target, version);
+    assert_eq!(count(&warehouse, live), 400_000);
+    let gone = rows_of(
+        &warehouse,
+        "select min(id), max(id), count(*) from warehouse.items where _sdc_deleted_at is not null",
+    );
+    assert_eq!(
+        gone,
+        [[Some("-100".into()), Some("-1".into()), Some("100".into())]]
+    );
+
+    let columns = "id::text, name, n::text";
+    let expected = rows_of(&source, &format!("select {columns} from items order by id"));
+    let loaded = rows_of(
+        &warehouse,
+        &format!("select {columns} from warehouse.items where _sdc_deleted_at is null order by id"),
+    );
+    assert_eq!(loaded.len(), expected.len());
+    assert!(loaded == expected, "the warehouse differs from the source");
+    assert_eq!(
+        count(
+            &warehouse,
+            &format!(
+                "select count(*) from warehouse.items where _sdc_table_version <> {version} \
+                 and _sdc_deleted_at is null"
+            )
+        ),
+        0
+    );
+}
+
+/// MariaDB, a composite key with most rows under one leading value, a target that deletes what
+/// the source no longer has (`hard_delete`).
+#[test]
+fn mariadb_shards_of_a_composite_key_and_hard_delete() {
+    let source = MysqlDatabase::with_sql(
+        "create table parts (a integer, b varchar(20), n integer, primary key (a, b)); \
+         insert into parts select 1, lpad(seq, 8, '0'), seq from seq_1_to_300; \
+         insert into parts select -1, 'gone', 0",
+    );
+    let warehouse = PgDatabase::new();
+    let target = TargetRun::new(
+        &warehouse,
+        json!({"batch_size_rows": 5000, "hard_delete": true}),
+    );
+    let tap = TapRun::mysql(
+        &source,
+        json!({"select": [format!("{}.parts", source.name)], "state_every_rows": 5000}),
+    );
+    tap.run_into(&target, None).assert_success();
+    assert_eq!(
+        count(&warehouse, "select count(*) from warehouse.parts"),
+        301
+    );
+
+    source.execute(
+        "delete from parts where a = -1; \
+         insert into parts select 1, lpad(seq, 8, '0'), seq from seq_301_to_30000; \
+         insert into parts select seq, concat('x', seq), seq % 13 from seq_2_to_10001",
+    );
+    let version = shard_version();
+    run_shards(&tap, &target, 8, version);
+    // The row gone at the source stays until the activation, which deletes it.
+    assert_eq!(
+        count(&warehouse, "select count(*) from warehouse.parts"),
+        40_001
+    );
+    activate(&tap, &target, version);
+
+    let mut expected: Vec<Vec<Option<String>>> = {
+        use mysql::prelude::Queryable;
+        let rows: Vec<(i64, String, i64)> =
+            source.conn().query("select a, b, n from parts").unwrap();
+        rows.into_iter()
+            .map(|(a, b, n)| vec![Some(a.to_string()), Some(b), Some(n.to_string())])
+            .collect()
+    };
+    let mut loaded = rows_of(
+        &warehouse,
+        "select a::text, b, n::text from warehouse.parts",
+    );
+    expected.sort();
+    loaded.sort();
+    assert_eq!(loaded.len(), 40_000);
+    assert!(loaded == expected, "the warehouse differs from the source");
+}
+
+/// A shard killed (SIGKILL) part way and rerun alone from the state its target printed: the
+/// result is exact, and the rerun resumed instead of starting over.
+#[test]
+fn a_killed_shard_rerun_alone_completes_the_run() {
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text); \
+         insert into items select g, 'item ' || g from generate_series(1, 40000) g",
+    );
+    let warehouse = PgDatabase::new();
+    let target = TargetRun::new(&warehouse, json!({"batch_size_rows": 1000}));
+    let tap = TapRun::postgres(
+        &source,
+        json!({"select": ["public.items"], "state_every_rows": 1000}),
+    );
+    let version = shard_version();
+
+    // Shard 1 of 4 is killed once its target has committed some of its rows.
+    let mut killed =
+        Pipeline::of(shard_command(&tap, 1, 4, version, None), target.command()).start();
+    let mut reader = BufReader::new(killed.target.stdout.take().unwrap());
+    let mut states = Vec::new();
+    for line in reader.by_ref().lines() {
+        let line = line.unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if value["bookmarks"]["public-items"]["last_pk_fetched"].is_object() {
+            states.push(value);
+            break;
+        }
+    }
+    killed.tap.kill().unwrap();
+    for line in reader.lines() {
+        states.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    drop(killed.finish());
+    let interrupted = states.pop().expect("a state before the kill");
+    let resumed_after = interrupted["bookmarks"]["public-items"]["last_pk_fetched"]["id"]
+        .as_i64()
+        .expect("the shard was interrupted part way");
+    assert!((10_001..20_000).contains(&resumed_after), "{interrupted}");
+
+    // The other shards run; then shard 1 alone, from its own state.
+    for shard in [0, 2, 3] {
+        Pipeline::of(
+            shard_command(&tap, shard, 4, version, None),
+            target.command(),
+        )
+        .run()
+        .assert_success();
+    }
+    let rerun = Pipeline::of(
+        shard_command(&tap, 1, 4, version, Some(&interrupted)),
+        target.command(),
+    )
+    .run();
+    rerun.assert_success();
+    assert!(
+        rerun.tap_stderr.contains(&format!(
+            "resuming an interrupted full-table sync (version {version})"
+        )),
+        "{}",
+        rerun.tap_stderr
+    );
+    activate(&tap, &target, version);
+
+    let expected = rows_of(&source, "select id::text, name from items order by id");
+    let loaded = rows_of(
+        &warehouse,
+        "select id::text, name from warehouse.items where _sdc_deleted_at is null order by id",
+    );
+    assert_eq!(loaded.len(), 40_000);
+    assert!(loaded == expected, "the warehouse differs from the source");
+}
+
+/// Targets started together create the same new table, then add the same new column, at the
+/// same moment: every one succeeds.
+#[test]
+fn targets_creating_the_same_table_and_column_at_once_all_succeed() {
+    let (warehouse, target) = TargetRun::with_new_database(json!({}));
+    let properties = json!({"id": {"type": "integer"}, "name": {"type": ["null", "string"]}});
+    let first = lines(&[
+        schema("t", properties.clone(), &["id"]),
+        record("t", json!({"id": 1, "name": "a"})),
+        state(json!({"n": 1})),
+    ]);
+    let mut wider = properties;
+    wider["extra"] = json!({"type": ["null", "string"]});
+    let second = lines(&[
+        schema("t", wider, &["id"]),
+        record("t", json!({"id": 2, "name": "b", "extra": "x"})),
+        state(json!({"n": 2})),
+    ]);
+    for input in [first, second] {
+        target.load_at_once(&input, 6);
+    }
+    assert_eq!(
+        rows_of(
+            &warehouse,
+            "select id::text, name, extra from warehouse.t order by id"
+        ),
+        [
+            [Some("1".into()), Some("a".into()), None],
+            [Some("2".into()), Some("b".into()), Some("x".into())]
+        ]
+    );
+}
