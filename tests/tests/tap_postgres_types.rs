@@ -52,24 +52,23 @@ fn integers() {
 #[test]
 fn numerics_keep_every_digit() {
     let forty = "1234567890123456789012345678901234567890";
-    let schema = assert_emits(
-        "numeric",
-        &[
-            (
-                &format!("{forty}.0123456789"),
-                &format!("{forty}.0123456789"),
-            ),
-            (
-                "-0.000000000000000000000000000001",
-                "-0.000000000000000000000000000001",
-            ),
-            ("1e-5", "0.00001"),
-            ("'NaN'", "null"),
-            ("'Infinity'", "null"),
-            ("'-Infinity'", "null"),
-            ("null", "null"),
-        ],
-    );
+    let db = PgDatabase::new();
+    let digits = format!("{forty}.0123456789");
+    let mut cases = vec![
+        (digits.as_str(), digits.as_str()),
+        (
+            "-0.000000000000000000000000000001",
+            "-0.000000000000000000000000000001",
+        ),
+        ("1e-5", "0.00001"),
+        ("'NaN'", "null"),
+        ("null", "null"),
+    ];
+    if db.version_num() >= 140_000 {
+        // numeric holds infinities from PostgreSQL 14.
+        cases.extend([("'Infinity'", "null"), ("'-Infinity'", "null")]);
+    }
+    let schema = assert_emits_in(&db, "numeric", &cases);
     assert_eq!(schema["type"], json!(["null", "number"]));
     let schema = assert_emits(
         "numeric(12,2)",
