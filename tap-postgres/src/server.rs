@@ -53,10 +53,20 @@ impl ServerVersion {
         self.major() >= 13
     }
 
-    /// Whether the log carries generated columns (18+, with the publication option below);
-    /// before 18, pgoutput leaves them out of every change.
+    /// Whether the log carries stored generated columns (18+, with the publication option
+    /// below); before 18, pgoutput leaves them out of every change.
     pub const fn logs_generated_columns(self) -> bool {
         self.major() >= 18
+    }
+
+    /// The kinds of generated column (`pg_attribute.attgenerated`) the log carries: stored
+    /// (`s`) from 18; virtual ones (`v`, 18+) never.
+    pub fn logged_generated_kinds(self) -> &'static [&'static str] {
+        if self.logs_generated_columns() {
+            &["s"]
+        } else {
+            &[]
+        }
     }
 
     /// The `with (…)` options of the publication the tap creates, when the server has any of

@@ -159,7 +159,7 @@ pub fn prepare(
 }
 
 /// Checks that the log can carry `stream`'s changes: a replica identity that names the row, and
-/// a table this major can publish. Warns of generated columns the log leaves out.
+/// a table this major can publish. Warns of the generated columns the log leaves out.
 fn check_table(
     client: &mut Client,
     server: ServerVersion,
@@ -173,9 +173,9 @@ fn check_table(
                     c.relkind = 'p', \
                     array(select a.attname::text from pg_attribute a where a.attrelid = c.oid \
                           and a.attnum > 0 and not a.attisdropped and a.attgenerated <> '' \
-                          order by a.attnum) \
+                          and a.attgenerated::text <> all($2) order by a.attnum) \
              from pg_class c where c.oid = $1::text::regclass",
-            &[&table],
+            &[&table, &server.logged_generated_kinds()],
         )
         .map_err(Error::query("reading the table's replica identity"))?;
     let identity: String = row.get(0);
@@ -189,13 +189,14 @@ fn check_table(
         }
         .into());
     }
-    if !generated.is_empty() && !server.logs_generated_columns() {
+    if !generated.is_empty() {
         warn!(
             stream = %stream.tap_stream_id,
             columns = %generated.join(", "),
             major = server.major(),
-            "before PostgreSQL 18 the log leaves generated columns out: changes after the \
-             snapshot arrive without them, so the warehouse keeps their snapshot values"
+            "the log leaves these generated columns out (stored ones before PostgreSQL 18, \
+             virtual ones always): changes after the snapshot arrive without them, so the \
+             warehouse keeps their snapshot values"
         );
     }
     let identity = match identity.as_str() {
