@@ -505,31 +505,31 @@ fn identity_and_generated_columns_through_the_log() {
          update orders set qty = 4 where id = 1; delete from orders where id = 2;",
     );
     let output = cdc.run();
-    if virtual_columns {
-        cdc.assert_same("orders", "id, ticket, qty, price, total");
-        assert_eq!(
-            cdc.warehouse_rows("orders", "id, doubled"),
+    // What the log leaves out: the virtual column on 18, the stored one before.
+    let (followed, left_out, kept) = if virtual_columns {
+        (
+            "id, ticket, qty, price, total",
+            "doubled",
             [["1", "4"], ["3", "NULL"]],
-            "a virtual column keeps the snapshot's value, none for a row inserted after it"
-        );
-        assert!(
-            output.tap_stderr.contains("doubled"),
-            "{}",
-            output.tap_stderr
-        );
+        )
     } else {
-        cdc.assert_same("orders", "id, ticket, qty, price");
-        assert_eq!(
-            cdc.warehouse_rows("orders", "id, total"),
+        (
+            "id, ticket, qty, price",
+            "total",
             [["1", "3.00"], ["3", "NULL"]],
-            "the snapshot's value, and none for a row inserted after it"
-        );
-        assert!(
-            output.tap_stderr.contains("generated columns"),
-            "{}",
-            output.tap_stderr
-        );
-    }
+        )
+    };
+    cdc.assert_same("orders", followed);
+    assert_eq!(
+        cdc.warehouse_rows("orders", &format!("id, {left_out}")),
+        kept,
+        "the snapshot's value, and none for a row inserted after it"
+    );
+    assert!(
+        output.tap_stderr.contains("generated columns") && output.tap_stderr.contains(left_out),
+        "{}",
+        output.tap_stderr
+    );
 }
 
 #[test]
