@@ -353,6 +353,32 @@ impl PgDatabase {
         self.server.client_for(&self.name)
     }
 
+    /// Drops the replication slot `slot` as an administrator would, once it is idle: the slot of
+    /// a run that just ended stays active until its walsender has noticed the client is gone.
+    pub fn drop_replication_slot(&self, slot: &str) {
+        let mut client = self.client();
+        for _ in 0..200 {
+            let active: Option<bool> = client
+                .query_opt(
+                    "select active from pg_replication_slots where slot_name = $1",
+                    &[&slot],
+                )
+                .unwrap_or_else(|err| panic!("cannot read replication slot {slot}: {err}"))
+                .map(|row| row.get(0));
+            match active {
+                None => panic!("there is no replication slot {slot}"),
+                Some(false) => {
+                    client
+                        .execute("select pg_drop_replication_slot($1)", &[&slot])
+                        .unwrap_or_else(|err| panic!("cannot drop replication slot {slot}: {err}"));
+                    return;
+                }
+                Some(true) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        panic!("replication slot {slot} is still active after 10 s");
+    }
+
     /// The server's `server_version_num`: [`Postgres::version_num`].
     pub fn version_num(&self) -> i32 {
         self.server.version_num()

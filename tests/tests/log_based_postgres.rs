@@ -240,10 +240,9 @@ fn a_dropped_slot_means_a_new_snapshot_with_a_warning() {
     let mut cdc = Cdc::new(SHOP, &["items"], json!({}));
     cdc.run();
     let slot = format!("singer_{}", cdc.source.name);
-    cdc.source.execute(&format!(
-        "select pg_drop_replication_slot('{slot}'); delete from items where id = 3; \
-         insert into items values (7, 'date', 4.00)"
-    ));
+    cdc.source.drop_replication_slot(&slot);
+    cdc.source
+        .execute("delete from items where id = 3; insert into items values (7, 'date', 4.00)");
     let output = cdc.run();
     assert!(
         output
