@@ -101,3 +101,7 @@ fuzz minutes="30":
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# The PostgreSQL tests (source and warehouse) on each major, default "12 13 14 15 16 17 18": server builds fetched into .local/pg-matrix (npm), a summary per major.
+test-matrix majors="12 13 14 15 16 17 18": deps
+    bash tests/matrix/matrix.sh {{quote(majors)}}

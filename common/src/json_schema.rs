@@ -157,6 +157,23 @@ pub fn typed_property(name: &str, nullable: bool) -> Value {
     }
 }
 
+/// An integer property bounded by its column type's range ([`typed_property`] with `minimum` and
+/// `maximum`). The bounds may lie beyond 64-bit signed integers (MySQL's `bigint unsigned`,
+/// PostgreSQL's `xid8`): JSON numbers of any size.
+pub fn integer_property(minimum: i128, maximum: i128, nullable: bool) -> Value {
+    let bound = |value: i128| -> Value {
+        match (i64::try_from(value), u64::try_from(value)) {
+            (Ok(small), _) => small.into(),
+            (_, Ok(unsigned)) => unsigned.into(),
+            _ => value.to_string().into(),
+        }
+    };
+    let mut property = typed_property("integer", nullable);
+    property["minimum"] = bound(minimum);
+    property["maximum"] = bound(maximum);
+    property
+}
+
 /// An object schema from named properties, in order.
 pub fn object_schema(properties: impl IntoIterator<Item = (String, Value)>) -> Value {
     json!({"type": "object", "properties": properties.into_iter().collect::<Map<_, _>>()})

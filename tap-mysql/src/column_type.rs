@@ -5,7 +5,7 @@
 //! decides the property's JSON Schema and how [`crate::value`] encodes the column's text. Every
 //! property carries the full type as `x-sql-datatype`.
 
-use common::json_schema::{X_SQL_DATATYPE, typed_property};
+use common::json_schema::{X_SQL_DATATYPE, integer_property, typed_property};
 use serde_json::{Value, json};
 
 /// How a column's text becomes JSON.
@@ -115,10 +115,7 @@ impl MysqlType {
         let typed = |name: &str| typed_property(name, nullable);
         let mut schema = match kind {
             ValueKind::Integer { minimum, maximum } => {
-                let mut schema = typed("integer");
-                schema["minimum"] = big_integer(*minimum);
-                schema["maximum"] = big_integer(*maximum);
-                schema
+                integer_property(*minimum, *maximum, nullable)
             }
             ValueKind::Bits => {
                 let mut schema = typed("integer");
@@ -166,14 +163,6 @@ impl MysqlType {
                 | ValueKind::Time
         ) || (matches!(kind, ValueKind::Text)
             && matches!(self.data_type.as_str(), "char" | "varchar"))
-    }
-}
-
-fn big_integer(value: i128) -> Value {
-    match (i64::try_from(value), u64::try_from(value)) {
-        (Ok(small), _) => small.into(),
-        (_, Ok(unsigned)) => unsigned.into(),
-        _ => value.to_string().into(),
     }
 }
 

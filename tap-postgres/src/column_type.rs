@@ -6,16 +6,16 @@
 //! as `x-sql-datatype` (`numeric(12,2)`, `character varying(16)`, `integer[]`, an enum's name) so
 //! the target can create the same type.
 
-use common::json_schema::{X_SQL_DATATYPE, typed_property};
+use common::json_schema::{X_SQL_DATATYPE, integer_property, typed_property};
 use serde_json::{Value, json};
 
 /// How a column's text becomes JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueKind {
-    /// `smallint`, `integer`, `bigint`, `oid`: the digits as a JSON integer.
+    /// `smallint`, `integer`, `bigint`, `oid`, `xid`, `xid8`: the digits as a JSON integer.
     Integer {
-        minimum: i64,
-        maximum: i64,
+        minimum: i128,
+        maximum: i128,
     },
     /// `numeric` (and `money`, read as numeric): every digit kept; `NaN`/`±Infinity` become null.
     Numeric,
@@ -115,12 +115,17 @@ fn scalar_kind(name: &str, kind: char) -> ValueKind {
             maximum: i32::MAX.into(),
         },
         "int8" => ValueKind::Integer {
-            minimum: i64::MIN,
-            maximum: i64::MAX,
+            minimum: i64::MIN.into(),
+            maximum: i64::MAX.into(),
         },
         "oid" | "xid" | "cid" => ValueKind::Integer {
             minimum: 0,
             maximum: u32::MAX.into(),
+        },
+        // A transaction id with its epoch (13+).
+        "xid8" => ValueKind::Integer {
+            minimum: 0,
+            maximum: u64::MAX.into(),
         },
         "numeric" | "money" => ValueKind::Numeric,
         "float4" | "float8" => ValueKind::Float,
@@ -139,12 +144,7 @@ fn scalar_kind(name: &str, kind: char) -> ValueKind {
 fn kind_schema(kind: &ValueKind, nullable: bool) -> Value {
     let typed = |name: &str| typed_property(name, nullable);
     let mut schema = match kind {
-        ValueKind::Integer { minimum, maximum } => {
-            let mut schema = typed("integer");
-            schema["minimum"] = (*minimum).into();
-            schema["maximum"] = (*maximum).into();
-            schema
-        }
+        ValueKind::Integer { minimum, maximum } => integer_property(*minimum, *maximum, nullable),
         ValueKind::Numeric | ValueKind::Float | ValueKind::Money => typed("number"),
         ValueKind::Boolean => typed("boolean"),
         ValueKind::Text | ValueKind::TimeTz => typed("string"),

@@ -16,6 +16,7 @@ pub mod column_type;
 pub mod connection;
 pub mod discover;
 pub mod replication;
+pub mod server;
 pub mod source;
 pub mod sql;
 pub mod value;
@@ -29,6 +30,7 @@ use common::sync::SyncError;
 use common::tap::{Tap, TapError};
 
 use crate::replication::{LogError, LogKeys, LogNames};
+use crate::server::ServerVersion;
 use crate::source::PostgresSource;
 
 pub const NAME: &str = "tap-postgres";
@@ -103,8 +105,10 @@ impl Tap for PostgresTap {
 
     fn connect(config: &TapConfig<LogKeys>) -> Result<PostgresSource, Error> {
         let database = config.connection.dbname.clone().unwrap_or_default();
+        let mut client = connect(&config.connection)?;
         Ok(PostgresSource {
-            client: connect(&config.connection)?,
+            server: ServerVersion::read(&mut client)?,
+            client,
             connection: config.connection.clone(),
             log_names: LogNames::new(&config.own, &database),
             log_confirmed: None,

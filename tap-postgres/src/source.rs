@@ -18,12 +18,15 @@ use crate::column_type::ValueKind;
 use crate::discover::{indexed_columns, table_columns};
 use crate::replication::reader::{LSN_PROPERTY, WalReader};
 use crate::replication::{LogNames, confirmed_position};
+use crate::server::ServerVersion;
 use crate::sql::{bookmark_literal, qualified_table, quote_identifier};
 use crate::value::CopyRow;
 
 /// A PostgreSQL database as the engine reads it.
 pub struct PostgresSource {
     pub client: Client,
+    /// What the server's major allows, read at connect time.
+    pub server: ServerVersion,
     /// For a new session after a transient failure.
     pub connection: ConnectionConfig,
     /// The database, for the SCHEMA's source.
@@ -101,7 +104,13 @@ impl Source for PostgresSource {
 
     fn prepare_log(&mut self, streams: &[StreamSelection]) -> Result<(), Error> {
         let user = self.connection.user.clone();
-        crate::replication::prepare(&mut self.client, &self.log_names, &user, streams)
+        crate::replication::prepare(
+            &mut self.client,
+            self.server,
+            &self.log_names,
+            &user,
+            streams,
+        )
     }
 
     /// Changes after `position` are still in the WAL while the slot's confirmed position is not

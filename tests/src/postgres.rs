@@ -19,6 +19,7 @@
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use crate::certs::TestCertificates;
 use crate::database::{Database, Server, Servers, Transport};
@@ -56,6 +57,8 @@ pub struct Postgres {
     /// The directory of the server's unix socket, when the harness connects through it rather
     /// than over TCP (the TLS server, which refuses plaintext TCP).
     socket_dir: Option<PathBuf>,
+    /// [`version_num`](Self::version_num), once read.
+    version_num: OnceLock<i32>,
 }
 
 /// The plaintext server takes TCP logins as `postgres` without a password (`trust`, initdb's
@@ -91,6 +94,7 @@ impl Server for Postgres {
             admin_database: config.get_dbname().unwrap_or("postgres").to_owned(),
             data_dir: None,
             socket_dir: None,
+            version_num: OnceLock::new(),
         }
     }
 
@@ -182,6 +186,7 @@ impl Server for Postgres {
                         admin_database: "postgres".to_owned(),
                         data_dir: Some(data),
                         socket_dir: None,
+                        version_num: OnceLock::new(),
                     },
                     Transport::Tls => {
                         create_tls_roles(&dir, port);
@@ -195,6 +200,7 @@ impl Server for Postgres {
                             admin_database: "postgres".to_owned(),
                             data_dir: Some(data),
                             socket_dir: Some(dir),
+                            version_num: OnceLock::new(),
                         }
                     }
                 };
@@ -240,8 +246,21 @@ impl Server for Postgres {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        // `with (force)` (13+) ends the sessions still connected; before 13, end them first.
+        let force = if self.version_num() >= 130_000 {
+            " with (force)"
+        } else {
+            admin
+                .execute(
+                    "select pg_terminate_backend(pid) from pg_stat_activity \
+                     where datname = $1 and pid <> pg_backend_pid()",
+                    &[&name],
+                )
+                .map_err(|err| err.to_string())?;
+            ""
+        };
         admin
-            .batch_execute(&format!("drop database if exists \"{name}\" with (force)"))
+            .batch_execute(&format!("drop database if exists \"{name}\"{force}"))
             .map_err(|err| err.to_string())
     }
 
@@ -277,6 +296,17 @@ impl Postgres {
             "pg_ctl restart failed:\n{}",
             log_tail(&log)
         );
+    }
+
+    /// The server's `server_version_num` (`150004` for 15.4), read once: tests of types or
+    /// features a major lacks check it.
+    pub fn version_num(&self) -> i32 {
+        *self.version_num.get_or_init(|| {
+            self.admin_client()
+                .query_one("select current_setting('server_version_num')::integer", &[])
+                .unwrap_or_else(|err| panic!("cannot read the server version: {err}"))
+                .get(0)
+        })
     }
 
     /// The cluster directory, when this harness started the server.
@@ -321,6 +351,37 @@ impl Postgres {
 impl PgDatabase {
     pub fn client(&self) -> Client {
         self.server.client_for(&self.name)
+    }
+
+    /// Drops the replication slot `slot` as an administrator would, once it is idle: the slot of
+    /// a run that just ended stays active until its walsender has noticed the client is gone.
+    pub fn drop_replication_slot(&self, slot: &str) {
+        let mut client = self.client();
+        for _ in 0..200 {
+            let active: Option<bool> = client
+                .query_opt(
+                    "select active from pg_replication_slots where slot_name = $1",
+                    &[&slot],
+                )
+                .unwrap_or_else(|err| panic!("cannot read replication slot {slot}: {err}"))
+                .map(|row| row.get(0));
+            match active {
+                None => panic!("there is no replication slot {slot}"),
+                Some(false) => {
+                    client
+                        .execute("select pg_drop_replication_slot($1)", &[&slot])
+                        .unwrap_or_else(|err| panic!("cannot drop replication slot {slot}: {err}"));
+                    return;
+                }
+                Some(true) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+        panic!("replication slot {slot} is still active after 10 s");
+    }
+
+    /// The server's `server_version_num`: [`Postgres::version_num`].
+    pub fn version_num(&self) -> i32 {
+        self.server.version_num()
     }
 }
 

@@ -22,9 +22,10 @@ use common::catalog::StreamSelection;
 use common::state::Lsn;
 use postgres::Client;
 use postgres::error::SqlState;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::Error;
+use crate::server::ServerVersion;
 use crate::sql::{qualified_table, quote_identifier, string_literal};
 
 /// The tap's own config keys for LOG_BASED.
@@ -98,6 +99,11 @@ pub enum LogError {
         database: String,
     },
     #[error(
+        "stream {stream}: PostgreSQL {major} cannot publish a partitioned table (13 and later \
+         can); use FULL_TABLE or INCREMENTAL for it"
+    )]
+    PartitionedTable { stream: String, major: i32 },
+    #[error(
         "stream {stream}: a view cannot be replicated LOG_BASED; use FULL_TABLE or INCREMENTAL"
     )]
     View { stream: String },
@@ -124,6 +130,7 @@ pub enum LogError {
 /// stream and the slot exist.
 pub fn prepare(
     client: &mut Client,
+    server: ServerVersion,
     names: &LogNames,
     user: &str,
     streams: &[StreamSelection],
@@ -144,28 +151,54 @@ pub fn prepare(
             stream.namespace.as_deref().unwrap_or("public"),
             &stream.table_name,
         );
-        check_replica_identity(client, stream, &table)?;
+        check_table(client, server, stream, &table)?;
         tables.push((stream, table));
     }
-    ensure_publication(client, names, &tables)?;
+    ensure_publication(client, server, names, &tables)?;
     ensure_slot(client, names, user)
 }
 
-fn check_replica_identity(
+/// Checks that the log can carry `stream`'s changes: a replica identity that names the row, and
+/// a table this major can publish. Warns of the generated columns the log leaves out.
+fn check_table(
     client: &mut Client,
+    server: ServerVersion,
     stream: &StreamSelection,
     table: &str,
 ) -> Result<(), Error> {
     let row = client
         .query_one(
             "select c.relreplident::text, \
-                    exists (select from pg_index i where i.indrelid = c.oid and i.indisprimary) \
+                    exists (select from pg_index i where i.indrelid = c.oid and i.indisprimary), \
+                    c.relkind = 'p', \
+                    array(select a.attname::text from pg_attribute a where a.attrelid = c.oid \
+                          and a.attnum > 0 and not a.attisdropped and a.attgenerated <> '' \
+                          and a.attgenerated::text <> all($2) order by a.attnum) \
              from pg_class c where c.oid = $1::text::regclass",
-            &[&table],
+            &[&table, &server.logged_generated_kinds()],
         )
         .map_err(Error::query("reading the table's replica identity"))?;
     let identity: String = row.get(0);
     let has_primary_key: bool = row.get(1);
+    let partitioned: bool = row.get(2);
+    let generated: Vec<String> = row.get(3);
+    if partitioned && !server.publishes_partitioned_tables() {
+        return Err(LogError::PartitionedTable {
+            stream: stream.tap_stream_id.clone(),
+            major: server.major(),
+        }
+        .into());
+    }
+    if !generated.is_empty() {
+        warn!(
+            stream = %stream.tap_stream_id,
+            columns = %generated.join(", "),
+            major = server.major(),
+            "the log leaves these generated columns out (stored ones before PostgreSQL 18, \
+             virtual ones always): changes after the snapshot arrive without them, so the \
+             warehouse keeps their snapshot values"
+        );
+    }
     let identity = match identity.as_str() {
         "n" => "NOTHING",
         "d" if !has_primary_key => "DEFAULT",
@@ -181,6 +214,7 @@ fn check_replica_identity(
 
 fn ensure_publication(
     client: &mut Client,
+    server: ServerVersion,
     names: &LogNames,
     tables: &[(&StreamSelection, String)],
 ) -> Result<(), Error> {
@@ -220,15 +254,8 @@ fn ensure_publication(
                 "create publication {publication} for table {}",
                 list.join(", ")
             );
-            // A partitioned table's changes then arrive under its own name, not its partitions'.
-            let version: i32 = query_one(
-                client,
-                "select current_setting('server_version_num')::integer",
-                &[],
-                "reading the server version",
-            )?;
-            if version >= 130_000 {
-                sql.push_str(" with (publish_via_partition_root = true)");
+            if let Some(options) = server.publication_options() {
+                sql.push_str(&options);
             }
             info!(publication = %names.publication, "creating the publication");
             return run_or_explain(client, &sql, "the publication does not exist");
