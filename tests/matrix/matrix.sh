@@ -15,11 +15,11 @@ cd "$root"
 
 # tap-postgres as the source: discovery, type families, FULL_TABLE, INCREMENTAL, LOG_BASED,
 # whole pipelines. target-postgres as the warehouse: load, de-nesting, schema evolution,
-# ownership and permissions, errors, partial records.
+# ownership and permissions, errors, partial records, both COPY formats.
 tests=(
     tap_postgres_discovery tap_postgres_types tap_postgres_sync full_table_versions
     log_based_postgres pipeline_types log_based
-    target_load target_denest target_schema target_errors target_partial_records
+    target_load target_denest target_schema target_errors target_partial_records target_copy_format
 )
 # pipeline_types and log_based also hold MariaDB cases, whose names say `mysql`: they are skipped.
 
