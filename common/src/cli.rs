@@ -7,7 +7,7 @@
 //! tap-x --about [--format json|markdown]
 //! tap-x --config CONFIG [--catalog CATALOG] --plan N [--shard-version V]      (shard bounds, JSON)
 //! tap-x --config CONFIG [--catalog CATALOG] [--state STATE] --shard K/N --shard-version V
-//! tap-x --config CONFIG [--catalog CATALOG] --activate --shard-version V
+//! tap-x --config CONFIG [--catalog CATALOG] --activate --shard-version V [--log-position P]
 //! ```
 
 use std::error::Error;
@@ -19,6 +19,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::state::LogPosition;
 use crate::sync::ShardIndex;
 
 /// Arguments of a tap.
@@ -55,6 +56,12 @@ pub struct TapArgs {
     /// selected stream, so the target sweeps older versions.
     #[arg(long, conflicts_with = "discover")]
     pub activate: bool,
+    /// With --activate: the change-log position LOG_BASED streams follow from, no later than the
+    /// start of any shard's snapshot (the `log_position` --plan printed before the shards ran):
+    /// `FILE:OFFSET[@GTID]` or `@GTID` (MySQL, MariaDB), `16/B374D848` (PostgreSQL, which
+    /// otherwise uses its slot's confirmed position).
+    #[arg(long, value_name = "POSITION", requires = "activate")]
+    pub log_position: Option<LogPosition>,
     #[command(flatten)]
     pub about: AboutArgs,
 }
@@ -103,6 +110,7 @@ pub enum TapCommand {
         catalog: Option<PathBuf>,
         state: Option<PathBuf>,
         version: Option<u64>,
+        log_position: Option<LogPosition>,
     },
 }
 
@@ -157,6 +165,7 @@ impl TapArgs {
                 catalog: self.catalog,
                 state: self.state,
                 version: self.shard_version,
+                log_position: self.log_position,
             }
         } else {
             TapCommand::Sync {
@@ -601,6 +610,7 @@ mod tests {
                 catalog: None,
                 state: None,
                 version: Some(17),
+                log_position: None,
             })
         );
         assert_eq!(

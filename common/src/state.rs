@@ -392,6 +392,70 @@ impl fmt::Display for LogPosition {
     }
 }
 
+impl LogPosition {
+    /// The position as `--log-position` takes it and `--plan` prints it: `16/B374D848` (WAL),
+    /// `FILE:OFFSET`, `FILE:OFFSET@GTID` or `@GTID` (binlog).
+    pub fn argument(&self) -> String {
+        match self {
+            Self::Wal(lsn) => lsn.to_string(),
+            Self::Binlog(position) => {
+                let mut text = if position.file.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}:{}", position.file, position.position)
+                };
+                if let Some(gtid) = &position.gtid {
+                    text.push('@');
+                    text.push_str(gtid);
+                }
+                text
+            }
+        }
+    }
+}
+
+/// Text that is not a log position as [`LogPosition::argument`] writes one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid log position {0:?}: expected 16/B374D848 (PostgreSQL), FILE:OFFSET, \
+     FILE:OFFSET@GTID or @GTID (MySQL, MariaDB)"
+)]
+pub struct InvalidLogPosition(String);
+
+impl FromStr for LogPosition {
+    type Err = InvalidLogPosition;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidLogPosition(text.to_owned());
+        let (place, gtid) = match text.split_once('@') {
+            Some((place, gtid)) if !gtid.is_empty() => (place, Some(gtid.to_owned())),
+            Some(_) => return Err(invalid()),
+            None => (text, None),
+        };
+        if gtid.is_none()
+            && !place.contains(':')
+            && let Ok(lsn) = place.parse::<Lsn>()
+        {
+            return Ok(Self::Wal(lsn));
+        }
+        let (file, position) = if place.is_empty() && gtid.is_some() {
+            (String::new(), 0)
+        } else {
+            let (file, offset) = place.rsplit_once(':').ok_or_else(invalid)?;
+            let offset = offset.parse::<u64>().map_err(|_| invalid())?;
+            if file.is_empty() {
+                return Err(invalid());
+            }
+            (file.to_owned(), offset)
+        };
+        Ok(Self::Binlog(BinlogPosition {
+            file,
+            position,
+            gtid,
+        }))
+    }
+}
+
 /// A PostgreSQL WAL position. Stored in state as an integer; shown the way PostgreSQL shows it,
 /// `16/B374D848`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -600,6 +664,39 @@ mod tests {
             None,
             "another method starts over"
         );
+    }
+
+    #[test]
+    fn log_positions_round_trip_as_arguments() {
+        let positions = [
+            LogPosition::Wal(Lsn(0x16_B374_D848)),
+            LogPosition::Binlog(BinlogPosition {
+                file: "mysql-bin.000003".into(),
+                position: 1234,
+                gtid: None,
+            }),
+            LogPosition::Binlog(BinlogPosition {
+                file: "mysql-bin.000003".into(),
+                position: 1234,
+                gtid: Some("0-1-55,1-2-7".into()),
+            }),
+            LogPosition::Binlog(BinlogPosition {
+                file: String::new(),
+                position: 0,
+                gtid: Some("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5".into()),
+            }),
+        ];
+        for position in positions {
+            let text = position.argument();
+            assert_eq!(text.parse::<LogPosition>().unwrap(), position, "{text}");
+        }
+        assert_eq!(
+            LogPosition::Wal(Lsn(0x16_B374_D848)).argument(),
+            "16/B374D848"
+        );
+        for bad in ["", "@", "file:", ":12", "16/XYZ", "file:x@0-1-2"] {
+            assert!(bad.parse::<LogPosition>().is_err(), "{bad}");
+        }
     }
 
     #[test]

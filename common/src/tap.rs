@@ -132,6 +132,7 @@ pub fn run<T: Tap>(command: TapCommand) -> Result<(), TapFailure<T>> {
             catalog,
             state,
             version,
+            log_position,
         } => {
             let config: TapConfig<T::OwnKeys> = load_config(&config).map_err(TapError::from)?;
             let version = version
@@ -142,7 +143,15 @@ pub fn run<T: Tap>(command: TapCommand) -> Result<(), TapFailure<T>> {
             let state = State::load_optional(state.as_deref()).map_err(TapError::from)?;
             let (mut source, catalog) = connect_with_catalog::<T>(&config, catalog)?;
             let mut out = MessageWriter::stdout();
-            activate_streams(&mut source, &settings, &catalog, version, state, &mut out)?;
+            activate_streams(
+                &mut source,
+                &settings,
+                &catalog,
+                version,
+                log_position,
+                state,
+                &mut out,
+            )?;
             Ok(())
         }
     }

@@ -129,6 +129,14 @@ impl Source for PostgresSource {
         Ok(LogPosition::Wal(confirmed.unwrap_or(Lsn(0))))
     }
 
+    /// The slot's confirmed position: shard runs never confirm the slot, so it is no later than
+    /// the start of any shard's snapshot as long as no ordinary LOG_BASED run of the slot ran
+    /// since the first shard started.
+    fn activation_log_position(&mut self) -> Result<Option<LogPosition>, Error> {
+        let confirmed = confirmed_position(&mut self.client, &self.log_names.slot)?;
+        Ok(confirmed.map(LogPosition::Wal))
+    }
+
     fn log_reader(
         &mut self,
         streams: &[StreamSelection],

@@ -342,3 +342,131 @@ fn targets_creating_the_same_table_and_column_at_once_all_succeed() {
         ]
     );
 }
+
+/// A LOG_BASED table read by 4 shards at once while the source changes, then changed again,
+/// then activated: one ordinary run from the activation's state follows the log from the slot's
+/// position (no new snapshot: the same version, no full re-read) and the warehouse equals the
+/// source, the deleted rows marked.
+#[test]
+fn postgres_log_based_shards_continue_into_the_log() {
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text, n integer); \
+         insert into items select g, 'item ' || g, g % 1000 from generate_series(1, 20000) g",
+    );
+    let warehouse = PgDatabase::new();
+    let target = TargetRun::new(&warehouse, json!({"batch_size_rows": 2000}));
+    let tap = TapRun::postgres(
+        &source,
+        json!({
+            "select": [{"table": "public.items", "replication_method": "LOG_BASED"}],
+            "state_every_rows": 2000
+        }),
+    );
+    let version = shard_version();
+
+    // Changes while the shards run (each shard prepares the slot before it reads)…
+    let running: Vec<_> = (0..4)
+        .map(|shard| {
+            Pipeline::of(
+                shard_command(&tap, shard, 4, version, None),
+                target.command(),
+            )
+            .start()
+        })
+        .collect();
+    // Updates only: every shard computes its bounds from the table as it is when it starts, so
+    // keys inserted or deleted then could shift one shard's bounds against another's.
+    for step in 0..10 {
+        source.execute(&format!(
+            "update items set name = 'during {step} ' || id, n = -id where id % 100 = {step}"
+        ));
+    }
+    let states: Vec<Value> = running
+        .into_iter()
+        .map(|pipe| {
+            let output = pipe.finish();
+            output.assert_success();
+            emitted_states(&output.target).pop().expect("a state")
+        })
+        .collect();
+    for state in &states {
+        let bookmark = &state["bookmarks"]["public-items"];
+        assert_eq!(bookmark["version"], version, "{state}");
+        assert_eq!(bookmark["last_replication_method"], "LOG_BASED", "{state}");
+        assert!(bookmark["lsn"].as_u64().is_some(), "{state}");
+    }
+    // … and after they are done, before the activation.
+    source.execute(
+        "update items set name = 'after ' || id where id % 7 = 0; \
+         delete from items where id between 15001 and 15050 or id % 1000 = 3; \
+         insert into items select g, 'late ' || g, 1 from generate_series(40001, 40100) g",
+    );
+
+    let activation = tap.command(&["--activate", "--shard-version", &version.to_string()]);
+    let output = Pipeline::of(activation, target.command()).run();
+    output.assert_success();
+    let activated = emitted_states(&output.target).pop().expect("a state");
+    let bookmark = &activated["bookmarks"]["public-items"];
+    assert_eq!(bookmark["version"], version, "{activated}");
+    assert_eq!(
+        bookmark["last_replication_method"], "LOG_BASED",
+        "{activated}"
+    );
+    assert_eq!(
+        bookmark["columns"],
+        json!(["id", "name", "n"]),
+        "{activated}"
+    );
+    let activated_at = bookmark["lsn"].as_u64().expect("a log position");
+    for state in &states {
+        let shard_started = state["bookmarks"]["public-items"]["lsn"].as_u64().unwrap();
+        assert!(activated_at <= shard_started, "{activated} {state}");
+    }
+
+    // One ordinary LOG_BASED run: the log only.
+    let ordinary = tap.run(Some(&activated));
+    ordinary.assert_success();
+    let records = ordinary
+        .stdout_text()
+        .lines()
+        .filter(|line| line.contains(r#""type":"RECORD""#))
+        .count();
+    assert!(
+        (1..10_000).contains(&records),
+        "{records} records: a new snapshot was taken?"
+    );
+    assert!(
+        !ordinary
+            .stdout_text()
+            .contains(r#""type":"ACTIVATE_VERSION""#),
+        "a new snapshot was taken"
+    );
+    let states = emitted_states(&target.load_text(&ordinary.stdout_text()));
+    let last = states.last().expect("a state");
+    assert_eq!(last["bookmarks"]["public-items"]["version"], version);
+
+    let columns = "id::text, name, n::text";
+    let expected = rows_of(&source, &format!("select {columns} from items order by id"));
+    let loaded = rows_of(
+        &warehouse,
+        &format!("select {columns} from warehouse.items where _sdc_deleted_at is null order by id"),
+    );
+    assert_eq!(loaded.len(), expected.len());
+    assert!(loaded == expected, "the warehouse differs from the source");
+    // Rows every shard had read, deleted after: marked deleted.
+    assert_eq!(
+        count(
+            &warehouse,
+            "select count(*) from warehouse.items where id between 15001 and 15050 \
+             and _sdc_deleted_at is not null"
+        ),
+        50
+    );
+    assert_eq!(
+        count(
+            &warehouse,
+            &format!("select count(*) from warehouse.items where _sdc_table_version <> {version}")
+        ),
+        0
+    );
+}

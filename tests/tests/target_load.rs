@@ -177,7 +177,10 @@ fn keys_equal_only_to_postgresql_still_keep_the_newest_record() {
         &["id"],
     );
     target
-        .load(&[schema.clone(), record("prices", json!({"id": 1, "name": "first"}))])
+        .load(&[
+            schema.clone(),
+            record("prices", json!({"id": 1, "name": "first"})),
+        ])
         .assert_success();
     // `1` and `1.0` are two texts, one numeric key: the later record wins (the key keeps its text).
     let input = format!(

@@ -132,6 +132,14 @@ pub trait Source {
         Err(SyncError::LogBasedUnavailable.into())
     }
 
+    /// At the activation of a sharded run (`--activate`), a position of the change log no later
+    /// than the start of every shard's snapshot, if the source keeps one (PostgreSQL: the slot's
+    /// confirmed position, which shard runs never advance). `None`: the next ordinary run takes
+    /// a new snapshot, unless the position is given (`--log-position`).
+    fn activation_log_position(&mut self) -> Result<Option<LogPosition>, Self::Error> {
+        Ok(None)
+    }
+
     /// A reader of the change log for `streams` (every LOG_BASED stream, snapshots done), each
     /// from its bookmark, until caught up with the log's position when it starts (or
     /// `settings.max_run_seconds`).
@@ -283,9 +291,23 @@ pub fn sync_streams<S: Source, W: Write>(
         selections.insert(0, interrupted);
     }
     if let Some(run) = settings.shard {
-        // A LOG_BASED stream's snapshot is sharded; its log is followed by ordinary runs.
-        for selection in &shard::sharded_streams(selections) {
-            sync_one(source, settings, selection, &mut state, out)?;
+        // A LOG_BASED stream's snapshot is sharded; its log is followed by ordinary runs, from
+        // the position the activation step bookmarks.
+        let selections = shard::sharded_streams(selections);
+        let log_based: Vec<StreamSelection> = selections
+            .iter()
+            .filter(|s| s.replication_method == ReplicationMethod::LogBased)
+            .cloned()
+            .collect();
+        if !log_based.is_empty() {
+            source.prepare_log(&log_based)?;
+        }
+        for selection in &selections {
+            if selection.replication_method == ReplicationMethod::LogBased {
+                shard::sync_log_based_shard(source, settings, selection, run, &mut state, out)?;
+            } else {
+                sync_one(source, settings, selection, &mut state, out)?;
+            }
         }
         info!(shard = %run.shard, version = run.version, "shard done: activate the version once every shard is");
         state.currently_syncing = None;

@@ -30,8 +30,8 @@ use tracing::{info, warn};
 use super::stream::{open_table, parse_record, schema_message};
 use super::{RowEncoder, Source, SourceColumn, SourceRow, SourceTable, SyncError, SyncSettings};
 use crate::catalog::{Catalog, ReplicationMethod, StreamSelection};
-use crate::state::ShardRange;
-use crate::{MessageWriter, State};
+use crate::state::{LogPosition, LogStage, ShardRange};
+use crate::{Bookmark, MessageWriter, State};
 
 /// `K/N`: the K-th (from 0, as a Kubernetes indexed Job numbers its pods) of N key ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +118,10 @@ pub struct Plan {
     pub shards: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// With LOG_BASED streams: the change log's position now, before any shard reads (the log
+    /// readied first), for `--activate --log-position`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_position: Option<String>,
     pub streams: Vec<StreamPlan>,
 }
 
@@ -276,11 +280,20 @@ pub fn plan_streams<S: Source>(
     count: u32,
     version: Option<u64>,
 ) -> Result<Plan, S::Error> {
+    let selections = sharded_streams(selected(catalog, settings)?);
+    let log_based: Vec<StreamSelection> = selections
+        .iter()
+        .filter(|s| s.replication_method == ReplicationMethod::LogBased)
+        .cloned()
+        .collect();
+    let log_position = if log_based.is_empty() {
+        None
+    } else {
+        source.prepare_log(&log_based)?;
+        Some(source.log_position()?.argument())
+    };
     let mut streams = Vec::new();
-    for selection in selected(catalog, settings)? {
-        if !is_sharded(&selection) {
-            continue;
-        }
+    for selection in selections {
         let table = open_table(source, &selection)?;
         let Tiles { boundaries, rows } = if selection.key_properties.is_empty() {
             Tiles {
@@ -301,6 +314,7 @@ pub fn plan_streams<S: Source>(
     Ok(Plan {
         shards: count,
         version,
+        log_position,
         streams,
     })
 }
@@ -308,14 +322,22 @@ pub fn plan_streams<S: Source>(
 /// `--activate`: for every selected stream a shard run writes, its SCHEMA and ACTIVATE_VERSION of
 /// `version`, sent twice as a full-table sync of an empty table ends (announced, then final): the
 /// target sweeps older versions. The final STATE bookmarks each stream's version.
+///
+/// A LOG_BASED stream's bookmark is that of a finished snapshot of `version`: the next ordinary
+/// run follows the log from `log_position` (given on the command line, or else the source's
+/// [`Source::activation_log_position`]), a position no later than the start of any shard's
+/// snapshot, so no change is lost (a change read twice is the same upsert twice). Without one,
+/// the next run takes a new snapshot.
 pub fn activate_streams<S: Source, W: Write>(
     source: &mut S,
     settings: &SyncSettings,
     catalog: &Catalog,
     version: u64,
+    log_position: Option<LogPosition>,
     mut state: State,
     out: &mut MessageWriter<W>,
 ) -> Result<State, S::Error> {
+    let mut log_position = log_position.map(Some);
     for selection in selected(catalog, settings)? {
         if !is_sharded(&selection) {
             continue;
@@ -328,14 +350,95 @@ pub fn activate_streams<S: Source, W: Write>(
                 .map_err(SyncError::from)?;
         }
         let bookmark = state.bookmark_mut(&selection.tap_stream_id);
-        bookmark.version = Some(version);
-        bookmark.shard = None;
-        info!(stream = %selection.stream, version, "version activated");
+        if selection.replication_method != ReplicationMethod::LogBased {
+            bookmark.version = Some(version);
+            bookmark.shard = None;
+            info!(stream = %selection.stream, version, "version activated");
+            continue;
+        }
+        let position = match &log_position {
+            Some(position) => position.clone(),
+            None => {
+                let position = source.activation_log_position()?;
+                log_position = Some(position.clone());
+                position
+            }
+        };
+        let bookmark = state.bookmark_mut(&selection.tap_stream_id);
+        *bookmark = Bookmark::default();
+        match position {
+            Some(position) => {
+                bookmark.start_snapshot(position.clone());
+                bookmark.version = Some(version);
+                bookmark.finish_snapshot(&selection.columns);
+                info!(
+                    stream = %selection.stream,
+                    version,
+                    %position,
+                    "version activated: the next run follows the log from this position"
+                );
+            }
+            None => {
+                bookmark.version = Some(version);
+                warn!(
+                    stream = %selection.stream,
+                    version,
+                    "version activated, but no log position is known that precedes every \
+                     shard's snapshot (give the one --plan printed as --log-position): the next \
+                     LOG_BASED run takes a new snapshot"
+                );
+            }
+        }
     }
     state.currently_syncing = None;
     out.write_state(&state).map_err(SyncError::from)?;
     out.flush().map_err(SyncError::from)?;
     Ok(state)
+}
+
+/// Shard `run` of a LOG_BASED stream's snapshot, from a log position taken first, as an unsharded
+/// snapshot starts: the shard's bookmark keeps it, and the columns read, once done. A shard
+/// interrupted part way resumes with its position, range and version.
+pub(super) fn sync_log_based_shard<S: Source, W: Write>(
+    source: &mut S,
+    settings: &SyncSettings,
+    selection: &StreamSelection,
+    run: ShardRun,
+    state: &mut State,
+    out: &mut MessageWriter<W>,
+) -> Result<(), S::Error> {
+    let id = &selection.tap_stream_id;
+    let name = run.shard.to_string();
+    let kept = state
+        .bookmark(id)
+        .filter(|bookmark| {
+            bookmark.version == Some(run.version)
+                && bookmark
+                    .shard
+                    .as_ref()
+                    .is_some_and(|kept| kept.shard == name)
+        })
+        .cloned();
+    let resuming = kept
+        .as_ref()
+        .is_some_and(|bookmark| matches!(bookmark.log_stage(), LogStage::Snapshot(_)));
+    if !resuming {
+        let position = source.log_position()?;
+        info!(
+            stream = %selection.stream,
+            shard = %name,
+            %position,
+            "shard of a LOG_BASED snapshot; changes from this log position follow it once the \
+             version is activated"
+        );
+        let bookmark = state.bookmark_mut(id);
+        bookmark.start_snapshot(position);
+        bookmark.version = Some(run.version);
+        bookmark.shard = kept.and_then(|kept| kept.shard);
+    }
+    super::sync_one(source, settings, selection, state, out)?;
+    state.bookmark_mut(id).finish_snapshot(&selection.columns);
+    Ok(())
 }
 
 /// The selected streams a shard run skips, said once each; the rest.

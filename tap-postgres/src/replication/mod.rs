@@ -18,6 +18,8 @@ pub mod pgoutput;
 pub mod reader;
 pub mod wire;
 
+use std::time::{Duration, Instant};
+
 use common::catalog::StreamSelection;
 use common::state::Lsn;
 use postgres::Client;
@@ -109,6 +111,11 @@ pub enum LogError {
     View { stream: String },
     #[error("the server reported an unreadable WAL position {text:?}")]
     Position { text: String },
+    #[error(
+        "the replication slot {slot:?}, created by another job, found no start position within \
+         {seconds}s (a long transaction is running?)"
+    )]
+    SlotNotReady { slot: String, seconds: u64 },
     #[error(transparent)]
     Wire(#[from] wire::WireError),
     #[error("reading the replication stream at {position}")]
@@ -297,7 +304,7 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
             }
             .into());
         }
-        return Ok(());
+        return await_consistent_slot(client, names);
     }
     info!(
         slot = %names.slot,
@@ -309,6 +316,10 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
     );
     match client.batch_execute(&sql) {
         Ok(()) => Ok(()),
+        // Another job (a shard started at the same moment) created it.
+        Err(error) if error.code() == Some(&SqlState::DUPLICATE_OBJECT) => {
+            await_consistent_slot(client, names)
+        }
         Err(error) if error.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
             Err(LogError::NeedsRight {
                 what: format!(
@@ -328,9 +339,38 @@ fn ensure_slot(client: &mut Client, names: &LogNames, user: &str) -> Result<(), 
 }
 
 /// Runs `sql`; lacking the right to, says what an admin runs.
+/// How long a job waits for a slot another job is creating to reach its start position.
+const SLOT_CREATION_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A slot created by another job at the same moment has no confirmed position until it has
+/// found its start (once the transactions running then end): a snapshot read before that could
+/// miss changes the slot will not have. Waits for it.
+fn await_consistent_slot(client: &mut Client, names: &LogNames) -> Result<(), Error> {
+    let started = Instant::now();
+    while confirmed_position(client, &names.slot)?.is_none() {
+        if started.elapsed() > SLOT_CREATION_TIMEOUT {
+            return Err(LogError::SlotNotReady {
+                slot: names.slot.clone(),
+                seconds: SLOT_CREATION_TIMEOUT.as_secs(),
+            }
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
 fn run_or_explain(client: &mut Client, sql: &str, what: &str) -> Result<(), Error> {
     match client.batch_execute(sql) {
         Ok(()) => Ok(()),
+        // Another job (a shard started at the same moment) made the same change.
+        Err(error)
+            if error.code() == Some(&SqlState::DUPLICATE_OBJECT)
+                || error.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+        {
+            info!("{what}: another job has just changed it the same way");
+            Ok(())
+        }
         Err(error) if error.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
             Err(LogError::NeedsRight {
                 what: format!("{what}, and this user may not change it"),
