@@ -7,6 +7,7 @@
 //! tap-x --about [--format json|markdown]
 //! tap-x --config CONFIG [--catalog CATALOG] --plan N [--shard-version V]      (shard bounds, JSON)
 //! tap-x --config CONFIG [--catalog CATALOG] [--state STATE] --shard K/N --shard-version V
+//!       [--shard-plan PLAN]                                   (PLAN: what --plan N printed)
 //! tap-x --config CONFIG [--catalog CATALOG] --activate --shard-version V [--log-position P]
 //! ```
 
@@ -47,6 +48,11 @@ pub struct TapArgs {
     /// `shard_version`.
     #[arg(long, value_name = "V")]
     pub shard_version: Option<u64>,
+    /// With --shard: read the shard's bounds from this file, what `--plan N` printed (the same N)
+    /// once for every shard of the run, so that all use the same bounds while the table is
+    /// written. Config `shard_plan`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["discover", "plan", "activate"])]
+    pub shard_plan: Option<PathBuf>,
     /// Print the key ranges of N shards of each selected stream, with estimated rows, as JSON,
     /// then exit.
     #[arg(long, value_name = "N", conflicts_with_all = ["discover", "activate"],
@@ -114,11 +120,13 @@ pub enum TapCommand {
     },
 }
 
-/// `--shard` and `--shard-version` as given (config keys may fill in what is absent).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// `--shard`, `--shard-version` and `--shard-plan` as given (config keys may fill in what is
+/// absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sharding {
     pub shard: Option<ShardIndex>,
     pub version: Option<u64>,
+    pub plan: Option<PathBuf>,
 }
 
 /// Arguments that parse but do not make a command.
@@ -175,6 +183,7 @@ impl TapArgs {
                 shard: Sharding {
                     shard: self.shard,
                     version: self.shard_version,
+                    plan: self.shard_plan,
                 },
             }
         })
@@ -513,6 +522,13 @@ pub fn tap_settings(dbname_required: bool) -> Vec<Setting> {
             "The table version every shard of a run writes and the activation step activates; \
              `--shard-version` wins.",
         ),
+        Setting::new(
+            "shard_plan",
+            "string",
+            "Path of the plan `--plan N` printed once for the run: every shard reads its key \
+             range from it, so that all use the same bounds while the table is written; \
+             `--shard-plan` wins.",
+        ),
     ]);
     settings
 }
@@ -582,7 +598,9 @@ mod tests {
                 "--shard",
                 "3/8",
                 "--shard-version",
-                "17"
+                "17",
+                "--shard-plan",
+                "plan.json"
             ]),
             Ok(TapCommand::Sync {
                 config: "c.json".into(),
@@ -591,6 +609,7 @@ mod tests {
                 shard: Sharding {
                     shard: Some(ShardIndex { index: 3, count: 8 }),
                     version: Some(17),
+                    plan: Some("plan.json".into()),
                 },
             })
         );
@@ -639,6 +658,7 @@ mod tests {
         assert!(error.contains("K counts from 0"), "{error}");
         assert!(parse(&["--config", "c", "--plan", "0"]).is_err());
         assert!(parse(&["--config", "c", "--shard", "1/2", "--activate"]).is_err());
+        assert!(parse(&["--config", "c", "--plan", "2", "--shard-plan", "p"]).is_err());
     }
 
     #[test]

@@ -524,6 +524,10 @@ pub struct TapConfig<O: Default = NoOwnKeys> {
     /// (`--shard-version` wins).
     #[serde(default, deserialize_with = "lenient_option")]
     pub shard_version: Option<u64>,
+    /// The plan file (`--plan N`'s output) every shard reads its bounds from (`--shard-plan`
+    /// wins).
+    #[serde(default)]
+    pub shard_plan: Option<PathBuf>,
     /// The tap's own keys. Read from the same object by [`ConfigFile::from_json`].
     #[serde(skip)]
     pub own: O,

@@ -22,7 +22,10 @@ use crate::cli::{
 };
 use crate::config::{ConfigError, ConnectionConfig, TapConfig, load_config, struct_fields};
 use crate::state::StateError;
-use crate::sync::{ShardRun, Source, SyncSettings, activate_streams, plan_streams, sync_streams};
+use crate::sync::{
+    Plan, ShardPlanError, ShardRun, Source, SyncSettings, activate_streams, plan_streams,
+    sync_streams,
+};
 use crate::{MessageWriter, State};
 
 /// What makes a tap itself.
@@ -65,6 +68,8 @@ pub enum TapError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    ShardPlan(#[from] ShardPlanError),
     #[error("could not write to stdout")]
     Output(#[from] io::Error),
 }
@@ -101,7 +106,19 @@ pub fn run<T: Tap>(command: TapCommand) -> Result<(), TapFailure<T>> {
         } => {
             let config = load_config(&config).map_err(TapError::from)?;
             let mut settings = SyncSettings::from(&config);
+            let plan = shard.plan.clone().or_else(|| config.shard_plan.clone());
             settings.shard = shard_run::<T>(shard, &config)?;
+            match (plan, settings.shard) {
+                (Some(path), Some(_)) => {
+                    let plan = Plan::load(&path).map_err(TapError::from)?;
+                    settings.shard_plan = Some(std::sync::Arc::new(plan));
+                }
+                (Some(path), None) => tracing::warn!(
+                    plan = %path.display(),
+                    "a shard plan without a shard (--shard or config `shard`) is ignored"
+                ),
+                (None, _) => {}
+            }
             let state = State::load_optional(state.as_deref()).map_err(TapError::from)?;
             let (mut source, catalog) = connect_with_catalog::<T>(&config, catalog)?;
             let mut out = MessageWriter::stdout();

@@ -5,7 +5,9 @@
 #
 #   run.sh N TAP TAP_CONFIG TARGET_CONFIG OUT_DIR [VERSION]
 #
-# TAP is the tap program's path. States land in OUT_DIR/shard-K.state.json, logs beside them.
+# TAP is the tap program's path. The plan (`tap --plan N`) is made once, into OUT_DIR/plan.json
+# unless it is there already (a rerun keeps it), and every shard reads its bounds from it
+# (`--shard-plan`). States land in OUT_DIR/shard-K.state.json, logs beside them.
 # Prints one line per shard (rows, seconds) and the activation; exits non-zero when a shard failed
 # (rerun it alone with its state file, then activate).
 set -euo pipefail
@@ -19,6 +21,12 @@ version="${6:-$(date +%s%3N)}"
 mkdir -p "$out"
 export LC_NUMERIC=C
 
+plan="$out/plan.json"
+if [ ! -s "$plan" ]; then
+    "$tap" --config "$tap_config" --plan "$count" 2>"$out/plan.log" >"$plan.tmp"
+    mv "$plan.tmp" "$plan"
+fi
+
 started=$EPOCHREALTIME
 pids=()
 for ((k = 0; k < count; k++)); do
@@ -27,7 +35,8 @@ for ((k = 0; k < count; k++)); do
     [ -s "$state" ] && state_args=(--state "$state")
     (
         shard_started=$EPOCHREALTIME
-        "$tap" --config "$tap_config" --shard "$k/$count" --shard-version "$version" "${state_args[@]}" \
+        "$tap" --config "$tap_config" --shard "$k/$count" --shard-version "$version" --shard-plan "$plan" \
+            "${state_args[@]}" \
             2>"$out/shard-$k.tap.log" \
             | "$target" --config "$target_config" 2>"$out/shard-$k.target.log" >"$out/shard-$k.out"
         codes=("${PIPESTATUS[@]}")

@@ -33,8 +33,8 @@ mariadb_at -e "create database shop; use shop;
     create table events (tenant integer, id integer, kind varchar(20), amount decimal(12,2),
                          at datetime(6), primary key (tenant, id));
     insert into events select 1, seq, concat('kind ', seq % 7), seq % 100000 / 100,
-        timestamp '2024-01-01' + interval seq second from seq_1_to_$dense;
-    insert into events select seq, 1, 'single', seq % 1000, timestamp '2024-06-01' + interval seq minute
+        timestamp '2024-01-01 00:00:00' + interval seq second from seq_1_to_$dense;
+    insert into events select seq, 1, 'single', seq % 1000, timestamp '2024-06-01 00:00:00' + interval seq minute
         from seq_2_to_$((rows - dense + 1));"
 psql_at -d postgres -c 'create database warehouse'
 cat > "$work/runs/tap.json" <<JSON

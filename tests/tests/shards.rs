@@ -1,12 +1,14 @@
 //! Shards: one table read by N `tap --shard K/N | target-postgres` pipes at once, into one
 //! warehouse table, then one activation step. The warehouse must equal the source value for
 //! value; the previous version stays live until the activation; a shard killed and rerun alone
-//! completes the run exactly.
+//! completes the run exactly. Shards given the plan file `--plan` printed leave no key unread
+//! however the table is written between their starts; shards computing their own bounds can.
 //!
 //! The 400,000-row case runs once (PostgreSQL, a skewed integer key); the MariaDB, composite-key
 //! and kill cases use smaller tables so that the debug build stays quick on a small machine.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -20,13 +22,14 @@ fn shard_version() -> u64 {
     common::state::new_version()
 }
 
-/// `tap --shard K/N --shard-version V [--state FILE]`.
+/// `tap --shard K/N --shard-version V [--state FILE] [--shard-plan FILE]`.
 fn shard_command(
     tap: &TapRun,
     shard: u32,
     count: u32,
     version: u64,
     state: Option<&Value>,
+    plan: Option<&Path>,
 ) -> Command {
     let mut args = vec![
         "--shard".to_owned(),
@@ -34,6 +37,10 @@ fn shard_command(
         "--shard-version".to_owned(),
         version.to_string(),
     ];
+    if let Some(plan) = plan {
+        args.push("--shard-plan".to_owned());
+        args.push(plan.display().to_string());
+    }
     if let Some(state) = state {
         let name = format!("state-{shard}-of-{count}.json");
         args.push("--state".to_owned());
@@ -48,7 +55,7 @@ fn run_shards(tap: &TapRun, target: &TargetRun, count: u32, version: u64) -> Vec
     let running: Vec<_> = (0..count)
         .map(|shard| {
             Pipeline::of(
-                shard_command(tap, shard, count, version, None),
+                shard_command(tap, shard, count, version, None, None),
                 target.command(),
             )
             .start()
@@ -254,8 +261,11 @@ fn a_killed_shard_rerun_alone_completes_the_run() {
     let version = shard_version();
 
     // Shard 1 of 4 is killed once its target has committed some of its rows.
-    let mut killed =
-        Pipeline::of(shard_command(&tap, 1, 4, version, None), target.command()).start();
+    let mut killed = Pipeline::of(
+        shard_command(&tap, 1, 4, version, None, None),
+        target.command(),
+    )
+    .start();
     let mut reader = BufReader::new(killed.target.stdout.take().unwrap());
     let mut states = Vec::new();
     for line in reader.by_ref().lines() {
@@ -280,14 +290,14 @@ fn a_killed_shard_rerun_alone_completes_the_run() {
     // The other shards run; then shard 1 alone, from its own state.
     for shard in [0, 2, 3] {
         Pipeline::of(
-            shard_command(&tap, shard, 4, version, None),
+            shard_command(&tap, shard, 4, version, None, None),
             target.command(),
         )
         .run()
         .assert_success();
     }
     let rerun = Pipeline::of(
-        shard_command(&tap, 1, 4, version, Some(&interrupted)),
+        shard_command(&tap, 1, 4, version, Some(&interrupted), None),
         target.command(),
     )
     .run();
@@ -368,7 +378,7 @@ fn postgres_log_based_shards_continue_into_the_log() {
     let running: Vec<_> = (0..4)
         .map(|shard| {
             Pipeline::of(
-                shard_command(&tap, shard, 4, version, None),
+                shard_command(&tap, shard, 4, version, None, None),
                 target.command(),
             )
             .start()
@@ -468,5 +478,160 @@ fn postgres_log_based_shards_continue_into_the_log() {
             &format!("select count(*) from warehouse.items where _sdc_table_version <> {version}")
         ),
         0
+    );
+}
+
+/// A table of even ids 2 to 8,000, loaded once by an ordinary run, then `--plan 4` (bounds at ids
+/// 2,002, 4,002 and 6,002), then rows inserted, deleted and updated around those bounds; then the
+/// 4 shards one after another, with 1,500 rows inserted past the last bound after the first
+/// shard (in a range no shard has read yet); then the activation. With `use_plan` every shard
+/// is given the plan file. Returns the source, the warehouse, each shard's last state.
+fn shards_while_the_table_is_written(use_plan: bool) -> (PgDatabase, PgDatabase, Vec<Value>) {
+    let source = PgDatabase::with_sql(
+        "create table items (id integer primary key, name text, n integer); \
+         insert into items select 2 * g, 'item ' || g, g % 97 from generate_series(1, 4000) g",
+    );
+    let warehouse = PgDatabase::new();
+    let target = TargetRun::new(&warehouse, json!({"batch_size_rows": 1000}));
+    let tap = TapRun::postgres(
+        &source,
+        json!({"select": ["public.items"], "state_every_rows": 1000}),
+    );
+    tap.run_into(&target, None).assert_success();
+
+    let printed = tap.run_with(&["--plan", "4"]);
+    printed.assert_success();
+    let plan: Value = serde_json::from_slice(&printed.stdout).expect("the plan is JSON");
+    let lowers: Vec<&Value> = plan["streams"][0]["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|shard| &shard["lower"])
+        .collect();
+    assert_eq!(
+        lowers,
+        [
+            &Value::Null,
+            &json!({"id": 2002}),
+            &json!({"id": 4002}),
+            &json!({"id": 6002})
+        ]
+    );
+    let plan_file: PathBuf = tap.dir.path().join("plan.json");
+    std::fs::write(&plan_file, &printed.stdout).unwrap();
+    let plan = use_plan.then_some(plan_file.as_path());
+
+    // Around the plan's bounds: rows deleted, odd ids inserted, rows updated.
+    source.execute(
+        "delete from items where id between 1950 and 2050 or id between 6000 and 6004; \
+         insert into items select g, 'new ' || g, -1 from generate_series(3901, 4101, 2) g; \
+         insert into items select g, 'new ' || g, -2 from generate_series(5991, 6011, 2) g; \
+         update items set name = 'changed ' || id where id % 50 = 0",
+    );
+    let version = shard_version();
+    let mut states = Vec::new();
+    for shard in 0..4 {
+        let output = Pipeline::of(
+            shard_command(&tap, shard, 4, version, None, plan),
+            target.command(),
+        )
+        .run();
+        output.assert_success();
+        assert_eq!(
+            output
+                .tap_stderr
+                .contains("shard bounds read from the plan"),
+            use_plan,
+            "{}",
+            output.tap_stderr
+        );
+        states.push(emitted_states(&output.target).pop().expect("a state"));
+        if shard == 0 {
+            // Past every bound: a shard computing its bounds now puts them higher.
+            source.execute(
+                "insert into items select g, 'late ' || g, -3 from generate_series(8001, 9500) g",
+            );
+        }
+    }
+    activate(&tap, &target, version);
+    (source, warehouse, states)
+}
+
+/// The shard range a shard's last state bookmarks: (lower id, upper id).
+fn bookmarked_range(state: &Value) -> (Option<i64>, Option<i64>) {
+    let range = &state["bookmarks"]["public-items"]["shard"];
+    (range["lower"]["id"].as_i64(), range["upper"]["id"].as_i64())
+}
+
+const COLUMNS: &str = "id::text, name, n::text";
+
+/// With the plan file, every shard reads the plan's range whatever the source did since: the
+/// ranges meet, and the warehouse equals the source value for value, the rows deleted at the
+/// source marked deleted.
+#[test]
+fn shards_given_the_plan_leave_no_gap_while_the_table_is_written() {
+    let (source, warehouse, states) = shards_while_the_table_is_written(true);
+    let ranges: Vec<_> = states.iter().map(bookmarked_range).collect();
+    assert_eq!(
+        ranges,
+        [
+            (None, Some(2002)),
+            (Some(2002), Some(4002)),
+            (Some(4002), Some(6002)),
+            (Some(6002), None)
+        ]
+    );
+
+    let expected = rows_of(&source, &format!("select {COLUMNS} from items order by id"));
+    let loaded = rows_of(
+        &warehouse,
+        &format!("select {COLUMNS} from warehouse.items where _sdc_deleted_at is null order by id"),
+    );
+    assert_eq!(expected.len(), 4000 - 51 - 3 + 101 + 11 + 1500);
+    assert_eq!(loaded.len(), expected.len());
+    assert!(loaded == expected, "the warehouse differs from the source");
+    let deleted = rows_of(
+        &warehouse,
+        "select id::text from warehouse.items where _sdc_deleted_at is not null order by id",
+    );
+    let gone: Vec<Vec<Option<String>>> = (1950..=2050)
+        .chain(6000..=6004)
+        .filter(|id| id % 2 == 0)
+        .map(|id: i32| vec![Some(id.to_string())])
+        .collect();
+    assert_eq!(deleted, gone);
+}
+
+/// The same run without the plan file: the second shard computes its bounds after rows were
+/// inserted past them, so its lower bound is above the first shard's upper one, and the rows in
+/// between, live at the source, are read by no shard and marked deleted by the activation.
+#[test]
+fn shards_computing_their_own_bounds_leave_a_gap_while_the_table_is_written() {
+    let (source, warehouse, states) = shards_while_the_table_is_written(false);
+    let (_, first_upper) = bookmarked_range(&states[0]);
+    let (second_lower, _) = bookmarked_range(&states[1]);
+    let (first_upper, second_lower) = (first_upper.unwrap(), second_lower.unwrap());
+    assert!(first_upper < second_lower, "{states:?}");
+
+    let live_in_gap = count(
+        &source,
+        &format!("select count(*) from items where id >= {first_upper} and id < {second_lower}"),
+    );
+    assert!(live_in_gap > 0);
+    let lost = rows_of(
+        &warehouse,
+        &format!(
+            "select id::text from warehouse.items where _sdc_deleted_at is not null \
+             and id >= {first_upper} and id < {second_lower} order by id"
+        ),
+    );
+    assert_eq!(lost.len() as i64, live_in_gap, "{lost:?}");
+    let loaded = count(
+        &warehouse,
+        "select count(*) from warehouse.items where _sdc_deleted_at is null",
+    );
+    assert_eq!(
+        loaded,
+        count(&source, "select count(*) from items") - live_in_gap
     );
 }

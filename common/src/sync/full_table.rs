@@ -58,8 +58,14 @@ impl<S: Source, W: Write> StreamSync<'_, S, W> {
                     conditions.push("false".to_owned());
                 }
             } else {
-                let range =
-                    super::shard::shard_range(self.source, self.selection, &self.table, run, kept)?;
+                let range = super::shard::shard_range(
+                    self.source,
+                    self.selection,
+                    &self.table,
+                    run,
+                    self.shard_plan.as_deref(),
+                    kept,
+                )?;
                 if range.empty {
                     conditions.push("false".to_owned());
                 }

@@ -23,8 +23,8 @@ mod shard;
 mod stream;
 
 pub use shard::{
-    InvalidShard, Plan, ShardIndex, ShardPlan, ShardRun, StreamPlan, activate_streams,
-    plan_streams, shard_plans,
+    InvalidShard, Plan, ShardIndex, ShardPlan, ShardPlanError, ShardRun, StreamPlan,
+    activate_streams, plan_streams, shard_plans,
 };
 pub use stream::schema_message;
 
@@ -233,6 +233,8 @@ pub enum SyncError {
     NotJson { stream: String },
     #[error("stream {stream}: could not compute the shards' key ranges: {reason}")]
     BadShardPlan { stream: String, reason: String },
+    #[error(transparent)]
+    ShardPlan(#[from] ShardPlanError),
     #[error("LOG_BASED replication is not available yet in this tap")]
     LogBasedUnavailable,
     #[error("could not start the log reader's thread")]
@@ -254,6 +256,9 @@ pub struct SyncSettings {
     /// A shard run (`--shard K/N`): only that key range of each FULL_TABLE stream (and LOG_BASED
     /// snapshot), at the run's shared version, never sweeping older versions.
     pub shard: Option<ShardRun>,
+    /// The bounds every shard of the run reads (`--shard-plan`); without it, each shard computes
+    /// its own.
+    pub shard_plan: Option<std::sync::Arc<Plan>>,
 }
 
 impl<O: Default> From<&TapConfig<O>> for SyncSettings {
@@ -264,6 +269,7 @@ impl<O: Default> From<&TapConfig<O>> for SyncSettings {
             max_run_seconds: config.max_run_seconds,
             max_retries: config.max_retries,
             shard: None,
+            shard_plan: None,
         }
     }
 }
@@ -294,6 +300,9 @@ pub fn sync_streams<S: Source, W: Write>(
         // A LOG_BASED stream's snapshot is sharded; its log is followed by ordinary runs, from
         // the position the activation step bookmarks.
         let selections = shard::sharded_streams(selections);
+        if let Some(plan) = &settings.shard_plan {
+            shard::check_plan(plan, &selections, run).map_err(SyncError::from)?;
+        }
         let log_based: Vec<StreamSelection> = selections
             .iter()
             .filter(|s| s.replication_method == ReplicationMethod::LogBased)

@@ -8,12 +8,15 @@
 //! ```
 //!
 //! The bounds are key-range quantiles read from the source: `ntile(N) over (order by key)` and
-//! the first key of every tile, in one query that PostgreSQL and MariaDB run alike. Every job
-//! computes them itself, so there is nothing to share but `K/N` and the version; for a table not
-//! written while the jobs plan, all compute the same bounds. The first shard has no lower bound and
-//! the last no upper one, so a key outside the planned range still belongs to exactly one shard. A
-//! shard's bounds are kept in its bookmark: resumed or repeated, it reads the range it started
-//! with.
+//! the first key of every tile, in one query that PostgreSQL and MariaDB run alike. Given the
+//! plan `--plan N` printed (`--shard-plan FILE`, config `shard_plan`), every job reads its bounds
+//! from it: all use the same bounds whatever the source does meanwhile, so no key falls between
+//! two shards. Without one, every job computes them itself at its start; for a table not written
+//! while the jobs start, all compute the same bounds, but a row inserted or deleted between two
+//! jobs' starts can shift a bound and leave keys no shard reads. The first shard has no lower
+//! bound and the last no upper one, so a key outside the planned range still belongs to exactly
+//! one shard. A shard's bounds are kept in its bookmark: resumed or repeated, it reads the range
+//! it started with.
 //!
 //! The shards of a run share one table version, given to each job (`--shard-version`, config
 //! `shard_version`), and never sweep: rows of the previous version stay live until the activation
@@ -21,6 +24,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -94,7 +98,7 @@ pub struct ShardRun {
 }
 
 /// One stream's shards, as `--plan` prints them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamPlan {
     pub tap_stream_id: String,
     pub stream: String,
@@ -105,24 +109,141 @@ pub struct StreamPlan {
 }
 
 /// One shard of a stream: its key range and about how many rows it reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardPlan {
     #[serde(flatten)]
     pub range: ShardRange,
     pub estimated_rows: u64,
 }
 
-/// What `--plan` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What `--plan` prints, and what every shard of a run reads its bounds from (`--shard-plan`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub shards: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
     /// With LOG_BASED streams: the change log's position now, before any shard reads (the log
     /// readied first), for `--activate --log-position`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_position: Option<String>,
     pub streams: Vec<StreamPlan>,
+    /// The file it was read from, for errors.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// A plan file (`--shard-plan`) that cannot be used for this shard run.
+#[derive(Debug, thiserror::Error)]
+pub enum ShardPlanError {
+    #[error("could not read shard plan {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("shard plan {path} is not a plan printed by --plan")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "shard plan {path} splits streams {planned} ways, but this is shard {shard}: run          --plan {count} for it"
+    )]
+    Count {
+        path: String,
+        planned: u32,
+        shard: ShardIndex,
+        count: u32,
+    },
+    #[error(
+        "stream {stream}: not in shard plan {path} (planned with another catalog or selection?):          run --plan again with this one"
+    )]
+    MissingStream { stream: String, path: String },
+    #[error(
+        "stream {stream}: shard plan {path} splits it by key {planned:?}, the catalog's key is          {catalog:?}: run --plan again"
+    )]
+    Key {
+        stream: String,
+        path: String,
+        planned: Vec<String>,
+        catalog: Vec<String>,
+    },
+    #[error("stream {stream}: shard plan {path} has no range for shard {shard}")]
+    MissingShard {
+        stream: String,
+        path: String,
+        shard: ShardIndex,
+    },
+}
+
+impl Plan {
+    /// Reads a plan file `--plan` printed.
+    pub fn load(path: &Path) -> Result<Self, ShardPlanError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ShardPlanError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut plan: Self =
+            serde_json::from_str(&text).map_err(|source| ShardPlanError::Json {
+                path: shown,
+                source,
+            })?;
+        plan.path = Some(path.to_owned());
+        Ok(plan)
+    }
+
+    fn shown_path(&self) -> String {
+        self.path
+            .as_deref()
+            .map_or_else(|| "(given)".to_owned(), |path| path.display().to_string())
+    }
+
+    /// The range of `shard` of a stream: planned for as many shards, for the same stream and
+    /// key, else an error naming the stream.
+    pub fn range(
+        &self,
+        selection: &StreamSelection,
+        shard: ShardIndex,
+    ) -> Result<&ShardPlan, ShardPlanError> {
+        let path = self.shown_path();
+        if self.shards != shard.count {
+            return Err(ShardPlanError::Count {
+                path,
+                planned: self.shards,
+                shard,
+                count: shard.count,
+            });
+        }
+        let stream = || selection.tap_stream_id.clone();
+        let planned = self
+            .streams
+            .iter()
+            .find(|planned| planned.tap_stream_id == selection.tap_stream_id)
+            .ok_or_else(|| ShardPlanError::MissingStream {
+                stream: stream(),
+                path: path.clone(),
+            })?;
+        if planned.key_properties != selection.key_properties {
+            return Err(ShardPlanError::Key {
+                stream: stream(),
+                path,
+                planned: planned.key_properties.clone(),
+                catalog: selection.key_properties.clone(),
+            });
+        }
+        let name = shard.to_string();
+        planned
+            .shards
+            .get(shard.index as usize)
+            .filter(|plan| plan.range.shard == name && planned.shards.len() == shard.count as usize)
+            .ok_or(ShardPlanError::MissingShard {
+                stream: stream(),
+                path,
+                shard,
+            })
+    }
 }
 
 /// The shards of `count` from the first key of every tile but the first (`boundaries`, in key
@@ -247,17 +368,29 @@ fn is_sharded(selection: &StreamSelection) -> bool {
 }
 
 /// The key range shard `run` reads of a stream with keys: the one in its bookmark when the
-/// bookmark is of the same shard and version (a resumed or repeated shard), else computed.
+/// bookmark is of the same shard and version (a resumed or repeated shard), else the plan's, else
+/// computed.
 pub(super) fn shard_range<S: Source>(
     source: &mut S,
     selection: &StreamSelection,
     table: &SourceTable<S::Kind>,
     run: ShardRun,
+    plan: Option<&Plan>,
     kept: Option<ShardRange>,
 ) -> Result<ShardRange, S::Error> {
     let name = run.shard.to_string();
     if let Some(kept) = kept.filter(|kept| kept.shard == name) {
         return Ok(kept);
+    }
+    if let Some(plan) = plan {
+        let planned = plan.range(selection, run.shard).map_err(SyncError::from)?;
+        info!(
+            stream = %selection.stream,
+            shard = %name,
+            estimated_rows = planned.estimated_rows,
+            "shard bounds read from the plan"
+        );
+        return Ok(planned.range.clone());
     }
     let Tiles { boundaries, rows } = read_boundaries(source, selection, table, run.shard.count)?;
     let plan =
@@ -316,6 +449,7 @@ pub fn plan_streams<S: Source>(
         version,
         log_position,
         streams,
+        path: None,
     })
 }
 
@@ -446,6 +580,25 @@ pub(super) fn sharded_streams(selections: Vec<StreamSelection>) -> Vec<StreamSel
     selections.into_iter().filter(is_sharded).collect()
 }
 
+/// Every stream shard `run` reads has its range in `plan`: checked before anything is read.
+pub(super) fn check_plan(
+    plan: &Plan,
+    selections: &[StreamSelection],
+    run: ShardRun,
+) -> Result<(), ShardPlanError> {
+    if plan.version.is_some_and(|version| version != run.version) {
+        warn!(
+            planned = plan.version,
+            version = run.version,
+            "the shard plan was printed for another version; its bounds are used all the same"
+        );
+    }
+    for selection in selections {
+        plan.range(selection, run.shard)?;
+    }
+    Ok(())
+}
+
 fn selected(catalog: &Catalog, settings: &SyncSettings) -> Result<Vec<StreamSelection>, SyncError> {
     Ok(catalog.selected_streams(settings.default_replication_method)?)
 }
@@ -513,5 +666,76 @@ mod tests {
         let empty = shard_plans(3, &[], 0);
         assert!(!empty[0].range.empty && empty[0].range.lower.is_none());
         assert!(empty[1].range.empty && empty[2].range.empty);
+    }
+
+    fn selection(id: &str, keys: &[&str]) -> StreamSelection {
+        StreamSelection {
+            tap_stream_id: id.into(),
+            stream: id.into(),
+            namespace: None,
+            table_name: id.into(),
+            columns: vec!["id".into()],
+            key_properties: keys.iter().map(|&key| key.to_owned()).collect(),
+            replication_method: ReplicationMethod::FullTable,
+            replication_key: None,
+            is_view: false,
+            schema: json!({}),
+            row_count: None,
+        }
+    }
+
+    #[test]
+    fn a_printed_plan_gives_every_shard_its_range_or_a_clear_error() {
+        let printed = Plan {
+            shards: 4,
+            version: None,
+            log_position: None,
+            streams: vec![StreamPlan {
+                tap_stream_id: "public-items".into(),
+                stream: "items".into(),
+                key_properties: vec!["id".into()],
+                rows: 10,
+                shards: shard_plans(4, &[key(10), key(20), key(30)], 10),
+            }],
+            path: None,
+        };
+        let text = serde_json::to_string_pretty(&printed).unwrap();
+        let plan: Plan = serde_json::from_str(&text).unwrap();
+        assert_eq!(plan, printed);
+
+        let items = selection("public-items", &["id"]);
+        for index in 0..4 {
+            let shard = ShardIndex { index, count: 4 };
+            let range = &plan.range(&items, shard).unwrap().range;
+            assert_eq!(range, &printed.streams[0].shards[index as usize].range);
+        }
+        let third = ShardIndex { index: 2, count: 4 };
+        assert_eq!(
+            plan.range(&items, third).unwrap().range.lower,
+            Some(key(20))
+        );
+
+        let error = |selection: &StreamSelection, shard| {
+            plan.range(selection, shard).unwrap_err().to_string()
+        };
+        let other_count = error(&items, ShardIndex { index: 2, count: 8 });
+        assert!(
+            other_count.contains("4 ways") && other_count.contains("2/8"),
+            "{other_count}"
+        );
+        let missing = error(&selection("public-other", &["id"]), third);
+        assert!(
+            missing.starts_with("stream public-other: not in shard plan"),
+            "{missing}"
+        );
+        let other_key = error(&selection("public-items", &["id", "b"]), third);
+        assert!(other_key.starts_with("stream public-items:"), "{other_key}");
+        assert!(other_key.contains(r#"["id", "b"]"#), "{other_key}");
+
+        let mut truncated = plan.clone();
+        truncated.streams[0].shards.pop();
+        let last = ShardIndex { index: 3, count: 4 };
+        let short = truncated.range(&items, last).unwrap_err().to_string();
+        assert!(short.contains("no range for shard 3/4"), "{short}");
     }
 }

@@ -23,6 +23,8 @@ pub(super) struct StreamSync<'a, S: Source, W: Write> {
     state_every_rows: u64,
     /// The shard this run reads, if it is a shard run.
     pub(super) shard: Option<super::ShardRun>,
+    /// The run's shard plan, if given.
+    pub(super) shard_plan: Option<std::sync::Arc<super::Plan>>,
     /// When the stream's read began, RFC 3339.
     time_extracted: String,
 }
@@ -45,6 +47,7 @@ impl<'a, S: Source, W: Write> StreamSync<'a, S, W> {
             table,
             state_every_rows: settings.state_every_rows.max(1),
             shard: settings.shard,
+            shard_plan: settings.shard_plan.clone(),
             time_extracted: crate::message::now_rfc3339(),
         })
     }
