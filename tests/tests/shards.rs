@@ -87,6 +87,18 @@ fn rows_of(warehouse: &PgDatabase, sql: &str) -> Vec<Vec<Option<String>>> {
     query_text(&mut warehouse.client(), sql)
 }
 
+/// The warehouse's live `items` rows equal the source's `items`, value for value.
+fn assert_live_items_equal_source(source: &PgDatabase, warehouse: &PgDatabase) {
+    let columns = "id::text, name, n::text";
+    let expected = rows_of(source, &format!("select {columns} from items order by id"));
+    let loaded = rows_of(
+        warehouse,
+        &format!("select {columns} from warehouse.items where _sdc_deleted_at is null order by id"),
+    );
+    assert_eq!(loaded.len(), expected.len());
+    assert!(loaded == expected, "the warehouse differs from the source");
+}
+
 fn count(warehouse: &PgDatabase, sql: &str) -> i64 {
     rows_of(warehouse, sql)[0][0]
         .as_deref()
@@ -168,14 +180,7 @@ fn eight_postgres_shards_load_one_table_at_once_and_activate_once() {
         [[Some("-100".into()), Some("-1".into()), Some("100".into())]]
     );
 
-    let columns = "id::text, name, n::text";
-    let expected = rows_of(&source, &format!("select {columns} from items order by id"));
-    let loaded = rows_of(
-        &warehouse,
-        &format!("select {columns} from warehouse.items where _sdc_deleted_at is null order by id"),
-    );
-    assert_eq!(loaded.len(), expected.len());
-    assert!(loaded == expected, "the warehouse differs from the source");
+    assert_live_items_equal_source(&source, &warehouse);
     assert_eq!(
         count(
             &warehouse,
@@ -455,14 +460,7 @@ fn postgres_log_based_shards_continue_into_the_log() {
     let last = states.last().expect("a state");
     assert_eq!(last["bookmarks"]["public-items"]["version"], version);
 
-    let columns = "id::text, name, n::text";
-    let expected = rows_of(&source, &format!("select {columns} from items order by id"));
-    let loaded = rows_of(
-        &warehouse,
-        &format!("select {columns} from warehouse.items where _sdc_deleted_at is null order by id"),
-    );
-    assert_eq!(loaded.len(), expected.len());
-    assert!(loaded == expected, "the warehouse differs from the source");
+    assert_live_items_equal_source(&source, &warehouse);
     // Rows every shard had read, deleted after: marked deleted.
     assert_eq!(
         count(
