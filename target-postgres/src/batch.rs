@@ -223,7 +223,10 @@ mod tests {
     fn meta(line: u64) -> RecordMeta<'static> {
         RecordMeta {
             line,
-            extracted_at: Some("2026-11-21T10:00:00Z"),
+            extracted_at: Some((
+                "2026-11-21T10:00:00Z",
+                crate::encode::check_timestamp("2026-11-21T10:00:00Z").unwrap(),
+            )),
             sequence: 7,
             version: Some(3),
             deleted_at: None,

@@ -12,7 +12,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
 use crate::column_type::ColumnType;
-use crate::encode::{Checked, InvalidValue, NULL, Timestamp, check_timestamp, write_checked};
+use crate::encode::{Checked, InvalidValue, NULL, Timestamp, write_checked};
 use crate::layout::{ColumnSource, LayoutColumn};
 use crate::system_column::SystemColumn;
 
@@ -199,12 +199,12 @@ impl<'b> RowFields<'b> {
             .expect("the target's own integers fit their columns");
     }
 
-    /// A `date-time` the target checked (`_sdc_extracted_at`, `_sdc_deleted_at`).
-    pub fn timestamp(&mut self, column_type: &ColumnType, text: &str) {
+    /// A `date-time` the target checked (`_sdc_extracted_at`, `_sdc_deleted_at`), as written and
+    /// as parsed.
+    pub fn timestamp(&mut self, column_type: &ColumnType, text: &str, parsed: Timestamp) {
         let checked = match (self.format, BinaryType::of(column_type)) {
             (CopyFormat::Binary, Some(BinaryType::Timestamptz | BinaryType::Timestamp)) => {
-                let timestamp = check_timestamp(text).expect("checked by the caller");
-                Checked::Timestamp(text.into(), timestamp)
+                Checked::Timestamp(text.into(), parsed)
             }
             _ => Checked::Text(text.into()),
         };
@@ -423,6 +423,7 @@ fn write_numeric(out: &mut Vec<u8>, number: &str) -> Result<(), InvalidValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::check_timestamp;
 
     fn numeric(text: &str) -> Vec<i16> {
         let mut out = Vec::new();

@@ -27,7 +27,7 @@ use crate::clock::Clock;
 use crate::config::{CopyFormatSetting, InvalidRecords, TargetConfig};
 use crate::denest::StreamShape;
 use crate::denest::record::{EncodeError, RecordMeta, RecordWriter};
-use crate::encode::check_timestamp;
+use crate::encode::{Timestamp, check_timestamp};
 use crate::json::{Kind, Object};
 use crate::layout::StreamLayout;
 use crate::load::{ActivateVersion, Command, Load, LoadSummary, TableLoad};
@@ -77,8 +77,8 @@ struct Stream {
     /// for the same names).
     omittable: Omittable,
     last_absent: Vec<u32>,
-    /// The last `time_extracted` found valid: taps repeat it for many records.
-    last_extracted: String,
+    /// The last `time_extracted` found valid, and as parsed: taps repeat it for many records.
+    last_extracted: Option<(String, Timestamp)>,
     progress: Progress,
 }
 
@@ -198,7 +198,7 @@ impl Target {
                 // What a record of no names lacks, as `last_names` says.
                 last_absent: omittable.all(),
                 omittable,
-                last_extracted: String::new(),
+                last_extracted: None,
                 progress,
             },
         );
@@ -273,7 +273,7 @@ impl Target {
             Some(value) => match (value.kind(), value.as_str()) {
                 (Kind::Null, _) => None,
                 (_, Some(text)) => match check_timestamp(&text) {
-                    Ok(_) => Some(text),
+                    Ok(parsed) => Some((text, parsed)),
                     Err(reason) => {
                         let reason = reason.to_string();
                         return self.invalid(line, name, record, DELETED_AT.into(), reason);
@@ -285,13 +285,13 @@ impl Target {
                 }
             },
         };
-        let extracted_at = time_extracted.filter(|text| {
-            *text == stream.last_extracted || {
-                let valid = check_timestamp(text).is_ok();
-                if valid {
-                    stream.last_extracted = (*text).to_owned();
-                }
-                valid
+        // Checked once per distinct value: a run's records mostly share it.
+        let extracted_at = time_extracted.and_then(|text| match &stream.last_extracted {
+            Some((last, parsed)) if last == text => Some((text, *parsed)),
+            _ => {
+                let parsed = check_timestamp(text).ok()?;
+                stream.last_extracted = Some((text.to_owned(), parsed));
+                Some((text, parsed))
             }
         });
         let sequence = self.clock.tick();
@@ -306,7 +306,9 @@ impl Target {
                 extracted_at,
                 sequence,
                 version,
-                deleted_at: deleted_at.as_deref(),
+                deleted_at: deleted_at
+                    .as_ref()
+                    .map(|(text, parsed)| (text.as_ref(), *parsed)),
             };
             let writer = RecordWriter {
                 shape: &stream.shape,

@@ -6,7 +6,7 @@ use crate::batch::TableBuffer;
 use crate::column_type::ColumnType;
 use crate::copy_format::RowFields;
 use crate::denest::StreamShape;
-use crate::encode::{InvalidValue, accepts, check_value, natural_family};
+use crate::encode::{InvalidValue, Timestamp, accepts, check_value, natural_family};
 use crate::json::{Json, Kind, Object};
 use crate::layout::{ColumnSource, StreamLayout};
 use crate::system_column::SystemColumn;
@@ -15,10 +15,11 @@ use crate::system_column::SystemColumn;
 #[derive(Debug, Clone, Copy)]
 pub struct RecordMeta<'a> {
     pub line: u64,
-    pub extracted_at: Option<&'a str>,
+    /// As sent, and as parsed when it was checked.
+    pub extracted_at: Option<(&'a str, Timestamp)>,
     pub sequence: i64,
     pub version: Option<u64>,
-    pub deleted_at: Option<&'a str>,
+    pub deleted_at: Option<(&'a str, Timestamp)>,
 }
 
 /// Why a record was not added.
@@ -252,7 +253,7 @@ impl<'a> RowWriter<'_, 'a> {
         };
         match text {
             // Checked by the caller.
-            Some(text) => out.timestamp(column_type, text),
+            Some((text, parsed)) => out.timestamp(column_type, text, parsed),
             None => out.null(),
         }
     }
